@@ -1,0 +1,125 @@
+//! Settings: the TOML config file and the command-line flags that override it.
+//!
+//! Every flag has a config key named after it: the flag's dotted name becomes the table
+//! path, e.g. `--web.listen-address` is `listen-address` in `[web]`, and
+//! `--collector.ipvs.conntable-max-lines` is `conntable-max-lines` in `[collector.ipvs]`.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// lvsmon's default port: in the Prometheus exporter range, clear of node_exporter (9100)
+/// and the keepalived exporters (9165, 9650).
+pub const DEFAULT_PORT: u16 = 9689;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub web: WebConfig,
+    #[serde(default)]
+    pub path: PathConfig,
+    #[serde(default)]
+    pub collector: CollectorConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+    pub demo: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WebConfig {
+    pub listen_address: Option<Vec<String>>,
+    pub telemetry_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PathConfig {
+    pub procfs: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorConfig {
+    #[serde(default)]
+    pub ipvs: IpvsConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IpvsConfig {
+    pub conntable: Option<bool>,
+    pub conntable_max_lines: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        FileConfig::parse(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<FileConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_flag_names() {
+        let c = FileConfig::parse(
+            r#"
+demo = true
+[web]
+listen-address = ["127.0.0.1:1", "[::1]:2"]
+telemetry-path = "/m"
+[path]
+procfs = "/tmp/capture"
+[collector.ipvs]
+conntable = true
+conntable-max-lines = 10
+[log]
+level = "debug"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.web.listen_address.unwrap().len(), 2);
+        assert_eq!(c.collector.ipvs.conntable_max_lines, Some(10));
+        assert_eq!(c.demo, Some(true));
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_not_silently_ignored() {
+        assert!(FileConfig::parse("[web]\nlisten_addres = []\n").is_err());
+    }
+}

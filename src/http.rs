@@ -1,0 +1,181 @@
+//! The HTTP side: `/` (a landing page), the telemetry path (`/metrics`), nothing else.
+//!
+//! A scrape encodes on a blocking thread and streams the page in 64 KiB chunks, so the
+//! body of a large director (tens of MB) is never held in memory whole. Scrapes run one at
+//! a time: concurrent scrapers queue rather than multiply the work.
+
+use crate::metrics::{Exporter, Format};
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use std::convert::Infallible;
+use std::fmt;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+const CHUNK: usize = 64 * 1024;
+
+/// What the server needs: the exporter and where it is served.
+#[derive(Debug)]
+pub struct Site {
+    pub exporter: Mutex<Exporter>,
+    pub telemetry_path: String,
+}
+
+/// A body fed by the encoding thread through a bounded channel.
+struct ChannelBody(mpsc::Receiver<Bytes>);
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// A `fmt::Write` that cuts the page into chunks and hands them to the body.
+struct ChunkWriter {
+    buf: String,
+    tx: mpsc::Sender<Bytes>,
+}
+
+impl ChunkWriter {
+    fn flush(&mut self) -> fmt::Result {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK + 1024));
+        // The receiver is gone when the client hung up: stop encoding.
+        self.tx
+            .blocking_send(Bytes::from(chunk))
+            .map_err(|_| fmt::Error)
+    }
+}
+
+impl fmt::Write for ChunkWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.buf.push_str(s);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn landing_page(path: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><title>lvsmon</title></head><body>\n\
+         <h1>lvsmon {}</h1>\n<p>IPVS/LVS and keepalived exporter.</p>\n\
+         <ul><li><a href=\"{path}\">Metrics</a></li></ul>\n</body></html>\n",
+        crate::metrics::VERSION
+    )
+}
+
+fn full(
+    status: StatusCode,
+    ctype: &'static str,
+    body: String,
+) -> Response<BoxBody<Bytes, Infallible>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    r
+}
+
+fn metrics(site: Arc<Site>, format: Format) -> Response<BoxBody<Bytes, Infallible>> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let exporter = site.exporter.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = ChunkWriter {
+            buf: String::with_capacity(CHUNK + 1024),
+            tx,
+        };
+        if exporter
+            .encode(format, &mut w)
+            .and_then(|_| w.flush())
+            .is_err()
+        {
+            tracing::debug!("scrape abandoned (client went away or a collector failed to encode)");
+        }
+    });
+    let mut r = Response::new(ChannelBody(rx).boxed());
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    r
+}
+
+/// Answers one request.
+pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes, Infallible>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return full(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "GET only\n".into(),
+        );
+    }
+    let path = req.uri().path();
+    if path == site.telemetry_path {
+        let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+        return metrics(site.clone(), Format::negotiate(accept));
+    }
+    if path == "/" {
+        return full(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            landing_page(&site.telemetry_path),
+        );
+    }
+    full(StatusCode::NOT_FOUND, "text/plain", "not found\n".into())
+}
+
+/// Serves on one listener until the task is dropped.
+pub async fn serve(listener: TcpListener, site: Arc<Site>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let site = site.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let site = site.clone();
+                async move { Ok::<_, Infallible>(route(site, &req)) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, "connection ended with an error: {e}");
+            }
+        });
+    }
+}
+
+/// Binds every address, failing on the first that cannot be bound.
+pub async fn bind_all(addrs: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
+    let mut out = Vec::new();
+    for a in addrs {
+        let l = TcpListener::bind(a)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {a}: {e}")))?;
+        out.push(l);
+    }
+    Ok(out)
+}

@@ -1,0 +1,173 @@
+//! What an IPVS director's tables contain, independent of how they were read.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// An IP protocol number, named the way the kernel's `ip_vs_proto_name()` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Protocol(pub u8);
+
+impl Protocol {
+    pub const IP: Protocol = Protocol(0);
+    pub const ICMP: Protocol = Protocol(1);
+    pub const TCP: Protocol = Protocol(6);
+    pub const UDP: Protocol = Protocol(17);
+    pub const ICMPV6: Protocol = Protocol(58);
+    pub const SCTP: Protocol = Protocol(132);
+
+    /// The kernel's name: `TCP`, `UDP`, `SCTP`, `IP`, `ICMP`, `ICMPv6` or `IP_<n>`.
+    pub fn name(self) -> Cow<'static, str> {
+        match self {
+            Protocol::IP => "IP".into(),
+            Protocol::ICMP => "ICMP".into(),
+            Protocol::TCP => "TCP".into(),
+            Protocol::UDP => "UDP".into(),
+            Protocol::ICMPV6 => "ICMPv6".into(),
+            Protocol::SCTP => "SCTP".into(),
+            Protocol(n) => format!("IP_{n}").into(),
+        }
+    }
+
+    /// Inverse of [`Protocol::name`]; `None` for anything the kernel would not print.
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        Some(match name {
+            "IP" => Protocol::IP,
+            "ICMP" => Protocol::ICMP,
+            "TCP" => Protocol::TCP,
+            "UDP" => Protocol::UDP,
+            "ICMPv6" => Protocol::ICMPV6,
+            "SCTP" => Protocol::SCTP,
+            other => Protocol(other.strip_prefix("IP_")?.parse().ok()?),
+        })
+    }
+}
+
+/// How a virtual service is addressed: by protocol, address and port, or by firewall mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServiceAddr {
+    Inet {
+        protocol: Protocol,
+        addr: IpAddr,
+        port: u16,
+    },
+    Fwmark(u32),
+}
+
+/// How packets reach a destination (the kernel's `IP_VS_CONN_F_FWD_MASK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Forward {
+    /// NAT (`Masq` in /proc, `-m` in ipvsadm).
+    Masq,
+    /// Direct routing (`Route`, `-g`).
+    Route,
+    /// IP-in-IP or GUE/GRE tunnel (`Tunnel`, `-i`).
+    Tunnel,
+    /// The destination is an address of the director itself (`Local`).
+    Local,
+}
+
+impl Forward {
+    /// The label value: `masq`, `route`, `tunnel` or `local`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Forward::Masq => "masq",
+            Forward::Route => "route",
+            Forward::Tunnel => "tunnel",
+            Forward::Local => "local",
+        }
+    }
+
+    /// Parses the name printed in `/proc/net/ip_vs`.
+    pub fn from_proc_name(name: &str) -> Option<Forward> {
+        Some(match name {
+            "Masq" => Forward::Masq,
+            "Route" => Forward::Route,
+            "Tunnel" => Forward::Tunnel,
+            "Local" => Forward::Local,
+            _ => return None,
+        })
+    }
+}
+
+/// One real server ("destination") of a virtual service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dest {
+    pub addr: IpAddr,
+    pub port: u16,
+    pub forward: Forward,
+    /// The kernel keeps weights, and connection counts, as signed ints.
+    pub weight: i64,
+    pub active_conns: i64,
+    pub inactive_conns: i64,
+}
+
+/// Persistence settings as `/proc` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Persistence {
+    /// In kernel jiffies: the tick rate (HZ) is not known to userspace, so this is not seconds.
+    pub timeout_jiffies: u32,
+    /// The netmask, as the 32-bit value the kernel prints (an IPv4 mask, or a prefix for IPv6).
+    pub netmask: u32,
+}
+
+/// One virtual service with its destinations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub addr: ServiceAddr,
+    /// `none` when the service has no scheduler.
+    pub scheduler: String,
+    /// One-packet scheduling (`ops`).
+    pub one_packet: bool,
+    pub persistence: Option<Persistence>,
+    pub dests: Vec<Dest>,
+}
+
+impl Service {
+    /// Destinations that can take new connections (weight above zero).
+    pub fn available_dests(&self) -> usize {
+        self.dests.iter().filter(|d| d.weight > 0).count()
+    }
+}
+
+/// The kernel's five traffic figures, as totals or as per-second estimates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub conns: u64,
+    pub in_packets: u64,
+    pub out_packets: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
+}
+
+impl Stats {
+    pub fn from_array(v: [u64; 5]) -> Stats {
+        Stats {
+            conns: v[0],
+            in_packets: v[1],
+            out_packets: v[2],
+            in_bytes: v[3],
+            out_bytes: v[4],
+        }
+    }
+}
+
+/// `/proc/net/ip_vs`: the connection table size and the services.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceTable {
+    pub conn_table_size: Option<u64>,
+    pub services: Vec<Service>,
+}
+
+/// `/proc/net/ip_vs_stats`: director-wide totals and rates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GlobalStats {
+    pub totals: Stats,
+    pub rates: Stats,
+}
+
+/// One line of `/proc/net/ip_vs_stats_percpu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuStats {
+    pub cpu: u32,
+    pub totals: Stats,
+}

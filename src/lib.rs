@@ -1,0 +1,12 @@
+//! lvsmon: observability for Linux IPVS/LVS directors.
+//!
+//! Data flows one way: readers (`ipvs`) build a model; collectors (`metrics`) turn the model
+//! into Prometheus families at scrape time; `http` serves them. Nothing below reaches up.
+
+pub mod config;
+pub mod demo;
+pub mod fmtio;
+pub mod http;
+pub mod ipvs;
+pub mod linereader;
+pub mod metrics;

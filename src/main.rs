@@ -1,0 +1,241 @@
+//! lvsmon's command line: `serve` (the exporter) and `dump` (one page to stdout).
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use lvsmon::config::{FileConfig, DEFAULT_PORT};
+use lvsmon::http::{self, Site};
+use lvsmon::ipvs::source::ProcSource;
+use lvsmon::metrics::{Exporter, Format, IpvsOptions};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lvsmon",
+    version,
+    about = "Observability for Linux IPVS/LVS directors and keepalived"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve Prometheus metrics over HTTP.
+    Serve(ServeArgs),
+    /// Print the metrics page once to standard output (same collectors as `serve`).
+    Dump(DumpArgs),
+}
+
+#[derive(Args, Debug)]
+struct Common {
+    /// TOML config file; every flag has a key there, and flags win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// procfs root to read IPVS tables from (a captured tree replays a director).
+    #[arg(long = "path.procfs", value_name = "DIR")]
+    procfs: Option<PathBuf>,
+    /// Summarise /proc/net/ip_vs_conn into ipvs_connections{proto,state} (opt-in: it can be
+    /// millions of lines).
+    #[arg(long = "collector.ipvs.conntable")]
+    conntable: bool,
+    /// Stop reading ip_vs_conn after this many lines (sets lvsmon_conntable_truncated).
+    #[arg(long = "collector.ipvs.conntable-max-lines", value_name = "N")]
+    conntable_max_lines: Option<u64>,
+    /// Read from a real-kernel capture compiled into the binary instead of /proc.
+    #[arg(long)]
+    demo: bool,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long = "log.level", value_name = "LEVEL")]
+    log_level: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Address to listen on (repeatable); `:PORT` means every IPv4 address.
+    #[arg(long = "web.listen-address", value_name = "ADDR")]
+    listen: Vec<String>,
+    /// Path under which metrics are served.
+    #[arg(long = "web.telemetry-path", value_name = "PATH")]
+    telemetry_path: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct DumpArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Write OpenMetrics instead of the Prometheus 0.0.4 text format.
+    #[arg(long)]
+    openmetrics: bool,
+}
+
+/// Flags merged over the config file over defaults.
+struct Settings {
+    source: ProcSource,
+    ipvs: IpvsOptions,
+    log_level: String,
+}
+
+fn settings(c: &Common, file: &FileConfig) -> Settings {
+    let demo = c.demo || file.demo.unwrap_or(false);
+    let source = if demo {
+        lvsmon::demo::source()
+    } else {
+        ProcSource::Dir(
+            c.procfs
+                .clone()
+                .or(file.path.procfs.clone())
+                .unwrap_or_else(|| "/proc".into()),
+        )
+    };
+    let defaults = IpvsOptions::default();
+    let ipvs = IpvsOptions {
+        // The demo shows every family, the connection table included.
+        conntable: c.conntable || file.collector.ipvs.conntable.unwrap_or(demo),
+        conntable_max_lines: c
+            .conntable_max_lines
+            .or(file.collector.ipvs.conntable_max_lines)
+            .unwrap_or(defaults.conntable_max_lines),
+    };
+    let log_level = c
+        .log_level
+        .clone()
+        .or(file.log.level.clone())
+        .unwrap_or_else(|| "info".into());
+    Settings {
+        source,
+        ipvs,
+        log_level,
+    }
+}
+
+fn load_config(c: &Common) -> Result<FileConfig> {
+    match &c.config {
+        Some(p) => Ok(FileConfig::load(p)?),
+        None => Ok(FileConfig::default()),
+    }
+}
+
+fn init_logging(level: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .with_context(|| format!("bad --log.level {level:?}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    Ok(())
+}
+
+/// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.
+fn parse_listen(addr: &str) -> Result<Vec<SocketAddr>> {
+    let full = match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr.to_string(),
+    };
+    let addrs: Vec<_> = full
+        .to_socket_addrs()
+        .with_context(|| format!("bad listen address {addr:?}"))?
+        .collect();
+    if addrs.is_empty() {
+        bail!("listen address {addr:?} resolves to nothing");
+    }
+    Ok(addrs)
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let file = load_config(&args.common)?;
+    let s = settings(&args.common, &file);
+    init_logging(&s.log_level)?;
+    let listen = if !args.listen.is_empty() {
+        args.listen.clone()
+    } else {
+        file.web
+            .listen_address
+            .clone()
+            .unwrap_or_else(|| vec![format!(":{DEFAULT_PORT}")])
+    };
+    let mut addrs = Vec::new();
+    for a in &listen {
+        addrs.extend(parse_listen(a)?);
+    }
+    let path = args
+        .telemetry_path
+        .clone()
+        .or(file.web.telemetry_path.clone())
+        .unwrap_or_else(|| "/metrics".into());
+    if !path.starts_with('/') || path == "/" {
+        bail!("--web.telemetry-path must start with / and not be / itself (got {path:?})");
+    }
+    let site = Arc::new(Site {
+        exporter: Mutex::new(Exporter::ipvs(s.source.clone(), s.ipvs.clone())),
+        telemetry_path: path.clone(),
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(4)
+        .build()?;
+    rt.block_on(async move {
+        let listeners = http::bind_all(&addrs).await?;
+        for l in listeners {
+            tracing::info!(address = %l.local_addr()?, path = %path, source = ?s.source_label(), "serving metrics");
+            tokio::spawn(http::serve(l, site.clone()));
+        }
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+impl Settings {
+    fn source_label(&self) -> String {
+        match &self.source {
+            ProcSource::Dir(d) => d.display().to_string(),
+            ProcSource::Embedded { label, .. } => label.to_string(),
+        }
+    }
+}
+
+fn dump(args: DumpArgs) -> Result<()> {
+    let file = load_config(&args.common)?;
+    let s = settings(&args.common, &file);
+    init_logging(&s.log_level)?;
+    let exporter = Exporter::ipvs(s.source, s.ipvs);
+    let format = if args.openmetrics {
+        Format::OpenMetrics
+    } else {
+        Format::Prometheus
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut w = lvsmon::fmtio::IoWriter::new(&mut out);
+    exporter.encode(format, &mut w).map_err(|_| w.error())?;
+    std::io::Write::flush(&mut out)?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(a) => serve(a),
+        Command::Dump(a) => dump(a),
+    }
+}
