@@ -119,6 +119,12 @@ level = "debug"
     }
 
     #[test]
+    fn the_shipped_example_config_is_valid() {
+        let c = FileConfig::parse(include_str!("../deploy/lvsmon.toml")).unwrap();
+        assert_eq!(c.web.listen_address, Some(vec![format!(":{DEFAULT_PORT}")]));
+    }
+
+    #[test]
     fn a_misspelt_key_is_an_error_not_silently_ignored() {
         assert!(FileConfig::parse("[web]\nlisten_addres = []\n").is_err());
     }

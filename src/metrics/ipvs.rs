@@ -10,13 +10,13 @@ use crate::ipvs::conntable::{self, ConnSummary};
 use crate::ipvs::model::{CpuStats, GlobalStats, ServiceTable};
 use crate::ipvs::procfs::{self, Parsed, ReadError};
 use crate::ipvs::source::ProcSource;
-use crate::ipvs::{Service, Stats};
+use crate::ipvs::{Service, ServiceAddr, Stats};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -212,16 +212,36 @@ fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn unique_services(table: &ServiceTable) -> Vec<(&Service, ServiceLabels)> {
-    // IPv4 and IPv6 firewall-mark services with the same mark print identically in /proc;
-    // keep the first so that no series is exported twice.
-    let mut seen = HashSet::new();
-    table
-        .services
-        .iter()
-        .filter(|s| seen.insert(s.addr))
-        .map(|s| (s, ServiceLabels::of(s)))
-        .collect()
+/// Services grouped by their label identity. An IPv4 and an IPv6 firewall-mark service with
+/// the same mark (the usual dual-stack setup) print identically in /proc, so they share
+/// one identity: their backends are all listed, their counts add up.
+struct Group<'a> {
+    labels: ServiceLabels,
+    members: Vec<&'a Service>,
+}
+
+impl Group<'_> {
+    fn dests(&self) -> impl Iterator<Item = &crate::ipvs::Dest> {
+        self.members.iter().flat_map(|s| s.dests.iter())
+    }
+}
+
+fn group_services(table: &ServiceTable) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group> = Vec::with_capacity(table.services.len());
+    let mut index: HashMap<ServiceAddr, usize> = HashMap::with_capacity(table.services.len());
+    for svc in &table.services {
+        match index.get(&svc.addr) {
+            Some(&i) => groups[i].members.push(svc),
+            None => {
+                index.insert(svc.addr, groups.len());
+                groups.push(Group {
+                    labels: ServiceLabels::of(svc),
+                    members: vec![svc],
+                });
+            }
+        }
+    }
+    groups
 }
 
 fn encode_table(table: &ServiceTable, enc: &mut DescriptorEncoder) -> fmt::Result {
@@ -233,49 +253,50 @@ fn encode_table(table: &ServiceTable, enc: &mut DescriptorEncoder) -> fmt::Resul
             clamp(size),
         )?;
     }
-    let services = unique_services(table);
+    let groups = group_services(table);
     let mut m = enc.encode_descriptor(
         "ipvs_service",
         "Virtual service, with its scheduler and flags (persistent, ops).",
         None,
         MetricType::Info,
     )?;
-    for (svc, labels) in &services {
-        let info = With {
-            base: labels,
-            extra: [
-                ("scheduler", svc.scheduler.as_str()),
-                ("flags", service_flags(svc)),
-            ],
-        };
-        m.encode_info(&info)?;
+    for g in &groups {
+        let mut seen: Vec<(&str, &str)> = Vec::with_capacity(1);
+        for svc in &g.members {
+            let extra = (svc.scheduler.as_str(), service_flags(svc));
+            if seen.contains(&extra) {
+                continue;
+            }
+            seen.push(extra);
+            m.encode_info(&With {
+                base: &g.labels,
+                extra: [("scheduler", extra.0), ("flags", extra.1)],
+            })?;
+        }
     }
-    type Count = fn(&Service) -> usize;
+    type Count = fn(&Group) -> usize;
     let counts: [(&str, &str, Count); 2] = [
         (
             "ipvs_service_backends",
             "Real servers configured for the virtual service.",
-            |s| s.dests.len(),
+            |g| g.dests().count(),
         ),
         (
             "ipvs_service_backends_available",
             "Real servers of the virtual service with a weight above zero.",
-            Service::available_dests,
+            |g| g.dests().filter(|d| d.weight > 0).count(),
         ),
     ];
     for (name, help, count) in counts {
         let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        for (svc, labels) in &services {
-            ConstGauge::new(count(svc) as i64).encode(m.encode_family(labels)?)?;
+        for g in &groups {
+            ConstGauge::new(count(g) as i64).encode(m.encode_family(&g.labels)?)?;
         }
     }
-    encode_backends(&services, enc)
+    encode_backends(&groups, enc)
 }
 
-fn encode_backends(
-    services: &[(&Service, ServiceLabels)],
-    enc: &mut DescriptorEncoder,
-) -> fmt::Result {
+fn encode_backends(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result {
     type Field = fn(&crate::ipvs::Dest) -> i64;
     let fields: [(&str, &str, Field); 3] = [
         ("ipvs_backend_weight", "Weight of the real server.", |d| {
@@ -294,10 +315,10 @@ fn encode_backends(
     ];
     for (name, help, field) in fields {
         let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        for (svc, labels) in services {
-            for dest in &svc.dests {
+        for g in groups {
+            for dest in g.dests() {
                 let l = BackendLabels {
-                    service: labels,
+                    service: &g.labels,
                     dest,
                 };
                 ConstGauge::new(field(dest)).encode(m.encode_family(&l)?)?;
@@ -310,10 +331,10 @@ fn encode_backends(
         None,
         MetricType::Info,
     )?;
-    for (svc, labels) in services {
-        for dest in &svc.dests {
+    for g in groups {
+        for dest in g.dests() {
             let l = BackendLabels {
-                service: labels,
+                service: &g.labels,
                 dest,
             };
             m.encode_info(&With {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs, idempotently, the Debian packages lvsmon's build and tests use:
+#   build-essential  the C toolchain some crates need to link
+#   prometheus       for promtool (the metrics and rules linter used as a test oracle)
+#   curl             for the README's first command and the benchmark
+# The Rust toolchain itself (rustup, cargo >= 1.80) is expected on PATH: Debian's own
+# cargo is too old for the crates used.
+set -euo pipefail
+
+need=()
+for pkg in build-essential prometheus curl; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if ((${#need[@]})); then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "install-deps: installing ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "install-deps: cargo not found: install Rust with rustup first" >&2; exit 1; }
+echo "install-deps: ok ($(promtool --version 2>&1 | head -1))"

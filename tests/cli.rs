@@ -1,0 +1,151 @@
+//! The binary as users run it: `serve --demo`, config file vs flags, `dump`, `-V`, SIGTERM.
+
+mod common;
+
+use common::*;
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lvsmon");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `lvsmon serve ARGS` and waits (at most 10 s) until `addr` answers.
+fn serve(args: &[&str], addr: SocketAddr) -> Server {
+    let child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "lvsmon did not start listening on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server(child)
+}
+
+#[test]
+fn serve_demo_shows_real_figures_and_stops_cleanly_on_sigterm() {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut srv = serve(&["--demo", "--web.listen-address", &addr.to_string()], addr);
+    let (status, _, body) = http_get(addr, "/metrics", None);
+    assert_eq!(status, 200);
+    let s = parse_exposition(&body);
+    assert!(!find(&s, "ipvs_backend_weight", &[]).is_empty());
+    assert!(one(&s, "ipvs_connections_total", &[]).value > 0.0);
+    assert!(
+        !find(&s, "ipvs_connections", &[]).is_empty(),
+        "the demo shows the conntable too"
+    );
+
+    let pid = srv.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(st) = srv.0.try_wait().unwrap() {
+            assert!(st.success(), "exit status {st}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn config_file_settings_apply_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p1, p2) = (free_port(), free_port());
+    let cfg = dir.path().join("lvsmon.toml");
+    let capture = root().join("tests/fixtures/kernel/nat4/proc");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[web]\nlisten-address = [\"127.0.0.1:{p1}\"]\ntelemetry-path = \"/m\"\n\
+             [path]\nprocfs = \"{}\"\n[collector.ipvs]\nconntable = true\n",
+            capture.display()
+        ),
+    )
+    .unwrap();
+    let a1: SocketAddr = format!("127.0.0.1:{p1}").parse().unwrap();
+    {
+        let _srv = serve(&["--config", cfg.to_str().unwrap()], a1);
+        let (status, _, body) = http_get(a1, "/m", None);
+        assert_eq!(status, 200);
+        assert!(
+            body.contains("ipvs_connections{"),
+            "conntable on from the file"
+        );
+        assert_eq!(http_get(a1, "/metrics", None).0, 404);
+    }
+    let a2: SocketAddr = format!("127.0.0.1:{p2}").parse().unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let _srv = serve(
+        &[
+            "--config",
+            cfg_s,
+            "--web.listen-address",
+            &a2.to_string(),
+            "--web.telemetry-path",
+            "/x",
+        ],
+        a2,
+    );
+    assert_eq!(http_get(a2, "/x", None).0, 200);
+}
+
+#[test]
+fn dump_prints_the_page_and_version_is_reported() {
+    let out = Command::new(BIN).args(["dump", "--demo"]).output().unwrap();
+    assert!(out.status.success());
+    let s = parse_exposition(&String::from_utf8(out.stdout).unwrap());
+    let info = one(&s, "lvsmon_build_info", &[]);
+    let v = Command::new(BIN).arg("-V").output().unwrap();
+    let v = String::from_utf8(v.stdout).unwrap();
+    assert!(v.contains(info.label("version")), "{v}");
+}
+
+#[test]
+fn bad_config_and_bad_flags_fail_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[web]\nlisten_adress = 1\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["dump", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml"));
+    let out = Command::new(BIN)
+        .args(["serve", "--web.listen-address", "nonsense"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nonsense"));
+}

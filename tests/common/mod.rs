@@ -1,0 +1,178 @@
+//! Shared test support: a small reader for the Prometheus text format, and fixture paths.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, k: &str) -> &str {
+        self.labels.get(k).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Parses `name{k="v",…} value` lines; comments and blank lines are skipped.
+pub fn parse_exposition(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, rest) = match line.find('{') {
+            Some(i) => (&line[..i], &line[i..]),
+            None => {
+                let (n, v) = line.split_once(' ').expect("sample line has a value");
+                out.push(Sample {
+                    name: n.into(),
+                    labels: BTreeMap::new(),
+                    value: parse_value(v),
+                });
+                continue;
+            }
+        };
+        let (labels, value) = parse_labels(rest);
+        out.push(Sample {
+            name: name.into(),
+            labels,
+            value: parse_value(value.trim()),
+        });
+    }
+    out
+}
+
+fn parse_value(v: &str) -> f64 {
+    let v = v.split_whitespace().next().unwrap_or(v);
+    match v {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        _ => v
+            .parse()
+            .unwrap_or_else(|_| panic!("bad sample value {v:?}")),
+    }
+}
+
+fn parse_labels(s: &str) -> (BTreeMap<String, String>, &str) {
+    let mut labels = BTreeMap::new();
+    let b = s.as_bytes();
+    let mut i = 1; // after '{'
+    loop {
+        if b[i] == b'}' {
+            return (labels, &s[i + 1..]);
+        }
+        let eq = s[i..].find('=').unwrap() + i;
+        let key = s[i..eq].to_string();
+        let mut j = eq + 2; // after '="'
+        let mut val = String::new();
+        while b[j] != b'"' {
+            if b[j] == b'\\' {
+                j += 1;
+                val.push(match b[j] {
+                    b'n' => '\n',
+                    c => c as char,
+                });
+            } else {
+                let ch = s[j..].chars().next().unwrap();
+                val.push(ch);
+                j += ch.len_utf8() - 1;
+            }
+            j += 1;
+        }
+        labels.insert(key, val);
+        i = j + 1;
+        if b[i] == b',' {
+            i += 1;
+        }
+    }
+}
+
+/// Samples of one metric whose labels include every given pair.
+pub fn find<'a>(samples: &'a [Sample], name: &str, want: &[(&str, &str)]) -> Vec<&'a Sample> {
+    samples
+        .iter()
+        .filter(|s| s.name == name && want.iter().all(|(k, v)| s.label(k) == *v))
+        .collect()
+}
+
+/// The one sample matching, or a panic that says what was looked for.
+pub fn one<'a>(samples: &'a [Sample], name: &str, want: &[(&str, &str)]) -> &'a Sample {
+    let found = find(samples, name, want);
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one {name} with {want:?}, found {found:?}"
+    );
+    found[0]
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where the real-kernel captures are: tests/fixtures/kernel, or LVSMON_CAPTURES_DIR (the
+/// VM suite points it at the captures it has just made).
+pub fn captures_dir() -> PathBuf {
+    std::env::var_os("LVSMON_CAPTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("tests/fixtures/kernel"))
+}
+
+/// Every real-kernel capture directory (CAPTURES/NAME).
+pub fn kernel_captures() -> Vec<PathBuf> {
+    let dir = captures_dir();
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("proc/net/ip_vs").is_file())
+        .collect();
+    v.sort();
+    assert!(!v.is_empty(), "no captures under {}", dir.display());
+    v
+}
+
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A minimal HTTP/1.0 GET against 127.0.0.1 (no chunking to undo): (status, headers, body).
+pub fn http_get(
+    addr: std::net::SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: test\r\n{accept}\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    let raw = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("header/body separator");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head.to_lowercase(), body.to_string())
+}
+
+/// Copies a capture's proc tree into a temporary directory that a test may damage.
+pub fn scratch_copy(capture: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    std::fs::create_dir_all(&net).unwrap();
+    let src = root()
+        .join("tests/fixtures/kernel")
+        .join(capture)
+        .join("proc/net");
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), net.join(e.file_name())).unwrap();
+    }
+    dir
+}
