@@ -22,7 +22,17 @@ pub struct FileConfig {
     pub collector: CollectorConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub ipvs: IpvsSourceConfig,
     pub demo: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IpvsSourceConfig {
+    /// `auto`, `netlink` or `procfs`.
+    pub source: Option<String>,
+    pub netns: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -110,6 +120,9 @@ conntable = true
 conntable-max-lines = 10
 [log]
 level = "debug"
+[ipvs]
+source = "netlink"
+netns = "/run/netns/lb"
 "#,
         )
         .unwrap();

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use lvsmon::config::{FileConfig, DEFAULT_PORT};
 use lvsmon::http::{self, Site};
 use lvsmon::ipvs::source::ProcSource;
-use lvsmon::metrics::{Exporter, Format, IpvsOptions};
+use lvsmon::metrics::{Exporter, Format, IpvsOptions, SourceChoice};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -47,6 +47,15 @@ struct Common {
     /// Read from a real-kernel capture compiled into the binary instead of /proc.
     #[arg(long)]
     demo: bool,
+    /// Where to read the IPVS service table: auto (netlink when it answers and the process
+    /// has CAP_NET_ADMIN, else /proc), netlink or procfs. A --path.procfs other than /proc
+    /// implies procfs.
+    #[arg(long = "ipvs.source", value_name = "SOURCE")]
+    ipvs_source: Option<SourceChoice>,
+    /// Read IPVS inside this network namespace (/run/netns/NAME, /proc/PID/ns/net) without
+    /// moving the process (entering it needs CAP_SYS_ADMIN).
+    #[arg(long = "ipvs.netns", value_name = "PATH")]
+    ipvs_netns: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long = "log.level", value_name = "LEVEL")]
     log_level: Option<String>,
@@ -77,20 +86,39 @@ struct DumpArgs {
 struct Settings {
     source: ProcSource,
     ipvs: IpvsOptions,
+    netns: Option<PathBuf>,
     log_level: String,
 }
 
-fn settings(c: &Common, file: &FileConfig) -> Settings {
+fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
     let demo = c.demo || file.demo.unwrap_or(false);
+    let procfs = c
+        .procfs
+        .clone()
+        .or(file.path.procfs.clone())
+        .unwrap_or_else(|| "/proc".into());
+    let replay = demo || procfs != std::path::Path::new("/proc");
+    let choice = match (&c.ipvs_source, &file.ipvs.source) {
+        (Some(s), _) => *s,
+        (None, Some(s)) => s.parse().map_err(anyhow::Error::msg)?,
+        (None, None) => SourceChoice::Auto,
+    };
+    let source_choice = match choice {
+        // A replayed tree or the demo has no kernel behind it to ask.
+        SourceChoice::Auto if replay => SourceChoice::Procfs,
+        SourceChoice::Netlink if replay => {
+            bail!("--ipvs.source netlink cannot read a replayed procfs tree or the demo")
+        }
+        other => other,
+    };
+    let netns = c.ipvs_netns.clone().or(file.ipvs.netns.clone());
+    if netns.is_some() && replay {
+        bail!("--ipvs.netns reads a live namespace: it cannot be combined with --path.procfs or --demo");
+    }
     let source = if demo {
         lvsmon::demo::source()
     } else {
-        ProcSource::Dir(
-            c.procfs
-                .clone()
-                .or(file.path.procfs.clone())
-                .unwrap_or_else(|| "/proc".into()),
-        )
+        ProcSource::Dir(procfs)
     };
     let defaults = IpvsOptions::default();
     let ipvs = IpvsOptions {
@@ -100,16 +128,28 @@ fn settings(c: &Common, file: &FileConfig) -> Settings {
             .conntable_max_lines
             .or(file.collector.ipvs.conntable_max_lines)
             .unwrap_or(defaults.conntable_max_lines),
+        source: source_choice,
+        ..defaults
     };
     let log_level = c
         .log_level
         .clone()
         .or(file.log.level.clone())
         .unwrap_or_else(|| "info".into());
-    Settings {
+    Ok(Settings {
         source,
         ipvs,
+        netns,
         log_level,
+    })
+}
+
+impl Settings {
+    fn exporter(&self) -> Result<Exporter> {
+        Ok(match &self.netns {
+            Some(ns) => Exporter::ipvs_in_netns(ns, self.ipvs.clone())?,
+            None => Exporter::ipvs(self.source.clone(), self.ipvs.clone()),
+        })
     }
 }
 
@@ -149,7 +189,7 @@ fn parse_listen(addr: &str) -> Result<Vec<SocketAddr>> {
 
 fn serve(args: ServeArgs) -> Result<()> {
     let file = load_config(&args.common)?;
-    let s = settings(&args.common, &file);
+    let s = settings(&args.common, &file)?;
     init_logging(&s.log_level)?;
     let listen = if !args.listen.is_empty() {
         args.listen.clone()
@@ -172,7 +212,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         bail!("--web.telemetry-path must start with / and not be / itself (got {path:?})");
     }
     let site = Arc::new(Site {
-        exporter: Mutex::new(Exporter::ipvs(s.source.clone(), s.ipvs.clone())),
+        exporter: Mutex::new(s.exporter()?),
         telemetry_path: path.clone(),
     });
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -217,9 +257,9 @@ impl Settings {
 
 fn dump(args: DumpArgs) -> Result<()> {
     let file = load_config(&args.common)?;
-    let s = settings(&args.common, &file);
+    let s = settings(&args.common, &file)?;
     init_logging(&s.log_level)?;
-    let exporter = Exporter::ipvs(s.source, s.ipvs);
+    let exporter = s.exporter()?;
     let format = if args.openmetrics {
         Format::OpenMetrics
     } else {

@@ -107,6 +107,7 @@ fn the_connection_table_cap_truncates_and_says_so() {
     let opts = IpvsOptions {
         conntable: true,
         conntable_max_lines: 3,
+        ..IpvsOptions::default()
     };
     let e = Exporter::ipvs(ProcSource::Dir(dir.path().to_path_buf()), opts);
     let s = parse_exposition(&e.render(Format::Prometheus));

@@ -6,6 +6,8 @@
 
 pub mod conntable;
 pub mod model;
+pub mod netlink;
+pub mod netns;
 pub mod procfs;
 pub mod source;
 

@@ -99,6 +99,45 @@ pub struct Dest {
     pub weight: i64,
     pub active_conns: i64,
     pub inactive_conns: i64,
+    /// What only netlink tells; `None` when read from /proc.
+    pub detail: Option<DestDetail>,
+}
+
+/// A destination's figures that /proc does not show.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DestDetail {
+    pub upper_threshold: u32,
+    pub lower_threshold: u32,
+    pub persistent_conns: u32,
+    pub counters: Counters,
+    pub tunnel: Option<Tunnel>,
+}
+
+/// How a tunnelled destination is reached (kernel 5.2+: GUE and GRE besides IP-in-IP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tunnel {
+    /// `IP_VS_CONN_F_TUNNEL_TYPE_*`: 0 ipip, 1 gue, 2 gre.
+    pub kind: u8,
+    pub port: u16,
+    pub flags: u16,
+}
+
+impl Tunnel {
+    pub fn type_label(self) -> std::borrow::Cow<'static, str> {
+        match self.kind {
+            0 => "ipip".into(),
+            1 => "gue".into(),
+            2 => "gre".into(),
+            n => format!("type{n}").into(),
+        }
+    }
+}
+
+/// Totals and the kernel's rate estimates for one service or destination.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub totals: Stats,
+    pub rates: Stats,
 }
 
 /// Persistence settings as `/proc` shows them.
@@ -120,6 +159,44 @@ pub struct Service {
     pub one_packet: bool,
     pub persistence: Option<Persistence>,
     pub dests: Vec<Dest>,
+    /// What only netlink tells; `None` when read from /proc.
+    pub detail: Option<ServiceDetail>,
+}
+
+/// A service's figures that /proc does not show (or shows in jiffies).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceDetail {
+    /// `IP_VS_SVC_F_*` flags.
+    pub flags: u32,
+    pub timeout_seconds: u32,
+    pub pe_name: Option<String>,
+    pub counters: Counters,
+}
+
+/// Service flag bits (`IP_VS_SVC_F_*`).
+pub mod svc_flags {
+    pub const PERSISTENT: u32 = 0x1;
+    pub const ONEPACKET: u32 = 0x4;
+    pub const SCHED1: u32 = 0x8;
+    pub const SCHED2: u32 = 0x10;
+    pub const SCHED3: u32 = 0x20;
+}
+
+/// The connection timeouts set with `ipvsadm --set`, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp: u32,
+    pub tcp_fin: u32,
+    pub udp: u32,
+}
+
+/// A running connection-synchronisation daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncDaemon {
+    /// `master` or `backup`.
+    pub state: &'static str,
+    pub interface: String,
+    pub syncid: u32,
 }
 
 impl Service {

@@ -141,6 +141,7 @@ fn parse_dest(tok: &[&str]) -> Result<Dest, &'static str> {
         weight: parse_int(weight).ok_or("bad weight")?,
         active_conns: parse_int(active).ok_or("bad active connection count")?,
         inactive_conns: parse_int(inactive).ok_or("bad inactive connection count")?,
+        detail: None,
     })
 }
 
@@ -188,6 +189,7 @@ fn parse_service(tok: &[&str]) -> Result<Service, &'static str> {
         one_packet,
         persistence,
         dests: Vec::new(),
+        detail: None,
     })
 }
 

@@ -90,12 +90,29 @@ impl<L: EncodeLabelSet, const N: usize> EncodeLabelSet for With<'_, L, N> {
     }
 }
 
-/// The `flags` label of `ipvs_service_info`: a comma list of `persistent` and `ops`.
-pub fn service_flags(svc: &Service) -> &'static str {
-    match (svc.persistence.is_some(), svc.one_packet) {
-        (true, true) => "persistent,ops",
-        (true, false) => "persistent",
-        (false, true) => "ops",
-        (false, false) => "",
+/// The `flags` label of `ipvs_service_info`: a comma list of `persistent`, `ops` and, when
+/// netlink told us, the scheduler's own flags named as ipvsadm names them (`sh-fallback`,
+/// `sh-port`, `mh-fallback`, `mh-port`; `flag-1`… for other schedulers).
+pub fn service_flags(svc: &Service) -> String {
+    use crate::ipvs::model::svc_flags::{SCHED1, SCHED2, SCHED3};
+    let mut out: Vec<String> = Vec::new();
+    if svc.persistence.is_some() {
+        out.push("persistent".into());
     }
+    if svc.one_packet {
+        out.push("ops".into());
+    }
+    if let Some(d) = &svc.detail {
+        for (i, bit) in [SCHED1, SCHED2, SCHED3].into_iter().enumerate() {
+            if d.flags & bit == 0 {
+                continue;
+            }
+            out.push(match (svc.scheduler.as_str(), i) {
+                (s @ ("sh" | "mh"), 0) => format!("{s}-fallback"),
+                (s @ ("sh" | "mh"), 1) => format!("{s}-port"),
+                (_, i) => format!("flag-{}", i + 1),
+            });
+        }
+    }
+    out.join(",")
 }

@@ -6,6 +6,7 @@
 
 pub mod health;
 pub mod ipvs;
+pub mod ipvs_families;
 pub mod labels;
 pub mod process;
 
@@ -18,7 +19,7 @@ use prometheus_client::registry::Registry;
 use std::fmt;
 use std::sync::Arc;
 
-pub use ipvs::{IpvsCollector, IpvsOptions};
+pub use ipvs::{IpvsCollector, IpvsOptions, SourceChoice};
 
 /// The exposition formats lvsmon serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,11 +93,22 @@ impl Exporter {
         Exporter { registry, health }
     }
 
-    /// The IPVS exporter for a procfs source.
+    /// The IPVS exporter reading from `source` (and netlink, as `opts.source` says).
     pub fn ipvs(source: crate::ipvs::source::ProcSource, opts: IpvsOptions) -> Exporter {
         let health = Arc::new(Health::default());
         let ipvs = IpvsCollector::new(source, opts, health.clone());
         Exporter::new(health, vec![Box::new(ipvs)])
+    }
+
+    /// The IPVS exporter reading inside the network namespace at `netns`.
+    pub fn ipvs_in_netns(
+        netns: &std::path::Path,
+        opts: IpvsOptions,
+    ) -> Result<Exporter, crate::ipvs::netns::NetnsError> {
+        let health = Arc::new(Health::default());
+        let worker = crate::ipvs::netns::NetnsWorker::start(netns)?;
+        let ipvs = IpvsCollector::in_netns(worker, opts, health.clone())?;
+        Ok(Exporter::new(health, vec![Box::new(ipvs)]))
     }
 
     pub fn health(&self) -> &Health {

@@ -1,0 +1,7 @@
+//! The IPVS generic-netlink family: per-service and per-destination 64-bit counters, rate
+//! estimates, persistent connections, thresholds, timeouts and sync daemons.
+
+pub mod attrs;
+pub mod client;
+
+pub use client::{Client, NetlinkError};
