@@ -30,10 +30,13 @@ lint() {
 
 vm() {
     cargo build --release --locked
-    bash tests/vm/ci.sh --lvsmon target/release/lvsmon --out target/vm-captures
-    # The same comparisons as the committed fixtures, on this run's fresh captures,
-    # including the page lvsmon itself produced inside the VM.
-    LVSMON_CAPTURES_DIR="$PWD/target/vm-captures" cargo test --locked --test kernel_captures
+    rm -rf target/vm-captures
+    bash tests/vm/ci.sh --lvsmon target/release/lvsmon --keep-out target/vm-captures
+    # This run's fresh captures, including the pages lvsmon produced inside the VM (as root
+    # over netlink, as an unprivileged user with and without CAP_NET_ADMIN, through
+    # --ipvs.netns), checked against the kernel's /proc and ipvsadm from the same moment.
+    LVSMON_CAPTURES_DIR="$PWD/target/vm-captures" LVSMON_REQUIRE_VM_PAGES=1 \
+        cargo test --locked --test kernel_captures --test vm_netlink
 }
 
 step deps scripts/install-deps.sh

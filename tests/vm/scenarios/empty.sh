@@ -1,0 +1,2 @@
+# empty: ip_vs loaded (with every scheduler module), no services, no traffic.
+:

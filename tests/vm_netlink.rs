@@ -1,0 +1,419 @@
+//! The netlink collector against the kernel's own tool. In the VM suite, lvsmon runs as
+//! root inside the guest, where `auto` picks netlink; its page (`lvsmon-conntable.metrics`
+//! in each capture) is compared with ipvsadm's `--stats --exact`, `--rate --exact`,
+//! `--persistent-conn`, `--thresholds`, `--timeout` and `--daemon` for the same table.
+//!
+//! The in-VM pages are made fresh by every VM run (scripts/test.sh, step `vm`, sets
+//! LVSMON_CAPTURES_DIR and LVSMON_REQUIRE_VM_PAGES=1); without them these tests say so and
+//! check nothing, since there is no kernel with IPVS outside the VM.
+
+mod common;
+
+use common::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// (page, capture dir) for every capture whose in-VM page exists.
+fn vm_pages() -> Vec<(PathBuf, Vec<Sample>)> {
+    let mut out = Vec::new();
+    for cap in kernel_captures() {
+        let page = cap.join("lvsmon-conntable.metrics");
+        if page.is_file() {
+            out.push((cap, parse_exposition(&read(&page))));
+        } else {
+            assert!(
+                std::env::var("LVSMON_REQUIRE_VM_PAGES").is_err(),
+                "{}: no page from lvsmon inside the VM",
+                cap.display()
+            );
+        }
+    }
+    if out.is_empty() {
+        eprintln!(
+            "no in-VM lvsmon pages under {}: run the VM suite",
+            captures_dir().display()
+        );
+    }
+    out
+}
+
+/// One row of an ipvsadm listing: identity labels and the numbers after the address.
+#[derive(Debug)]
+struct Row {
+    key: Vec<(String, String)>,
+    nums: Vec<f64>,
+}
+
+fn split_addr(s: &str) -> (String, String) {
+    let (a, p) = s.rsplit_once(':').unwrap();
+    (
+        a.trim_start_matches('[').trim_end_matches(']').to_string(),
+        p.to_string(),
+    )
+}
+
+/// Parses an ipvsadm table (`--stats`, `--rate`, `--persistent-conn`, `--thresholds`):
+/// service rows and destination rows, keyed like lvsmon's labels. Numbers are the
+/// numeric fields that follow the address (a scheduler and flags are skipped).
+fn ipvsadm_rows(text: &str) -> (Vec<Row>, Vec<Row>) {
+    let (mut services, mut dests) = (Vec::new(), Vec::new());
+    let mut svc_key: Vec<(String, String)> = Vec::new();
+    for line in text.lines().skip(3) {
+        let tok: Vec<&str> = line.split_whitespace().collect();
+        if tok.is_empty() {
+            continue;
+        }
+        let nums = |from: usize| -> Vec<f64> {
+            tok[from..].iter().filter_map(|t| t.parse().ok()).collect()
+        };
+        if tok[0] == "->" {
+            let (a, p) = split_addr(tok[1]);
+            let mut key = svc_key.clone();
+            key.push(("remote_address".into(), a));
+            key.push(("remote_port".into(), p));
+            dests.push(Row { key, nums: nums(2) });
+            continue;
+        }
+        let (addr, port, mark, rest) = if tok[0] == "FWM" {
+            let rest = if tok.get(2) == Some(&"IPv6") { 3 } else { 2 };
+            (String::new(), "0".to_string(), tok[1].to_string(), rest)
+        } else {
+            let (a, p) = split_addr(tok[1]);
+            (a, p, String::new(), 2)
+        };
+        svc_key = vec![
+            ("proto".into(), tok[0].to_string()),
+            ("local_address".into(), addr),
+            ("local_port".into(), port),
+            ("local_mark".into(), mark),
+        ];
+        // Only --stats and --rate put numbers on the service line.
+        services.push(Row {
+            key: svc_key.clone(),
+            nums: tok[rest..].iter().map_while(|t| t.parse().ok()).collect(),
+        });
+    }
+    (services, dests)
+}
+
+/// Samples by (name, identity labels): the scale capture has 46k samples and 10k rows to
+/// look up, too many for a linear search per row.
+type Index = HashMap<(String, Vec<(String, String)>), Option<f64>>;
+
+const IDENTITY: [&str; 6] = [
+    "proto",
+    "local_address",
+    "local_port",
+    "local_mark",
+    "remote_address",
+    "remote_port",
+];
+
+fn index(samples: &[Sample]) -> Index {
+    let mut ix = Index::new();
+    for x in samples {
+        let key: Vec<(String, String)> = IDENTITY
+            .iter()
+            .filter_map(|k| x.labels.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        // Two samples with one identity: a lookup of it must fail, not pick one.
+        ix.entry((x.name.clone(), key))
+            .and_modify(|v| *v = None)
+            .or_insert(Some(x.value));
+    }
+    ix
+}
+
+fn value(ix: &Index, name: &str, key: &[(String, String)]) -> f64 {
+    let mut key = key.to_vec();
+    key.sort_by_key(|(k, _)| IDENTITY.iter().position(|i| i == k));
+    match ix.get(&(name.to_string(), key.clone())) {
+        Some(Some(v)) => *v,
+        Some(None) => panic!("{name} {key:?}: more than one sample"),
+        None => panic!("{name} {key:?}: no sample"),
+    }
+}
+
+/// Sums service rows sharing a key (dual-stack fwmark services are one identity).
+fn sum_by_key(rows: Vec<Row>) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::new();
+    let mut at: HashMap<Vec<(String, String)>, usize> = HashMap::new();
+    for r in rows {
+        match at.get(&r.key) {
+            Some(&i) => {
+                for (a, b) in out[i].nums.iter_mut().zip(&r.nums) {
+                    *a += b;
+                }
+            }
+            None => {
+                at.insert(r.key.clone(), out.len());
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+const FIVE: [&str; 5] = [
+    "connections",
+    "incoming_packets",
+    "outgoing_packets",
+    "incoming_bytes",
+    "outgoing_bytes",
+];
+
+fn check_five(cap: &Path, samples: &[Sample], file: &str, name: impl Fn(&str, &str) -> String) {
+    let dir = if cap.join("ipvsadm").is_dir() {
+        cap.join("ipvsadm")
+    } else {
+        cap.to_path_buf()
+    };
+    let (services, dests) = ipvsadm_rows(&read(&dir.join(file)));
+    let ix = index(samples);
+    for (level, rows) in [("service", sum_by_key(services)), ("backend", dests)] {
+        for r in rows {
+            assert_eq!(r.nums.len(), 5, "{}: {file}: {r:?}", cap.display());
+            for (i, f) in FIVE.iter().enumerate() {
+                let n = name(level, f);
+                assert_eq!(
+                    value(&ix, &n, &r.key),
+                    r.nums[i],
+                    "{}: {n} {:?}",
+                    cap.display(),
+                    r.key
+                );
+            }
+        }
+    }
+}
+
+fn netlink_pages() -> Vec<(PathBuf, Vec<Sample>)> {
+    vm_pages()
+        .into_iter()
+        .filter(|(cap, s)| {
+            let src = one(s, "lvsmon_ipvs_source_info", &[])
+                .label("source")
+                .to_string();
+            assert_eq!(
+                src,
+                "netlink",
+                "{}: lvsmon as root in the VM must use netlink",
+                cap.display()
+            );
+            true
+        })
+        .collect()
+}
+
+#[test]
+fn counters_equal_ipvsadm_stats_exact() {
+    for (cap, s) in netlink_pages() {
+        // Traffic has stopped before the capture, so nothing may move around lvsmon's read.
+        let (before, after) = (
+            cap.join("ipvsadm/stats-before-lvsmon.txt"),
+            cap.join("ipvsadm/stats-after-lvsmon.txt"),
+        );
+        assert_eq!(
+            read(&before),
+            read(&after),
+            "{}: counters moved",
+            cap.display()
+        );
+        check_five(&cap, &s, "stats-before-lvsmon.txt", |level, f| {
+            format!("ipvs_{level}_{f}_total")
+        });
+    }
+}
+
+/// The same page as root's, for the families a capability decides about.
+fn backend_weights(s: &[Sample]) -> Vec<String> {
+    let mut v: Vec<String> = find(s, "ipvs_backend_weight", &[])
+        .iter()
+        .map(|x| format!("{:?} {}", x.labels, x.value))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn an_unprivileged_user_with_cap_net_admin_reads_netlink_and_without_it_falls_back() {
+    for (cap, root_page) in vm_pages() {
+        let status = read(&cap.join("lvsmon-capnetadmin.status"));
+        assert_eq!(status.trim(), "exit 0", "{}", cap.display());
+        let with = parse_exposition(&read(&cap.join("lvsmon-capnetadmin.metrics")));
+        assert_eq!(
+            one(&with, "lvsmon_ipvs_source_info", &[]).label("source"),
+            "netlink",
+            "{}: uid 65534 with CAP_NET_ADMIN",
+            cap.display()
+        );
+        assert_eq!(backend_weights(&with), backend_weights(&root_page));
+
+        let status = read(&cap.join("lvsmon-nocaps.status"));
+        assert_eq!(status.trim(), "exit 0", "{}", cap.display());
+        let without = parse_exposition(&read(&cap.join("lvsmon-nocaps.metrics")));
+        assert_eq!(
+            one(&without, "lvsmon_ipvs_source_info", &[]).label("source"),
+            "procfs",
+            "{}: uid 65534 without capabilities",
+            cap.display()
+        );
+        assert!(find(&without, "ipvs_backend_incoming_packets_total", &[]).is_empty());
+        assert_eq!(backend_weights(&without), backend_weights(&root_page));
+        let log = read(&cap.join("lvsmon-nocaps.stderr"));
+        assert_eq!(
+            log.lines().filter(|l| l.contains("CAP_NET_ADMIN")).count(),
+            1,
+            "{}: one clear line naming the capability:\n{log}",
+            cap.display()
+        );
+    }
+}
+
+#[test]
+fn ipvs_netns_reads_the_other_namespace_without_moving() {
+    let mut seen = 0;
+    for (cap, _) in vm_pages() {
+        let peer = cap.join("peer");
+        if !peer.join("lvsmon.metrics").is_file() {
+            continue;
+        }
+        assert_eq!(read(&peer.join("lvsmon.status")).trim(), "exit 0");
+        let s = parse_exposition(&read(&peer.join("lvsmon.metrics")));
+        assert_eq!(
+            one(&s, "lvsmon_ipvs_source_info", &[]).label("source"),
+            "netlink"
+        );
+        check_five(&peer, &s, "stats.txt", |level, f| {
+            format!("ipvs_{level}_{f}_total")
+        });
+        seen += 1;
+    }
+    if std::env::var("LVSMON_REQUIRE_VM_PAGES").is_ok() {
+        assert_eq!(seen, 1, "the syncd scenario's peer page");
+    }
+}
+
+#[test]
+fn rates_equal_ipvsadm_rate_exact_when_the_estimator_did_not_move() {
+    for (cap, s) in netlink_pages() {
+        // The estimator updates every 2 s: compare only when ipvsadm read the same rates
+        // just before and just after lvsmon.
+        let (before, after) = (
+            cap.join("ipvsadm/rate-before-lvsmon.txt"),
+            cap.join("ipvsadm/rate-after-lvsmon.txt"),
+        );
+        if !before.is_file() || read(&before) != read(&after) {
+            eprintln!(
+                "{}: rates moved around lvsmon's read; not compared",
+                cap.display()
+            );
+            continue;
+        }
+        check_five(&cap, &s, "rate-before-lvsmon.txt", |level, f| {
+            format!("ipvs_{level}_rate_{f}_per_second")
+        });
+    }
+}
+
+#[test]
+fn persistent_connections_and_thresholds_equal_ipvsadm() {
+    for (cap, s) in netlink_pages() {
+        let ix = index(&s);
+        let (_, dests) = ipvsadm_rows(&read(&cap.join("ipvsadm/persistent-conn.txt")));
+        for d in dests {
+            // Weight PersistConn ActiveConn InActConn
+            assert_eq!(value(&ix, "ipvs_backend_weight", &d.key), d.nums[0]);
+            assert_eq!(
+                value(&ix, "ipvs_backend_connections_persistent", &d.key),
+                d.nums[1],
+                "{:?}",
+                d.key
+            );
+        }
+        let (_, dests) = ipvsadm_rows(&read(&cap.join("ipvsadm/thresholds.txt")));
+        for d in dests {
+            assert_eq!(
+                value(&ix, "ipvs_backend_threshold_upper", &d.key),
+                d.nums[0],
+                "{:?}",
+                d.key
+            );
+            assert_eq!(
+                value(&ix, "ipvs_backend_threshold_lower", &d.key),
+                d.nums[1],
+                "{:?}",
+                d.key
+            );
+        }
+    }
+}
+
+#[test]
+fn timeouts_and_sync_daemons_equal_ipvsadm() {
+    for (cap, s) in netlink_pages() {
+        let t = read(&cap.join("ipvsadm/timeout.txt"));
+        let nums: Vec<f64> = t
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        for (proto, want) in ["tcp", "tcp_fin", "udp"].iter().zip(nums) {
+            assert_eq!(
+                one(&s, "ipvs_timeout_seconds", &[("protocol", proto)]).value,
+                want
+            );
+        }
+        let daemons = read(&cap.join("ipvsadm/daemon.txt"));
+        let mut want = Vec::new();
+        for line in daemons.lines().filter(|l| l.contains("sync daemon")) {
+            let state = line.split_whitespace().next().unwrap();
+            let inner = line.split_once('(').unwrap().1;
+            let field = |k: &str| {
+                inner
+                    .split(", ")
+                    .find_map(|p| p.strip_prefix(k))
+                    .unwrap()
+                    .trim_end_matches(')')
+                    .to_string()
+            };
+            want.push((state.to_string(), field("mcast="), field("syncid=")));
+        }
+        let mut got: Vec<_> = find(&s, "ipvs_sync_daemon_info", &[])
+            .iter()
+            .map(|x| {
+                (
+                    x.label("state").into(),
+                    x.label("interface").into(),
+                    x.label("syncid").into(),
+                )
+            })
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{}", cap.display());
+    }
+}
+
+#[test]
+fn the_persistence_timeout_is_in_seconds_over_netlink() {
+    for (cap, s) in netlink_pages() {
+        let ix = index(&s);
+        let ln = read(&cap.join("ipvsadm/Ln.txt"));
+        for line in ln.lines().filter(|l| l.contains(" persistent ")) {
+            let tok: Vec<&str> = line.split_whitespace().collect();
+            let secs: f64 = tok[tok.iter().position(|t| *t == "persistent").unwrap() + 1]
+                .parse()
+                .unwrap();
+            let (svcs, _) = ipvsadm_rows(&format!("\n\n\n{line}\n"));
+            let got = value(
+                &ix,
+                "ipvs_service_persistence_timeout_seconds",
+                &svcs[0].key,
+            );
+            assert_eq!(got, secs, "{}: {line}", cap.display());
+        }
+    }
+}
