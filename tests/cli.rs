@@ -3,19 +3,13 @@
 mod common;
 
 use common::*;
-use std::net::{SocketAddr, TcpListener};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lvsmon");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Server(Child);
 
@@ -26,31 +20,40 @@ impl Drop for Server {
     }
 }
 
-/// Starts `lvsmon serve ARGS` and waits (at most 10 s) until `addr` answers.
-fn serve(args: &[&str], addr: SocketAddr) -> Server {
-    let child = Command::new(BIN)
+/// Starts `lvsmon serve ARGS` (which should listen on port 0) and returns it with the
+/// address it bound, read from its own "serving metrics" log line (at most 10 s). Letting
+/// the kernel pick the port means parallel tests can never collide on one.
+fn serve(args: &[&str]) -> (Server, SocketAddr) {
+    let mut child = Command::new(BIN)
         .arg("serve")
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "lvsmon did not start listening on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server(child)
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    // Keeps draining stderr for the child's lifetime so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("address="))
+            {
+                let _ = tx.send(a.parse::<SocketAddr>().unwrap());
+            }
+        }
+    });
+    let srv = Server(child);
+    let addr = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("lvsmon logged no listening address within 10 s");
+    (srv, addr)
 }
 
 #[test]
 fn serve_demo_shows_real_figures_and_stops_cleanly_on_sigterm() {
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut srv = serve(&["--demo", "--web.listen-address", &addr.to_string()], addr);
+    let (mut srv, addr) = serve(&["--demo", "--web.listen-address", "127.0.0.1:0"]);
     let (status, _, body) = http_get(addr, "/metrics", None);
     assert_eq!(status, 200);
     let s = parse_exposition(&body);
@@ -81,21 +84,21 @@ fn serve_demo_shows_real_figures_and_stops_cleanly_on_sigterm() {
 #[test]
 fn config_file_settings_apply_and_flags_win() {
     let dir = tempfile::tempdir().unwrap();
-    let (p1, p2) = (free_port(), free_port());
     let cfg = dir.path().join("lvsmon.toml");
     let capture = root().join("tests/fixtures/kernel/nat4/proc");
     std::fs::write(
         &cfg,
         format!(
-            "[web]\nlisten-address = [\"127.0.0.1:{p1}\"]\ntelemetry-path = \"/m\"\n\
+            "[web]\nlisten-address = [\"127.0.0.1:0\"]\ntelemetry-path = \"/m\"\n\
              [path]\nprocfs = \"{}\"\n[collector.ipvs]\nconntable = true\n",
             capture.display()
         ),
     )
     .unwrap();
-    let a1: SocketAddr = format!("127.0.0.1:{p1}").parse().unwrap();
+    let cfg_s = cfg.to_str().unwrap();
     {
-        let _srv = serve(&["--config", cfg.to_str().unwrap()], a1);
+        let (_srv, a1) = serve(&["--config", cfg_s]);
+        assert_eq!(a1.ip().to_string(), "127.0.0.1", "address from the file");
         let (status, _, body) = http_get(a1, "/m", None);
         assert_eq!(status, 200);
         assert!(
@@ -104,20 +107,21 @@ fn config_file_settings_apply_and_flags_win() {
         );
         assert_eq!(http_get(a1, "/metrics", None).0, 404);
     }
-    let a2: SocketAddr = format!("127.0.0.1:{p2}").parse().unwrap();
-    let cfg_s = cfg.to_str().unwrap();
-    let _srv = serve(
-        &[
-            "--config",
-            cfg_s,
-            "--web.listen-address",
-            &a2.to_string(),
-            "--web.telemetry-path",
-            "/x",
-        ],
-        a2,
+    let (_srv, a2) = serve(&[
+        "--config",
+        cfg_s,
+        "--web.listen-address",
+        "127.0.0.2:0",
+        "--web.telemetry-path",
+        "/x",
+    ]);
+    assert_eq!(
+        a2.ip().to_string(),
+        "127.0.0.2",
+        "the flag wins over the file"
     );
     assert_eq!(http_get(a2, "/x", None).0, 200);
+    assert_eq!(http_get(a2, "/m", None).0, 404);
 }
 
 #[test]

@@ -49,11 +49,15 @@ impl ConnSummary {
     }
 }
 
+/// State names as the kernel's tables spell them: TCP's `SYN_RECV`, SCTP's `C-SENT` and
+/// `S-ACK-SENT` (hyphens since the 3.x state machine), and `ERR!` for protocols without a
+/// state table (AH, ESP). Anything else means the columns are not where they should be.
 fn valid_state(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 20
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes().all(|b| {
+            b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'!')
+        })
 }
 
 /// Classifies one line: `Ok(None)` for the header, `Ok(Some(..))` for a connection.

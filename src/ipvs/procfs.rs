@@ -121,6 +121,14 @@ fn parse_int(tok: &str) -> Option<i64> {
     tok.parse().ok()
 }
 
+/// The kernel prints the unsigned jiffies count with `%d`: above i32::MAX (31 days at
+/// HZ=1000, which ipvsadm accepts) it comes out negative, and is the same bits.
+fn jiffies_u32(s: &str) -> Option<u32> {
+    s.parse::<u32>()
+        .ok()
+        .or_else(|| s.parse::<i32>().ok().map(|v| v as u32))
+}
+
 fn valid_scheduler(tok: &str) -> bool {
     !tok.is_empty()
         && tok.len() <= 16
@@ -178,7 +186,7 @@ fn parse_service(tok: &[&str]) -> Result<Service, &'static str> {
     let persistence = match rest {
         [] => None,
         ["persistent", timeout, mask] => Some(Persistence {
-            timeout_jiffies: timeout.parse().map_err(|_| "bad persistence timeout")?,
+            timeout_jiffies: jiffies_u32(timeout).ok_or("bad persistence timeout")?,
             netmask: hex_u32(mask).ok_or("bad persistence netmask")?,
         }),
         _ => return Err("unexpected fields after the scheduler"),
