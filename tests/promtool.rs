@@ -12,21 +12,6 @@ use lvsmon::metrics::{Exporter, Format, IpvsOptions};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn promtool() -> Option<&'static str> {
-    let found = Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("LVSMON_REQUIRE_TOOLS").is_err(),
-            "promtool is required (LVSMON_REQUIRE_TOOLS is set) but not installed"
-        );
-        eprintln!("promtool not installed: skipping (run scripts/install-deps.sh)");
-    }
-    found.then_some("promtool")
-}
-
 #[test]
 fn promtool_finds_no_problem_in_any_capture() {
     let Some(tool) = promtool() else { return };

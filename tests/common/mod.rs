@@ -176,3 +176,20 @@ pub fn scratch_copy(capture: &str) -> tempfile::TempDir {
     }
     dir
 }
+
+/// `promtool` when installed; without it a test skips, unless LVSMON_REQUIRE_TOOLS is set
+/// (scripts/test.sh sets it: CI must never pass by skipping the oracle).
+pub fn promtool() -> Option<&'static str> {
+    let found = std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("LVSMON_REQUIRE_TOOLS").is_err(),
+            "promtool is required (LVSMON_REQUIRE_TOOLS is set) but not installed"
+        );
+        eprintln!("promtool not installed: skipping (run scripts/install-deps.sh)");
+    }
+    found.then_some("promtool")
+}
