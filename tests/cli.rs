@@ -63,6 +63,18 @@ fn serve_demo_shows_real_figures_and_stops_cleanly_on_sigterm() {
         !find(&s, "ipvs_connections", &[]).is_empty(),
         "the demo shows the conntable too"
     );
+    // ... and the netlink-only families, from the kernel replies recorded with the capture
+    assert_eq!(
+        one(&s, "lvsmon_ipvs_source_info", &[]).label("source"),
+        "netlink"
+    );
+    let traffic: f64 = find(&s, "ipvs_backend_incoming_packets_total", &[])
+        .iter()
+        .map(|x| x.value)
+        .sum();
+    assert!(traffic > 0.0);
+    assert_eq!(find(&s, "ipvs_sync_daemon_info", &[]).len(), 2);
+    assert_eq!(find(&s, "ipvs_timeout_seconds", &[]).len(), 3);
 
     let pid = srv.0.id().to_string();
     assert!(Command::new("kill")
