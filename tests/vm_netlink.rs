@@ -490,3 +490,116 @@ fn the_persistence_timeout_is_in_seconds_over_netlink() {
         }
     }
 }
+
+/// Samples of one family grouped by identity labels (in IDENTITY order).
+fn by_identity<'a>(
+    samples: &'a [Sample],
+    name: &str,
+) -> HashMap<Vec<(String, String)>, Vec<&'a Sample>> {
+    let mut m: HashMap<_, Vec<&Sample>> = HashMap::new();
+    for x in samples.iter().filter(|x| x.name == name) {
+        let key: Vec<(String, String)> = IDENTITY
+            .iter()
+            .filter_map(|k| x.labels.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        m.entry(key).or_default().push(x);
+    }
+    m
+}
+
+/// The identity of a service as `ipvsadm -Sn` writes it (`-t A:P`, `-u`, `--sctp-service`,
+/// `-f MARK`), as lvsmon's labels.
+fn save_service_key(opt: &dyn Fn(&str) -> Option<String>) -> Option<Vec<(String, String)>> {
+    let (proto, addr) = ["-t", "-u", "--sctp-service", "-f"]
+        .iter()
+        .find_map(|o| opt(o).map(|a| (*o, a)))?;
+    let kv = |k: &str, v: String| (k.to_string(), v);
+    Some(if proto == "-f" {
+        vec![
+            kv("proto", "FWM".into()),
+            kv("local_address", String::new()),
+            kv("local_port", "0".into()),
+            kv("local_mark", addr),
+        ]
+    } else {
+        let (a, p) = split_addr(&addr);
+        let name = match proto {
+            "-t" => "TCP",
+            "-u" => "UDP",
+            _ => "SCTP",
+        };
+        vec![
+            kv("proto", name.into()),
+            kv("local_address", canonical(&a)),
+            kv("local_port", p),
+            kv("local_mark", String::new()),
+        ]
+    })
+}
+
+/// What `ipvsadm -Sn` (the only listing that shows them) says of scheduler flags,
+/// persistence engines and tunnel types, against `ipvs_service_info` and
+/// `ipvs_backend_info` from netlink.
+#[test]
+fn scheduler_flags_persistence_engines_and_tunnel_types_equal_ipvsadm_save() {
+    let mut checked = 0;
+    for (cap, s) in vm_pages() {
+        let services = by_identity(&s, "ipvs_service_info");
+        let backends = by_identity(&s, "ipvs_backend_info");
+        for line in read(&cap.join("ipvsadm/save.txt")).lines() {
+            let tok: Vec<&str> = line.split_whitespace().collect();
+            let opt = |name: &str| {
+                let i = tok.iter().position(|t| *t == name)?;
+                tok.get(i + 1).map(|v| v.to_string())
+            };
+            let Some(mut key) = save_service_key(&opt) else {
+                continue;
+            };
+            let none = Vec::new();
+            if tok[0] == "-A" {
+                let infos = services.get(&key).unwrap_or(&none);
+                let want = (
+                    opt("-s").unwrap_or_default(),
+                    opt("-b").unwrap_or_default(),
+                    opt("--pe").unwrap_or_default(),
+                );
+                // Dual-stack fwmark services share one identity: one of them matches.
+                let found = infos.iter().any(|i| {
+                    let flags: Vec<&str> = i
+                        .label("flags")
+                        .split(',')
+                        .filter(|f| !["persistent", "ops", ""].contains(f))
+                        .collect();
+                    (
+                        i.label("scheduler"),
+                        flags.join(",").as_str(),
+                        i.label("persistence_engine"),
+                    ) == (want.0.as_str(), want.1.as_str(), want.2.as_str())
+                });
+                assert!(found, "{}: {line}: {infos:?}", cap.display());
+            } else if tok[0] == "-a" {
+                let (ra, rp) = split_addr(&opt("-r").unwrap());
+                key.push(("remote_address".into(), canonical(&ra)));
+                key.push(("remote_port".into(), rp));
+                let info = backends.get(&key).unwrap_or(&none);
+                assert_eq!(info.len(), 1, "{}: {line}", cap.display());
+                let want = opt("--tun-type").unwrap_or_default();
+                assert_eq!(
+                    info[0].label("tunnel_type"),
+                    want,
+                    "{}: {line}",
+                    cap.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+/// ipvsadm prints IPv6 compressed already; lvsmon's labels are the canonical text form.
+fn canonical(a: &str) -> String {
+    a.parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|_| a.to_string())
+}
