@@ -603,3 +603,48 @@ fn canonical(a: &str) -> String {
         .map(|ip| ip.to_string())
         .unwrap_or_else(|_| a.to_string())
 }
+
+/// The churn scenario: ten netlink reads while a loop deletes and re-adds services and
+/// real servers. Each read exits 0 and is either consistent (every service's
+/// `ipvs_service_backends` equals its backend series) or reports the collector down.
+#[test]
+fn reads_while_the_table_changes_are_consistent_or_reported_down() {
+    let mut pages = 0;
+    for cap in kernel_captures() {
+        for n in 0.. {
+            let page = cap.join(format!("lvsmon-churn-{n}.metrics"));
+            if !page.is_file() {
+                break;
+            }
+            let status = read(&cap.join(format!("lvsmon-churn-{n}.status")));
+            assert_eq!(status.trim(), "exit 0", "{}", page.display());
+            let s = parse_exposition(&read(&page));
+            let up = one(&s, "lvsmon_collector_up", &[("collector", "ipvs")]).value;
+            if up == 0.0 {
+                let log = read(&cap.join(format!("lvsmon-churn-{n}.stderr")));
+                assert!(
+                    log.contains("changed"),
+                    "{}: down, but why?\n{log}",
+                    page.display()
+                );
+            } else {
+                let per_service = by_identity(&s, "ipvs_backend_weight");
+                for svc in find(&s, "ipvs_service_backends", &[]) {
+                    let n = per_service
+                        .iter()
+                        .filter(|(k, _)| {
+                            k.iter()
+                                .filter(|(l, _)| l.starts_with("local_") || l == "proto")
+                                .all(|(l, v)| svc.label(l) == v)
+                        })
+                        .count();
+                    assert_eq!(n as f64, svc.value, "{}: {:?}", page.display(), svc.labels);
+                }
+            }
+            pages += 1;
+        }
+    }
+    if require_vm() {
+        assert_eq!(pages, 10, "the churn scenario's ten reads");
+    }
+}
