@@ -6,5 +6,7 @@
 //! the message into an event kind with bounded labels; `metrics` counts events for the
 //! exporter. Nothing here knows about HTTP.
 
+pub mod addr;
 pub mod frame;
 pub mod frame_json;
+pub mod rules;
