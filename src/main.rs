@@ -10,6 +10,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+mod logs_cli;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "lvsmon",
@@ -27,6 +29,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print the metrics page once to standard output (same collectors as `serve`).
     Dump(DumpArgs),
+    /// Classify log files (plain or gzip, `-` for stdin) once and summarise the events.
+    Analyze(logs_cli::AnalyzeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -277,5 +281,6 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve(a) => serve(a),
         Command::Dump(a) => dump(a),
+        Command::Analyze(a) => logs_cli::analyze(a),
     }
 }

@@ -7,6 +7,8 @@
 //! exporter. Nothing here knows about HTTP.
 
 pub mod addr;
+pub mod analyze;
 pub mod frame;
 pub mod frame_json;
+pub mod lines;
 pub mod rules;
