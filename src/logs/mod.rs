@@ -8,7 +8,10 @@
 
 pub mod addr;
 pub mod analyze;
+pub mod demo;
 pub mod frame;
 pub mod frame_json;
 pub mod lines;
 pub mod rules;
+pub mod source;
+pub mod stats;
