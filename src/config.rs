@@ -67,9 +67,18 @@ pub struct IpvsConfig {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LogConfig {
     pub level: Option<String>,
+    // The log pipeline's sources (src/logs, flags in src/logs_cli.rs).
+    pub file: Option<Vec<PathBuf>>,
+    pub state_dir: Option<PathBuf>,
+    pub from_beginning: Option<bool>,
+    pub journal: Option<bool>,
+    pub kmsg: Option<bool>,
+    pub rules: Option<PathBuf>,
+    pub max_line_bytes: Option<usize>,
+    pub max_series: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +133,14 @@ conntable = true
 conntable-max-lines = 10
 [log]
 level = "debug"
+file = ["/var/log/syslog", "/var/log/keepalived*.log"]
+state-dir = "/var/lib/lvsmon"
+from-beginning = false
+journal = true
+kmsg = true
+rules = "/etc/lvsmon/rules.toml"
+max-line-bytes = 65536
+max-series = 500
 [ipvs]
 source = "netlink"
 netns = "/run/netns/lb"

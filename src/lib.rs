@@ -9,4 +9,5 @@ pub mod fmtio;
 pub mod http;
 pub mod ipvs;
 pub mod linereader;
+pub mod logs;
 pub mod metrics;

@@ -10,6 +10,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+mod logs_cli;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "lvsmon",
@@ -27,6 +29,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print the metrics page once to standard output (same collectors as `serve`).
     Dump(DumpArgs),
+    /// Classify log files (plain or gzip, `-` for stdin) once and summarise the events.
+    Analyze(logs_cli::AnalyzeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -67,6 +71,8 @@ struct Common {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long = "log.level", value_name = "LEVEL")]
     log_level: Option<String>,
+    #[command(flatten)]
+    logs: logs_cli::LogArgs,
 }
 
 #[derive(Args, Debug)]
@@ -96,6 +102,7 @@ struct Settings {
     ipvs: IpvsOptions,
     netns: Option<PathBuf>,
     log_level: String,
+    logs: logs_cli::LogSetup,
 }
 
 fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
@@ -169,15 +176,18 @@ fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
         ipvs,
         netns,
         log_level,
+        logs: logs_cli::LogSetup::new(&c.logs, &file.log, demo)?,
     })
 }
 
 impl Settings {
     fn exporter(&self) -> Result<Exporter> {
-        Ok(match &self.netns {
+        let mut e = match &self.netns {
             Some(ns) => Exporter::ipvs_in_netns(ns, self.ipvs.clone())?,
             None => Exporter::ipvs(self.source.clone(), self.ipvs.clone()),
-        })
+        };
+        self.logs.register(&mut e);
+        Ok(e)
     }
 }
 
@@ -253,8 +263,14 @@ fn serve(args: ServeArgs) -> Result<()> {
             tracing::info!(address = %l.local_addr()?, path = %path, source = ?s.source_label(), "serving metrics");
             tokio::spawn(http::serve(l, site.clone()));
         }
+        let stop = lvsmon::logs::source::Stop::default();
+        let log_threads = s.logs.start(&stop);
         shutdown_signal().await;
         tracing::info!("shutting down");
+        stop.stop();
+        for t in log_threads {
+            let _ = t.join();
+        }
         Ok(())
     })
 }
@@ -305,5 +321,6 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve(a) => serve(a),
         Command::Dump(a) => dump(a),
+        Command::Analyze(a) => logs_cli::analyze(a),
     }
 }

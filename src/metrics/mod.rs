@@ -8,6 +8,7 @@ pub mod health;
 pub mod ipvs;
 pub mod ipvs_families;
 pub mod labels;
+pub mod logs;
 pub mod process;
 
 use health::{Health, HealthCollector};
@@ -109,6 +110,11 @@ impl Exporter {
         let worker = crate::ipvs::netns::NetnsWorker::start(netns)?;
         let ipvs = IpvsCollector::in_netns(worker, opts, health.clone())?;
         Ok(Exporter::new(health, vec![Box::new(ipvs)]))
+    }
+
+    /// Adds a collector after those given to [`Exporter::new`] (the log pipeline's).
+    pub fn add_collector(&mut self, c: Box<dyn Collector>) {
+        self.registry.register_collector(c);
     }
 
     pub fn health(&self) -> &Health {

@@ -1,0 +1,17 @@
+//! `logs::frame`: any bytes frame without panicking; the message is always a suffix of the
+//! (lossily decoded) line unless the line is a JSON record, and framing is deterministic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use lvsmon::logs::frame::{frame, Transport, YearClock};
+
+fuzz_target!(|data: &[u8]| {
+    let clock = YearClock { fixed: None, now: 1_732_528_800 };
+    let f = frame(data, &clock);
+    if f.transport != Transport::Json {
+        let text = String::from_utf8_lossy(data);
+        let text = text.strip_suffix('\r').unwrap_or(&text);
+        assert!(text.ends_with(&*f.message));
+    }
+    assert_eq!(f, frame(data, &clock));
+});

@@ -1,0 +1,537 @@
+//! Line framing: one raw log line, in whatever transport carried it, split into time, host,
+//! ident, pid and message.
+//!
+//! Detection is per line and needs no configuration, because one file can mix transports
+//! (a container's console next to rsyslog, `journalctl` output pasted into a ticket). The
+//! transports recognised are RFC 3164 syslog (also `journalctl -o short`/`short-precise`),
+//! busybox syslogd (`host facility.priority ident[pid]:`), RFC 3339 (rsyslog and
+//! `journalctl -o short-iso`, with `+0000` or `+00:00`), `journalctl -o json` (MESSAGE may be
+//! a byte array), keepalived's console (`%c: `) and `--log-file` (`%a %b %d %T.%9N %Y: `)
+//! formats, dmesg (`[ 12.345678]`, `-T`, caller ids, `<N>` priorities) and /dev/kmsg records.
+//! A line that fits none is kept whole as the message, so nothing is dropped.
+//!
+//! Framing is a pure function of the bytes (plus the year to assume for RFC 3164, which
+//! carries none); invalid UTF-8 is decoded lossily.
+
+use std::borrow::Cow;
+
+/// When a line was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Time {
+    /// Microseconds since the Unix epoch, UTC. Local times without an offset (RFC 3164,
+    /// keepalived's console) are taken as UTC: the transport does not say which zone.
+    Wall(i64),
+    /// Microseconds since boot (dmesg, /dev/kmsg).
+    SinceBoot(u64),
+}
+
+/// Which framing a line was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Rfc3164,
+    Busybox,
+    Rfc3339,
+    Json,
+    KeepalivedConsole,
+    Dmesg,
+    Kmsg,
+    /// Nothing recognised: the whole line is the message.
+    Raw,
+}
+
+/// One framed line. Fields borrow from the input when it is valid UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame<'a> {
+    pub time: Option<Time>,
+    pub host: Option<Cow<'a, str>>,
+    /// The syslog identifier (`Keepalived_vrrp`, `kernel`); `None` when the transport does not
+    /// carry one (keepalived's console, bare lines).
+    pub ident: Option<Cow<'a, str>>,
+    pub pid: Option<u32>,
+    pub message: Cow<'a, str>,
+    pub transport: Transport,
+}
+
+impl Frame<'_> {
+    pub fn into_owned(self) -> Frame<'static> {
+        Frame {
+            time: self.time,
+            host: self.host.map(|h| Cow::Owned(h.into_owned())),
+            ident: self.ident.map(|i| Cow::Owned(i.into_owned())),
+            pid: self.pid,
+            message: Cow::Owned(self.message.into_owned()),
+            transport: self.transport,
+        }
+    }
+}
+
+/// The year to assume for timestamps that carry none (RFC 3164).
+#[derive(Debug, Clone, Copy)]
+pub struct YearClock {
+    /// `--year`: use this year, whatever the date.
+    pub fixed: Option<i32>,
+    /// Now, in seconds since the epoch: a date that would lie more than a day in the future
+    /// in the current year belongs to the previous one (December lines read in January).
+    pub now: i64,
+}
+
+impl YearClock {
+    pub fn now() -> YearClock {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        YearClock { fixed: None, now }
+    }
+
+    pub fn fixed(year: i32) -> YearClock {
+        YearClock {
+            fixed: Some(year),
+            now: 0,
+        }
+    }
+
+    fn wall(&self, month: u32, day: u32, secs_of_day: i64, micros: i64) -> Time {
+        let at = |year: i32| days_from_civil(year, month, day) * 86_400 + secs_of_day;
+        let secs = match self.fixed {
+            Some(y) => at(y),
+            None => {
+                let this_year = civil_year(self.now.div_euclid(86_400));
+                let t = at(this_year);
+                if t > self.now + 86_400 {
+                    at(this_year - 1)
+                } else {
+                    t
+                }
+            }
+        };
+        Time::Wall(secs * 1_000_000 + micros)
+    }
+}
+
+/// Frames one line (without its newline).
+pub fn frame<'a>(line: &'a [u8], years: &YearClock) -> Frame<'a> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match std::str::from_utf8(line) {
+        Ok(s) => frame_str(s, years),
+        Err(_) => {
+            let owned = String::from_utf8_lossy(line).into_owned();
+            frame_str(&owned, years).into_owned()
+        }
+    }
+}
+
+/// Frames one line that is already text.
+pub fn frame_str<'a>(line: &'a str, years: &YearClock) -> Frame<'a> {
+    let b = line.as_bytes();
+    match b.first() {
+        Some(b'{') => {
+            if let Some(f) = super::frame_json::frame_json(line) {
+                return f;
+            }
+        }
+        Some(b'[') => {
+            if let Some(f) = dmesg(line, years) {
+                return f;
+            }
+        }
+        Some(b'<') => {
+            if let Some(rest) = strip_priority(line) {
+                let mut f = frame_str(rest, years);
+                if f.transport == Transport::Raw {
+                    f.message = Cow::Borrowed(line);
+                }
+                return f;
+            }
+        }
+        Some(c) if c.is_ascii_digit() => {
+            if let Some(f) = rfc3339(line).or_else(|| kmsg(line)) {
+                return f;
+            }
+        }
+        Some(c) if c.is_ascii_uppercase() => {
+            if let Some(f) = rfc3164(line, years).or_else(|| console(line)) {
+                return f;
+            }
+        }
+        _ => {}
+    }
+    raw(line)
+}
+
+fn raw(line: &str) -> Frame<'_> {
+    Frame {
+        time: None,
+        host: None,
+        ident: None,
+        pid: None,
+        message: Cow::Borrowed(line),
+        transport: Transport::Raw,
+    }
+}
+
+/// `<N>` at the start (syslog over the network, `dmesg -r`).
+fn strip_priority(line: &str) -> Option<&str> {
+    let end = line.find('>')?;
+    let digits = &line[1..end];
+    (!digits.is_empty() && digits.len() <= 3 && digits.bytes().all(|c| c.is_ascii_digit()))
+        .then(|| &line[end + 1..])
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+fn month(s: &str) -> Option<u32> {
+    MONTHS.iter().position(|m| *m == s).map(|i| i as u32 + 1)
+}
+
+/// A small cursor over ASCII fields.
+struct Cur<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Cur<'a> {
+    fn new(s: &'a str) -> Cur<'a> {
+        Cur { s, i: 0 }
+    }
+    fn rest(&self) -> &'a str {
+        &self.s[self.i..]
+    }
+    fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.i).copied()
+    }
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+    fn spaces(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.i += 1;
+        }
+    }
+    /// Exactly `n` ASCII digits.
+    fn digits(&mut self, n: usize) -> Option<u32> {
+        let t = self.s.get(self.i..self.i + n)?;
+        if !t.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        self.i += n;
+        t.parse().ok()
+    }
+    /// One or more digits, returned as text.
+    fn digit_run(&mut self) -> Option<&'a str> {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        (self.i > start).then(|| &self.s[start..self.i])
+    }
+    fn word(&mut self, n: usize) -> Option<&'a str> {
+        let t = self.s.get(self.i..self.i + n)?;
+        self.i += n;
+        Some(t)
+    }
+    /// A day of month, zero- or space-padded (`05`, ` 5`) or bare (`5`).
+    fn day(&mut self) -> Option<u32> {
+        self.spaces();
+        let d: u32 = self.digit_run()?.parse().ok()?;
+        (1..=31).contains(&d).then_some(d)
+    }
+    /// `Nov 25 10:00:00[.frac]`: (month, day, seconds of day, microseconds).
+    fn month_day_clock(&mut self) -> Option<(u32, u32, i64, i64)> {
+        let mon = month(self.word(3)?)?;
+        self.eat(b' ')?;
+        let day = self.day()?;
+        self.eat(b' ')?;
+        let (sod, micros) = self.clock()?;
+        Some((mon, day, sod, micros))
+    }
+    /// `HH:MM:SS` and an optional fraction; returns (seconds of day, microseconds).
+    fn clock(&mut self) -> Option<(i64, i64)> {
+        let h = self.digits(2)?;
+        self.eat(b':')?;
+        let m = self.digits(2)?;
+        self.eat(b':')?;
+        let s = self.digits(2)?;
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        let micros = if self.eat(b'.').is_some() {
+            fraction_micros(self.digit_run()?)
+        } else {
+            0
+        };
+        Some((i64::from(h * 3600 + m * 60 + s), micros))
+    }
+}
+
+fn fraction_micros(digits: &str) -> i64 {
+    let six = &digits[..digits.len().min(6)];
+    six.parse::<i64>().unwrap_or(0) * 10_i64.pow(6 - six.len() as u32)
+}
+
+/// `Nov 25 10:00:00[.frac] HOST [facility.priority ]TAG MSG`.
+fn rfc3164<'a>(line: &'a str, years: &YearClock) -> Option<Frame<'a>> {
+    let mut c = Cur::new(line);
+    let (mon, day, sod, micros) = c.month_day_clock()?;
+    c.eat(b' ')?;
+    let time = years.wall(mon, day, sod, micros);
+    let (host, rest) = split_word(c.rest())?;
+    let (transport, rest) = match split_word(rest) {
+        Some((fp, after)) if is_facility_priority(fp) => (Transport::Busybox, after),
+        _ => (Transport::Rfc3164, rest),
+    };
+    Some(with_tag(Some(time), host, rest, transport))
+}
+
+/// `2024-11-25T10:00:00[.frac](Z|+00:00|+0000) HOST TAG MSG`.
+fn rfc3339(line: &str) -> Option<Frame<'_>> {
+    let mut c = Cur::new(line);
+    let y = c.digits(4)? as i32;
+    c.eat(b'-')?;
+    let mo = c.digits(2)?;
+    c.eat(b'-')?;
+    let d = c.digits(2)?;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    if c.eat(b'T').is_none() {
+        c.eat(b' ')?;
+    }
+    let (sod, micros) = c.clock()?;
+    let offset = match c.peek()? {
+        b'Z' => {
+            c.i += 1;
+            0
+        }
+        sign @ (b'+' | b'-') => {
+            c.i += 1;
+            let oh = i64::from(c.digits(2)?);
+            c.eat(b':');
+            let om = i64::from(c.digits(2)?);
+            let o = oh * 3600 + om * 60;
+            if sign == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return None,
+    };
+    c.eat(b' ')?;
+    let secs = days_from_civil(y, mo, d) * 86_400 + sod - offset;
+    let (host, rest) = split_word(c.rest())?;
+    Some(with_tag(
+        Some(Time::Wall(secs * 1_000_000 + micros)),
+        host,
+        rest,
+        Transport::Rfc3339,
+    ))
+}
+
+/// keepalived's console (`Mon Nov 25 10:00:00 2024: `, strftime `%c`) and log file
+/// (`Mon Nov 25 10:00:00.123456789 2024: `).
+fn console(line: &str) -> Option<Frame<'_>> {
+    let mut c = Cur::new(line);
+    if !WEEKDAYS.contains(&c.word(3)?) {
+        return None;
+    }
+    c.eat(b' ')?;
+    let (mon, day, sod, micros, year) = human_time(&mut c)?;
+    c.eat(b':')?;
+    let message = c.rest().strip_prefix(' ').unwrap_or(c.rest());
+    let secs = days_from_civil(year, mon, day) * 86_400 + sod;
+    Some(Frame {
+        time: Some(Time::Wall(secs * 1_000_000 + micros)),
+        host: None,
+        ident: None,
+        pid: None,
+        message: Cow::Borrowed(message),
+        transport: Transport::KeepalivedConsole,
+    })
+}
+
+/// `Nov 25 10:00:00[.frac] 2024` (after the weekday).
+fn human_time(c: &mut Cur<'_>) -> Option<(u32, u32, i64, i64, i32)> {
+    let (mon, day, sod, micros) = c.month_day_clock()?;
+    c.eat(b' ')?;
+    let year = c.digits(4)? as i32;
+    Some((mon, day, sod, micros, year))
+}
+
+/// dmesg: `[ 12.345678] MSG`, `[12.345678][ T2564] MSG`, `[Mon Nov 25 10:00:00 2024] MSG`.
+fn dmesg<'a>(line: &'a str, _years: &YearClock) -> Option<Frame<'a>> {
+    let close = line.find(']')?;
+    let inner = line[1..close].trim_start();
+    let time = if let Some(t) = since_boot(inner) {
+        t
+    } else {
+        let mut c = Cur::new(inner);
+        if !WEEKDAYS.contains(&c.word(3)?) {
+            return None;
+        }
+        c.eat(b' ')?;
+        let (mon, day, sod, micros, year) = human_time(&mut c)?;
+        if !c.rest().is_empty() {
+            return None;
+        }
+        Time::Wall((days_from_civil(year, mon, day) * 86_400 + sod) * 1_000_000 + micros)
+    };
+    let mut rest = &line[close + 1..];
+    // CONFIG_PRINTK_CALLER: `[ T2564]` or `[    C3]`.
+    if let Some(r) = rest.strip_prefix('[') {
+        if let Some(end) = r.find(']') {
+            let id = r[..end].trim_start();
+            if id.len() > 1
+                && matches!(id.as_bytes()[0], b'T' | b'C')
+                && id[1..].bytes().all(|c| c.is_ascii_digit())
+            {
+                rest = &r[end + 1..];
+            }
+        }
+    }
+    Some(Frame {
+        time: Some(time),
+        host: None,
+        ident: Some(Cow::Borrowed("kernel")),
+        pid: None,
+        message: Cow::Borrowed(rest.strip_prefix(' ').unwrap_or(rest)),
+        transport: Transport::Dmesg,
+    })
+}
+
+/// `12345.678901` seconds since boot.
+fn since_boot(s: &str) -> Option<Time> {
+    let (secs, frac) = s.split_once('.')?;
+    if secs.is_empty() || frac.is_empty() {
+        return None;
+    }
+    if !secs.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let secs: u64 = secs.parse().ok()?;
+    Some(Time::SinceBoot(
+        secs.checked_mul(1_000_000)?
+            .checked_add(fraction_micros(frac) as u64)?,
+    ))
+}
+
+/// A /dev/kmsg record: `prio,seq,usec,flags[,…];MSG`. Continuation lines (` KEY=value`)
+/// are not records and stay raw.
+fn kmsg(line: &str) -> Option<Frame<'_>> {
+    let semi = line.find(';')?;
+    let mut fields = line[..semi].split(',');
+    let _prio: u32 = fields.next()?.parse().ok()?;
+    let _seq: u64 = fields.next()?.parse().ok()?;
+    let usec: u64 = fields.next()?.parse().ok()?;
+    fields.next()?;
+    Some(Frame {
+        time: Some(Time::SinceBoot(usec)),
+        host: None,
+        ident: Some(Cow::Borrowed("kernel")),
+        pid: None,
+        message: Cow::Borrowed(&line[semi + 1..]),
+        transport: Transport::Kmsg,
+    })
+}
+
+fn split_word(s: &str) -> Option<(&str, &str)> {
+    let sp = s.find(' ')?;
+    (sp > 0).then(|| (&s[..sp], &s[sp + 1..]))
+}
+
+const FACILITIES: [&str; 20] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+];
+const PRIORITIES: [&str; 10] = [
+    "emerg", "alert", "crit", "err", "error", "warn", "warning", "notice", "info", "debug",
+];
+
+fn is_facility_priority(s: &str) -> bool {
+    s.split_once('.')
+        .is_some_and(|(f, p)| FACILITIES.contains(&f) && PRIORITIES.contains(&p))
+}
+
+/// `ident[pid]: MSG`, `ident: MSG`, or no tag at all.
+fn with_tag<'a>(time: Option<Time>, host: &'a str, rest: &'a str, t: Transport) -> Frame<'a> {
+    let mut frame = Frame {
+        time,
+        host: Some(Cow::Borrowed(host)),
+        ident: None,
+        pid: None,
+        message: Cow::Borrowed(rest),
+        transport: t,
+    };
+    let Some(end) = rest.find([':', '[', ' ']) else {
+        return frame;
+    };
+    let ident = &rest[..end];
+    let after = &rest[end..];
+    let (pid, after) = match after.strip_prefix('[') {
+        Some(p) => match p.split_once("]:") {
+            Some((n, a)) => match n.parse::<u32>() {
+                Ok(n) => (Some(n), a),
+                Err(_) => return frame,
+            },
+            None => return frame,
+        },
+        None => match after.strip_prefix(':') {
+            Some(a) => (None, a),
+            None => return frame,
+        },
+    };
+    if ident.is_empty() || !(after.is_empty() || after.starts_with(' ')) {
+        return frame;
+    }
+    let mut message = after.strip_prefix(' ').unwrap_or(after);
+    if ident == "kernel" {
+        message = strip_kernel_stamp(message);
+    }
+    frame.ident = Some(Cow::Borrowed(ident));
+    frame.pid = pid;
+    frame.message = Cow::Borrowed(message);
+    frame
+}
+
+/// Older rsyslog imklog keeps the printk timestamp: `kernel: [   75.590637] IPVS: …`.
+fn strip_kernel_stamp(msg: &str) -> &str {
+    if let Some(r) = msg.strip_prefix('[') {
+        if let Some(end) = r.find(']') {
+            if since_boot(r[..end].trim_start()).is_some() {
+                let rest = &r[end + 1..];
+                return rest.strip_prefix(' ').unwrap_or(rest);
+            }
+        }
+    }
+    msg
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = i64::from(if m <= 2 { y - 1 } else { y });
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The year of a day count since the epoch.
+fn civil_year(days: i64) -> i32 {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2)) as i32
+}
+
+#[cfg(test)]
+#[path = "frame_tests.rs"]
+mod tests;

@@ -1,0 +1,160 @@
+use super::*;
+
+const KEEPALIVED: &str = include_str!("../../tests/fixtures/logs/keepalived_lines.txt");
+const KERNEL: &str = include_str!("../../tests/fixtures/logs/kernel_lines.txt");
+
+fn y2024() -> YearClock {
+    YearClock::fixed(2024)
+}
+
+fn f(line: &str) -> Frame<'_> {
+    frame(line.as_bytes(), &y2024())
+}
+
+/// 2024-11-25T10:00:00Z in microseconds.
+const T0: i64 = 1_732_528_800_000_000;
+
+#[test]
+fn every_transport_of_the_same_message_frames_to_the_same_fields() {
+    let lines = [
+        ("Nov 25 10:00:00 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Rfc3164),
+        ("Nov 25 10:00:00.123456 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 123_456, Transport::Rfc3164),
+        ("2024-11-25T10:00:00.123456+00:00 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 123_456, Transport::Rfc3339),
+        ("2024-11-25T10:00:00+0000 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Rfc3339),
+        ("2024-11-25T10:00:00+00:00 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Rfc3339),
+        ("2024-11-25T11:00:00+01:00 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Rfc3339),
+        ("Nov 25 10:00:00 lb1 daemon.info Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Busybox),
+        ("<30>Nov 25 10:00:00 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Rfc3164),
+        (r#"{"__REALTIME_TIMESTAMP":"1732528800000000","_HOSTNAME":"lb1","SYSLOG_IDENTIFIER":"Keepalived_vrrp","_PID":"1235","MESSAGE":"(VI_1) Entering MASTER STATE"}"#, 0, Transport::Json),
+    ];
+    for (line, micros, transport) in lines {
+        let fr = f(line);
+        assert_eq!(fr.transport, transport, "{line}");
+        assert_eq!(fr.time, Some(Time::Wall(T0 + micros)), "{line}");
+        assert_eq!(fr.host.as_deref(), Some("lb1"), "{line}");
+        assert_eq!(fr.ident.as_deref(), Some("Keepalived_vrrp"), "{line}");
+        assert_eq!(fr.pid, Some(1235), "{line}");
+        assert_eq!(fr.message, "(VI_1) Entering MASTER STATE", "{line}");
+    }
+}
+
+#[test]
+fn keepalived_console_and_log_file_carry_time_and_message_only() {
+    for (line, micros) in [
+        ("Mon Nov 25 10:00:00 2024: (VI_1) Entering MASTER STATE", 0),
+        (
+            "Mon Nov 25 10:00:00.123456789 2024: (VI_1) Entering MASTER STATE",
+            123_456,
+        ),
+        ("Mon Nov  4 10:00:00 2024: (VI_1) Entering MASTER STATE", 0),
+    ] {
+        let fr = f(line);
+        assert_eq!(fr.transport, Transport::KeepalivedConsole, "{line}");
+        assert_eq!(fr.message, "(VI_1) Entering MASTER STATE");
+        assert_eq!(fr.ident, None);
+        if micros != 0 || line.contains("25") {
+            assert_eq!(fr.time, Some(Time::Wall(T0 + micros)), "{line}");
+        }
+    }
+}
+
+#[test]
+fn kernel_lines_lose_their_prefixes_in_every_transport() {
+    let body = "IPVS: rr: TCP 10.0.0.100:80 - no destination available";
+    for line in KERNEL.lines().filter(|l| l.ends_with(body)) {
+        let fr = f(line);
+        assert_ne!(fr.transport, Transport::Raw, "{line}");
+        assert_eq!(fr.message, body, "{line}");
+        assert_eq!(fr.ident.as_deref(), Some("kernel"), "{line}");
+        assert!(fr.time.is_some(), "{line}");
+    }
+    assert_eq!(
+        f("[12345.678901] x").time,
+        Some(Time::SinceBoot(12_345_678_901))
+    );
+    let k = f("6,48214,12345679012,-;e1000e 0000:00:19.0 eth0: NIC Link is Down");
+    assert_eq!(k.transport, Transport::Kmsg);
+    assert_eq!(k.message, "e1000e 0000:00:19.0 eth0: NIC Link is Down");
+}
+
+#[test]
+fn every_reference_line_frames_to_a_known_transport_or_is_kept_whole() {
+    for line in KEEPALIVED.lines().chain(KERNEL.lines()) {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let fr = f(line);
+        if fr.transport == Transport::Raw {
+            assert_eq!(fr.message, line);
+            // Only bare driver lines and kmsg dictionary continuations lack a prefix.
+            assert!(
+                line.starts_with(' ') || line.starts_with("igb "),
+                "unframed: {line}"
+            );
+        } else {
+            assert!(!fr.message.is_empty() || line.ends_with(": "), "{line}");
+            if fr.transport != Transport::Json {
+                assert!(line.ends_with(&*fr.message), "{line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn json_message_may_be_a_byte_array() {
+    let line = r#"{"SYSLOG_IDENTIFIER":"Keepalived_vrrp","MESSAGE":[40,86,73,95,49,41,32,255]}"#;
+    let fr = f(line);
+    assert_eq!(fr.message, "(VI_1) \u{fffd}");
+    assert_eq!(fr.ident.as_deref(), Some("Keepalived_vrrp"));
+    let kernel = r#"{"_TRANSPORT":"kernel","MESSAGE":"IPVS: ipvs loaded."}"#;
+    assert_eq!(f(kernel).ident.as_deref(), Some("kernel"));
+    // Not a record: kept whole.
+    assert_eq!(f("{not json").transport, Transport::Raw);
+}
+
+#[test]
+fn invalid_utf8_is_decoded_lossily() {
+    let fr = frame(
+        b"Nov 25 10:00:00 lb1 Keepalived[1]: bad \xff byte",
+        &y2024(),
+    );
+    assert_eq!(fr.message, "bad \u{fffd} byte");
+    assert_eq!(fr.ident.as_deref(), Some("Keepalived"));
+}
+
+#[test]
+fn the_year_of_rfc3164_is_inferred_so_that_dates_are_not_in_the_future() {
+    // Now: 2025-01-02T00:00:00Z. "Dec 31" belongs to 2024, "Jan  1" to 2025.
+    let now = days_from_civil(2025, 1, 2) * 86_400;
+    let clock = YearClock { fixed: None, now };
+    let dec = frame(b"Dec 31 23:00:00 h k: m", &clock);
+    assert_eq!(
+        dec.time,
+        Some(Time::Wall(
+            (days_from_civil(2024, 12, 31) * 86_400 + 23 * 3600) * 1_000_000
+        ))
+    );
+    let jan = frame(b"Jan  1 00:00:00 h k: m", &clock);
+    assert_eq!(
+        jan.time,
+        Some(Time::Wall(days_from_civil(2025, 1, 1) * 86_400 * 1_000_000))
+    );
+    assert_eq!(civil_year(days_from_civil(2024, 2, 29)), 2024);
+}
+
+#[test]
+fn messages_without_a_tag_keep_the_host() {
+    let fr = f("Nov 25 10:00:00 lb1 something happened");
+    assert_eq!(fr.host.as_deref(), Some("lb1"));
+    assert_eq!(fr.ident, None);
+    assert_eq!(fr.message, "something happened");
+}
+
+#[test]
+fn garbage_never_panics() {
+    for line in [
+        "", "[", "[]", "<", "<1>", "1,2", "Nov", "Mon Nov", "2024-", "{", "[ 1.] x",
+    ] {
+        let _ = f(line);
+    }
+}

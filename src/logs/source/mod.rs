@@ -1,0 +1,152 @@
+//! Where log lines come from while serving: followed files (`file`), the kernel ring
+//! (`kmsg`) and the systemd journal (`journal`). Each source runs in its own thread and
+//! feeds its lines through a [`Pipeline`] (frame, classify, count); a failing source marks
+//! itself down and retries, and never affects the others.
+//!
+//! Positions (file offsets, the journal cursor) survive restarts in `--log.state-dir`,
+//! written atomically (temporary file, fsync, rename).
+
+pub mod file;
+pub mod journal;
+pub mod kmsg;
+
+use super::frame::{frame, YearClock};
+use super::rules::{Rules, Scratch};
+use super::stats::LogStats;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Frames, classifies and counts the lines of one source.
+pub struct Pipeline {
+    rules: Arc<Rules>,
+    scratch: Scratch,
+    clock: YearClock,
+    stats: Arc<LogStats>,
+    source: String,
+}
+
+impl Pipeline {
+    pub fn new(rules: Arc<Rules>, stats: Arc<LogStats>, source: impl Into<String>) -> Pipeline {
+        Pipeline {
+            scratch: rules.scratch(),
+            rules,
+            clock: YearClock::now(),
+            stats,
+            source: source.into(),
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn stats(&self) -> &LogStats {
+        &self.stats
+    }
+
+    /// One line, without its newline.
+    pub fn line(&mut self, bytes: &[u8], cut: bool) {
+        let f = frame(bytes, &self.clock);
+        let ev = self
+            .rules
+            .classify(&mut self.scratch, f.ident.as_deref(), &f.message);
+        self.stats.line(&self.source, ev.as_ref(), cut);
+    }
+
+    /// Keeps the year inference current in a long-running process.
+    pub fn tick(&mut self) {
+        self.clock = YearClock::now();
+    }
+}
+
+/// A flag that asks the source threads to stop (they save their position first).
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot write state file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Small named records in `--log.state-dir`.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+impl StateStore {
+    pub fn new(dir: &Path) -> StateStore {
+        StateStore {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The file holding `key` (a source name; hashed so any path makes a file name).
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir
+            .join(format!("{:016x}.state", fnv1a(key.as_bytes())))
+    }
+
+    pub fn load(&self, key: &str) -> Option<String> {
+        std::fs::read_to_string(self.path(key)).ok()
+    }
+
+    /// Writes atomically: a reader (or a restart after a crash) sees the old or the new
+    /// record, never a torn one.
+    pub fn save(&self, key: &str, value: &str) -> Result<(), StateError> {
+        let path = self.path(key);
+        let tmp = path.with_extension("tmp");
+        let err = |source| StateError::Write {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(err)?;
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        f.write_all(value.as_bytes()).map_err(err)?;
+        f.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, &path).map_err(err)
+    }
+}
+
+/// FNV-1a, 64 bits: file-name hashing and content fingerprints (not security).
+pub fn fnv1a(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_is_saved_atomically_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::new(&dir.path().join("sub"));
+        assert_eq!(s.load("/var/log/syslog"), None);
+        s.save("/var/log/syslog", "one").unwrap();
+        s.save("/var/log/syslog", "two").unwrap();
+        assert_eq!(s.load("/var/log/syslog").as_deref(), Some("two"));
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub")).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
+    }
+}
