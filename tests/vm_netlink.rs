@@ -648,3 +648,23 @@ fn reads_while_the_table_changes_are_consistent_or_reported_down() {
         assert_eq!(pages, 10, "the churn scenario's ten reads");
     }
 }
+
+/// The wide scenario pushes more than 2^32 bytes through one service: lvsmon's netlink
+/// counter must be the kernel's 64-bit figure (ipvsadm --exact), not a wrapped 32-bit one.
+#[test]
+fn counters_past_32_bits_are_exact() {
+    let mut seen = 0;
+    for (cap, s) in vm_pages() {
+        let (_, dests) = ipvsadm_rows(&read(&cap.join("ipvsadm/stats.txt")));
+        let ix = index(&s);
+        for d in dests.iter().filter(|d| d.nums[3] > f64::from(u32::MAX)) {
+            let got = value(&ix, "ipvs_backend_incoming_bytes_total", &d.key);
+            assert_eq!(got, d.nums[3], "{}: {:?}", cap.display(), d.key);
+            seen += 1;
+        }
+    }
+    assert!(
+        seen > 0,
+        "no capture with a counter past 2^32 (the wide scenario)"
+    );
+}
