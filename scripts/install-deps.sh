@@ -3,6 +3,7 @@
 #   build-essential  the C toolchain some crates need to link
 #   prometheus       for promtool (the metrics and rules linter used as a test oracle)
 #   curl             for the README's first command and the benchmark
+#   systemd          for systemd-analyze, which verifies deploy/lvsmon.service
 #   keepalived iproute2  real keepalived in network namespaces (tests/logs_keepalived.rs)
 #   mtail            the log benchmark's peer (bench/logs.sh)
 # The Rust toolchain itself (rustup, cargo >= 1.80) is expected on PATH: Debian's own
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 need=()
-for pkg in build-essential prometheus curl keepalived iproute2 mtail; do
+for pkg in build-essential prometheus curl systemd keepalived iproute2 mtail; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

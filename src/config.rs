@@ -33,6 +33,10 @@ pub struct IpvsSourceConfig {
     /// `auto`, `netlink` or `procfs`.
     pub source: Option<String>,
     pub netns: Option<PathBuf>,
+    #[serde(rename = "netlink-record")]
+    pub netlink_record: Option<PathBuf>,
+    #[serde(rename = "netlink-replay")]
+    pub netlink_replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -159,7 +159,10 @@ pub async fn serve(listener: TcpListener, site: Arc<Site>) {
                 let site = site.clone();
                 async move { Ok::<_, Infallible>(route(site, &req)) }
             });
+            // half_close: a client that shuts its write side after the request (nc,
+            // socat, shell probes) still gets the whole page; hyper's default drops it.
             let conn = hyper::server::conn::http1::Builder::new()
+                .half_close(true)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, "connection ended with an error: {e}");

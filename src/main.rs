@@ -60,6 +60,14 @@ struct Common {
     /// moving the process (entering it needs CAP_SYS_ADMIN).
     #[arg(long = "ipvs.netns", value_name = "PATH")]
     ipvs_netns: Option<PathBuf>,
+    /// Write each read's netlink conversation with the kernel to FILE (for a bug report, or
+    /// to replay it elsewhere with --ipvs.netlink-replay).
+    #[arg(long = "ipvs.netlink-record", value_name = "FILE")]
+    netlink_record: Option<PathBuf>,
+    /// Answer netlink requests from a conversation recorded with --ipvs.netlink-record
+    /// instead of the kernel (combine with --path.procfs for the /proc side).
+    #[arg(long = "ipvs.netlink-replay", value_name = "FILE")]
+    netlink_replay: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long = "log.level", value_name = "LEVEL")]
     log_level: Option<String>,
@@ -127,6 +135,21 @@ fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
     } else {
         ProcSource::Dir(procfs)
     };
+    let replay_file = c
+        .netlink_replay
+        .clone()
+        .or(file.ipvs.netlink_replay.clone());
+    let netlink_replay = match replay_file {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            let rec = lvsmon::ipvs::netlink::Recording::parse(&text)
+                .with_context(|| format!("netlink recording {}", p.display()))?;
+            Some(Arc::new(rec))
+        }
+        None if demo => Some(lvsmon::demo::netlink()?),
+        None => None,
+    };
     let defaults = IpvsOptions::default();
     let ipvs = IpvsOptions {
         // The demo shows every family, the connection table included.
@@ -136,6 +159,11 @@ fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
             .or(file.collector.ipvs.conntable_max_lines)
             .unwrap_or(defaults.conntable_max_lines),
         source: source_choice,
+        netlink_record: c
+            .netlink_record
+            .clone()
+            .or(file.ipvs.netlink_record.clone()),
+        netlink_replay,
         ..defaults
     };
     let log_level = c

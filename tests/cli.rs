@@ -63,6 +63,18 @@ fn serve_demo_shows_real_figures_and_stops_cleanly_on_sigterm() {
         !find(&s, "ipvs_connections", &[]).is_empty(),
         "the demo shows the conntable too"
     );
+    // ... and the netlink-only families, from the kernel replies recorded with the capture
+    assert_eq!(
+        one(&s, "lvsmon_ipvs_source_info", &[]).label("source"),
+        "netlink"
+    );
+    let traffic: f64 = find(&s, "ipvs_backend_incoming_packets_total", &[])
+        .iter()
+        .map(|x| x.value)
+        .sum();
+    assert!(traffic > 0.0);
+    assert_eq!(find(&s, "ipvs_sync_daemon_info", &[]).len(), 2);
+    assert_eq!(find(&s, "ipvs_timeout_seconds", &[]).len(), 3);
 
     let pid = srv.0.id().to_string();
     assert!(Command::new("kill")
@@ -152,4 +164,23 @@ fn bad_config_and_bad_flags_fail_with_a_message() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nonsense"));
+}
+
+#[test]
+fn a_client_that_half_closes_after_its_request_still_gets_the_whole_page() {
+    use std::io::{Read, Write};
+    let (_srv, addr) = serve(&["--demo", "--web.listen-address", "127.0.0.1:0"]);
+    let whole = http_get(addr, "/metrics", None).2;
+    // What nc and socat do at the end of their input: shut the write side, keep reading.
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let families = |page: &str| page.lines().filter(|l| l.starts_with("# TYPE")).count();
+    assert!(families(&whole) > 10);
+    assert_eq!(families(body), families(&whole), "the page was cut short");
 }

@@ -1,9 +1,12 @@
-//! `--demo`: a real director's /proc files, captured from a Debian kernel in the VM harness
-//! (`tests/vm/`), compiled into the binary so a newcomer sees real output with no IPVS.
+//! `--demo`: a real director captured from a Debian kernel in the VM harness (`tests/vm/`,
+//! scenario `syncd`: NAT traffic, two sync daemons, local and synced connections), compiled
+//! into the binary so a newcomer sees real output with no IPVS: its /proc files and the
+//! kernel's netlink replies recorded by lvsmon in the same capture.
 //!
-//! The files live here (`src/demo/net/`, with the capture's `meta.txt`), not under
-//! tests/fixtures, so that re-running the harness never changes what `--demo` shows.
+//! The files live here (`src/demo/net/`, `netlink.rec`, the capture's `meta.txt`), not
+//! under tests/fixtures, so that re-running the harness never changes what `--demo` shows.
 
+use crate::ipvs::netlink::recording::{Recording, RecordingError};
 use crate::ipvs::source::{EmbeddedFile, ProcSource};
 
 macro_rules! capture {
@@ -17,6 +20,16 @@ pub const META: &str = include_str!("meta.txt");
 
 static FILES: &[EmbeddedFile] =
     capture!("ip_vs", "ip_vs_stats", "ip_vs_stats_percpu", "ip_vs_conn");
+
+/// The same director's netlink conversation, recorded in the same capture.
+const NETLINK: &str = include_str!("netlink.rec");
+
+/// The recorded netlink conversation `--demo` replays: the netlink-only families (per
+/// service and per backend counters and rates, thresholds, sync daemons…) decoded by the
+/// same code as live replies.
+pub fn netlink() -> Result<std::sync::Arc<Recording>, RecordingError> {
+    Recording::parse(NETLINK).map(std::sync::Arc::new)
+}
 
 /// The embedded capture as a procfs source.
 pub fn source() -> ProcSource {

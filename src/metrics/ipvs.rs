@@ -14,7 +14,7 @@ use super::health::Health;
 use super::ipvs_families::encode_snapshot;
 use crate::ipvs::conntable::{self, ConnSummary};
 use crate::ipvs::model::{CpuStats, GlobalStats, ServiceTable, SyncDaemon, Timeouts};
-use crate::ipvs::netlink::{Client, NetlinkError};
+use crate::ipvs::netlink::{Client, NetlinkError, Recording};
 use crate::ipvs::netns::NetnsWorker;
 use crate::ipvs::procfs::{self, Parsed, ReadError};
 use crate::ipvs::source::ProcSource;
@@ -58,6 +58,12 @@ pub struct IpvsOptions {
     pub source: SourceChoice,
     /// Dumps retried when the kernel flags them interrupted, before giving up for a scrape.
     pub netlink_attempts: u32,
+    /// Answer netlink requests from this recorded conversation instead of the kernel
+    /// (`--demo`); implies netlink.
+    pub netlink_replay: Option<Arc<Recording>>,
+    /// Write each scrape's conversation with the kernel to this file (the VM suite records
+    /// what `--demo` replays).
+    pub netlink_record: Option<std::path::PathBuf>,
 }
 
 impl Default for IpvsOptions {
@@ -67,6 +73,8 @@ impl Default for IpvsOptions {
             conntable_max_lines: 1_000_000,
             source: SourceChoice::Procfs,
             netlink_attempts: 5,
+            netlink_replay: None,
+            netlink_record: None,
         }
     }
 }
@@ -114,6 +122,55 @@ pub struct Reader {
 struct NetlinkState {
     client: Option<Client>,
     skipped: u64,
+    replay: Option<Arc<Recording>>,
+    record: Option<std::path::PathBuf>,
+}
+
+impl NetlinkState {
+    fn new(opts: &IpvsOptions, client: Option<Client>) -> NetlinkState {
+        let mut st = NetlinkState {
+            client,
+            skipped: 0,
+            replay: opts.netlink_replay.clone(),
+            record: opts.netlink_record.clone(),
+        };
+        if let (Some(c), Some(_)) = (&mut st.client, &st.record) {
+            c.record();
+        }
+        st
+    }
+
+    /// The client, made on demand: from the recording when replaying, else a new socket.
+    fn client(&mut self) -> Result<&mut Client, NetlinkError> {
+        if self.client.is_none() {
+            let mut c = match &self.replay {
+                Some(r) => Client::replay(r.clone()),
+                None => Client::connect()?,
+            };
+            if self.record.is_some() {
+                c.record();
+            }
+            self.client = Some(c);
+        }
+        // Just filled if it was empty.
+        self.client.as_mut().ok_or(NetlinkError::NoFamily)
+    }
+
+    /// Writes the conversation of the read that just worked (write, then rename: a reader
+    /// never sees half a file).
+    fn save_recording(&mut self) {
+        let (Some(path), Some(rec)) = (
+            &self.record,
+            self.client.as_mut().and_then(Client::take_recording),
+        ) else {
+            return;
+        };
+        let tmp = path.with_extension("tmp");
+        if let Err(e) = std::fs::write(&tmp, rec.render()).and_then(|_| std::fs::rename(&tmp, path))
+        {
+            tracing::warn!(path = %path.display(), "cannot write the netlink recording: {e}");
+        }
+    }
 }
 
 impl fmt::Debug for NetlinkState {
@@ -129,15 +186,13 @@ impl Reader {
     /// one log line saying why.
     pub fn new(source: ProcSource, opts: IpvsOptions, health: Arc<Health>) -> Reader {
         let netlink = match opts.source {
+            _ if opts.netlink_replay.is_some() => Some(NetlinkState::new(&opts, None)),
             SourceChoice::Procfs => None,
-            SourceChoice::Netlink => Some(NetlinkState::default()),
+            SourceChoice::Netlink => Some(NetlinkState::new(&opts, None)),
             SourceChoice::Auto => match Client::connect().and_then(|mut c| c.info().map(|_| c)) {
                 Ok(c) => {
                     tracing::info!("reading IPVS services over netlink");
-                    Some(NetlinkState {
-                        client: Some(c),
-                        skipped: 0,
-                    })
+                    Some(NetlinkState::new(&opts, Some(c)))
                 }
                 Err(e) => {
                     tracing::info!("IPVS over netlink unavailable ({e}); reading /proc instead");
@@ -210,10 +265,7 @@ impl Reader {
         state: &mut NetlinkState,
         attempts: u32,
     ) -> Result<(ServiceTable, Timeouts, Vec<SyncDaemon>), NetlinkError> {
-        let client = match &mut state.client {
-            Some(c) => c,
-            slot => slot.insert(Client::connect()?),
-        };
+        let client = state.client()?;
         let read = (|| {
             let (_, size) = client.info()?;
             let services = client.services(attempts)?;
@@ -228,6 +280,8 @@ impl Reader {
         state.skipped = client.skipped.0;
         if read.is_err() {
             state.client = None;
+        } else {
+            state.save_recording();
         }
         read
     }

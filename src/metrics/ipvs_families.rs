@@ -2,7 +2,7 @@
 //! be read are left out; netlink-only families appear when the table came from netlink.
 
 use super::ipvs::Snapshot;
-use super::labels::{service_flags, BackendLabels, ServiceLabels, With};
+use super::labels::{service_flags, BackendLabels, BackendTexts, ServiceLabels, With};
 use crate::ipvs::conntable::ConnSummary;
 use crate::ipvs::model::{
     Counters, CpuStats, DestDetail, GlobalStats, ServiceTable, SyncDaemon, Timeouts,
@@ -289,38 +289,31 @@ fn encode_service_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::
 
 /// Per-backend counters, rates, persistent connections and thresholds (netlink only).
 fn encode_backend_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result {
-    let backends: Vec<(BackendLabels, &DestDetail)> = groups
+    if !groups
         .iter()
-        .flat_map(|g| {
-            g.dests().filter_map(move |dest| {
-                let d = dest.detail.as_ref()?;
-                Some((
-                    BackendLabels {
-                        service: &g.labels,
-                        dest,
-                    },
-                    d,
-                ))
-            })
-        })
-        .collect();
-    if backends.is_empty() {
+        .flat_map(|g| g.dests())
+        .any(|d| d.detail.is_some())
+    {
         return Ok(());
     }
+    let texts = BackendTexts::render(groups.iter().flat_map(|g| g.dests()));
+    // Re-walked for each family rather than collected: labels are slices of `texts`.
+    let backends =
+        || every_backend(groups, &texts).filter_map(|(l, dest)| Some((l, dest.detail.as_ref()?)));
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_backend_{name}");
         let help = format!("{help} by the real server.");
         let mut m = enc.encode_descriptor(&name, &help, None, MetricType::Counter)?;
-        for (l, d) in &backends {
-            ConstCounter::new(field(&d.counters.totals)).encode(m.encode_family(l)?)?;
+        for (l, d) in backends() {
+            ConstCounter::new(field(&d.counters.totals)).encode(m.encode_family(&l)?)?;
         }
     }
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_backend_rate_{name}_per_second");
         let help = format!("{help} by the real server: the kernel's rate estimate.");
         let mut m = enc.encode_descriptor(&name, &help, None, MetricType::Gauge)?;
-        for (l, d) in &backends {
-            ConstGauge::new(clamp(field(&d.counters.rates))).encode(m.encode_family(l)?)?;
+        for (l, d) in backends() {
+            ConstGauge::new(clamp(field(&d.counters.rates))).encode(m.encode_family(&l)?)?;
         }
     }
     type Field = fn(&DestDetail) -> u32;
@@ -343,11 +336,23 @@ fn encode_backend_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::
     ];
     for (name, help, field) in gauges {
         let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        for (l, d) in &backends {
-            ConstGauge::new(i64::from(field(d))).encode(m.encode_family(l)?)?;
+        for (l, d) in backends() {
+            ConstGauge::new(i64::from(field(d))).encode(m.encode_family(&l)?)?;
         }
     }
     Ok(())
+}
+
+/// Every backend with its labels, in the order `texts` was rendered in.
+fn every_backend<'a>(
+    groups: &'a [Group],
+    texts: &'a BackendTexts,
+) -> impl Iterator<Item = (BackendLabels<'a>, &'a crate::ipvs::Dest)> {
+    groups
+        .iter()
+        .flat_map(|g| g.dests().map(move |d| (&g.labels, d)))
+        .enumerate()
+        .map(|(i, (svc, d))| (texts.labels(svc, i), d))
 }
 
 fn encode_backends(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result {
@@ -367,16 +372,12 @@ fn encode_backends(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result
             |d| d.inactive_conns,
         ),
     ];
+    let texts = BackendTexts::render(groups.iter().flat_map(|g| g.dests()));
+    let backends = || every_backend(groups, &texts);
     for (name, help, field) in fields {
         let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        for g in groups {
-            for dest in g.dests() {
-                let l = BackendLabels {
-                    service: &g.labels,
-                    dest,
-                };
-                ConstGauge::new(field(dest)).encode(m.encode_family(&l)?)?;
-            }
+        for (l, dest) in backends() {
+            ConstGauge::new(field(dest)).encode(m.encode_family(&l)?)?;
         }
     }
     let mut m = enc.encode_descriptor(
@@ -385,23 +386,17 @@ fn encode_backends(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result
         None,
         MetricType::Info,
     )?;
-    for g in groups {
-        for dest in g.dests() {
-            let l = BackendLabels {
-                service: &g.labels,
-                dest,
-            };
-            let info = With {
-                base: &l,
-                extra: [("forward", dest.forward.label())],
-            };
-            match dest.detail.as_ref().and_then(|d| d.tunnel) {
-                Some(t) => m.encode_info(&With {
-                    base: &info,
-                    extra: [("tunnel_type", t.type_label().as_ref())],
-                })?,
-                None => m.encode_info(&info)?,
-            }
+    for (l, dest) in backends() {
+        let info = With {
+            base: &l,
+            extra: [("forward", dest.forward.label())],
+        };
+        match dest.detail.as_ref().and_then(|d| d.tunnel) {
+            Some(t) => m.encode_info(&With {
+                base: &info,
+                extra: [("tunnel_type", t.type_label().as_ref())],
+            })?,
+            None => m.encode_info(&info)?,
         }
     }
     Ok(())

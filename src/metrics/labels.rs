@@ -3,29 +3,24 @@
 //! over; `local_mark` is decimal (node_exporter printed it in hex).
 
 use crate::ipvs::{Dest, Service, ServiceAddr};
-use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, EncodeLabelValue, LabelSetEncoder};
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use std::borrow::Cow;
-use std::fmt::{self, Write};
+use std::fmt;
 use std::net::IpAddr;
 
-/// An address as a label value: canonical text (IPv6 compressed, no brackets), or empty.
-struct Ip(Option<IpAddr>);
-
-impl EncodeLabelValue for Ip {
-    fn encode(&self, enc: &mut prometheus_client::encoding::LabelValueEncoder) -> fmt::Result {
-        match self.0 {
-            Some(a) => write!(enc, "{a}"),
-            None => Ok(()),
-        }
-    }
+/// An address as label text: canonical (IPv6 compressed, no brackets), or empty.
+fn ip_text(a: Option<IpAddr>) -> String {
+    a.map(|a| a.to_string()).unwrap_or_default()
 }
 
-/// The labels that identify a virtual service.
+/// The labels that identify a virtual service, rendered to text once: a service's labels
+/// are written into every one of its series (and its backends'), and formatting addresses
+/// and numbers again for each was most of the cost of a large page.
 pub struct ServiceLabels {
     proto: Cow<'static, str>,
-    addr: Option<IpAddr>,
-    port: u16,
-    mark: Option<u32>,
+    addr: String,
+    port: String,
+    mark: String,
 }
 
 impl ServiceLabels {
@@ -37,15 +32,15 @@ impl ServiceLabels {
                 port,
             } => ServiceLabels {
                 proto: protocol.name(),
-                addr: Some(addr),
-                port,
-                mark: None,
+                addr: ip_text(Some(addr)),
+                port: port.to_string(),
+                mark: String::new(),
             },
             ServiceAddr::Fwmark(mark) => ServiceLabels {
                 proto: "FWM".into(),
-                addr: None,
-                port: 0,
-                mark: Some(mark),
+                addr: String::new(),
+                port: "0".into(),
+                mark: mark.to_string(),
             },
         }
     }
@@ -54,23 +49,62 @@ impl ServiceLabels {
 impl EncodeLabelSet for ServiceLabels {
     fn encode(&self, enc: &mut LabelSetEncoder) -> fmt::Result {
         ("proto", self.proto.as_ref()).encode(enc.encode_label())?;
-        ("local_address", Ip(self.addr)).encode(enc.encode_label())?;
-        ("local_port", self.port).encode(enc.encode_label())?;
-        ("local_mark", self.mark).encode(enc.encode_label())
+        ("local_address", self.addr.as_str()).encode(enc.encode_label())?;
+        ("local_port", self.port.as_str()).encode(enc.encode_label())?;
+        ("local_mark", self.mark.as_str()).encode(enc.encode_label())
+    }
+}
+
+/// Every backend's `remote_address` and `remote_port` as text, rendered once per page into
+/// one buffer (a few bytes a backend, where a `String` each would cost ~100).
+#[derive(Default)]
+pub struct BackendTexts {
+    buf: String,
+    ends: Vec<(u32, u32)>,
+}
+
+impl BackendTexts {
+    pub fn render<'d>(dests: impl Iterator<Item = &'d Dest>) -> BackendTexts {
+        use std::fmt::Write;
+        let mut t = BackendTexts::default();
+        for d in dests {
+            // Writing to a String cannot fail.
+            let _ = write!(t.buf, "{}", d.addr);
+            let a = t.buf.len() as u32;
+            let _ = write!(t.buf, "{}", d.port);
+            t.ends.push((a, t.buf.len() as u32));
+        }
+        t
+    }
+
+    /// The labels of the `i`-th backend rendered, under `service`.
+    pub fn labels<'a>(&'a self, service: &'a ServiceLabels, i: usize) -> BackendLabels<'a> {
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[i - 1].1 as usize
+        };
+        let (a, p) = self.ends[i];
+        BackendLabels {
+            service,
+            addr: &self.buf[start..a as usize],
+            port: &self.buf[a as usize..p as usize],
+        }
     }
 }
 
 /// Service labels plus `remote_address` and `remote_port`.
 pub struct BackendLabels<'a> {
-    pub service: &'a ServiceLabels,
-    pub dest: &'a Dest,
+    service: &'a ServiceLabels,
+    addr: &'a str,
+    port: &'a str,
 }
 
 impl EncodeLabelSet for BackendLabels<'_> {
     fn encode(&self, enc: &mut LabelSetEncoder) -> fmt::Result {
         self.service.encode(enc)?;
-        ("remote_address", Ip(Some(self.dest.addr))).encode(enc.encode_label())?;
-        ("remote_port", self.dest.port).encode(enc.encode_label())
+        ("remote_address", self.addr).encode(enc.encode_label())?;
+        ("remote_port", self.port).encode(enc.encode_label())
     }
 }
 

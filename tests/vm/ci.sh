@@ -60,7 +60,10 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
             grep -q '^master' "$d/ipvsadm/daemon.txt" && grep -q '^backup' "$d/ipvsadm/daemon.txt" \
                 || bad "$s" "daemon.txt does not show master and backup" ;;
         scale)
-            [ "$(grep -c '^TCP ' "$d/proc/net/ip_vs")" -ge 1000 ] || bad "$s" "too few services" ;;
+            [ "$(grep -c '^TCP ' "$d/proc/net/ip_vs")" -ge 1000 ] || bad "$s" "too few services"
+            if [ -n "$LVSMON" ]; then
+                grep -q '^bench round ' "$d/bench.txt" 2>/dev/null || bad "$s" "no netlink benchmark rounds"
+            fi ;;
         mixed)
             grep -q '^FWM ' "$d/proc/net/ip_vs" || bad "$s" "no FWM service" ;;
     esac
@@ -70,4 +73,5 @@ if [ "$fail" != 0 ]; then
     echo "VM suite: $fail problem(s) in $n scenarios ($(( $(date +%s) - t0 )) s)" >&2
     exit 1
 fi
+if [ -n "$LVSMON" ]; then "$HERE/bench-report.sh" "$OUT"; fi
 echo "VM suite: $n scenarios ok ($(( $(date +%s) - t0 )) s)"

@@ -5,6 +5,7 @@
 //! namespace; EPERM is reported as such, naming the capability.
 
 use super::attrs::{self, NlService, Skipped};
+use super::recording::{Exchange, Recording};
 use crate::ipvs::model::{Dest, SyncDaemon, Timeouts};
 use netlink_packet_core::{
     DecodeError, Emitable, NetlinkBuffer, NetlinkMessage, NetlinkPayload, ParseableParametrized,
@@ -15,6 +16,7 @@ use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use std::io;
+use std::sync::Arc;
 
 /// The dump changed under us (`NLM_F_DUMP_INTR`): the caller restarts the whole read.
 const NLM_F_DUMP_INTR: u16 = 0x10;
@@ -82,12 +84,23 @@ enum Outcome {
     Interrupted,
 }
 
+/// Where requests go: the kernel, or a recorded conversation (`--demo`).
+enum Transport {
+    Kernel(Socket),
+    Replay {
+        recording: Arc<Recording>,
+        cursor: usize,
+    },
+}
+
 pub struct Client {
-    socket: Socket,
+    transport: Transport,
     family: u16,
     seq: u32,
     /// Reply attributes skipped since the client was made (unknown or truncated).
     pub skipped: Skipped,
+    /// When recording: every exchange with the kernel since the last `take_recording`.
+    recorder: Option<Recording>,
 }
 
 fn kernel_error(what: &'static str, code: i32) -> NetlinkError {
@@ -110,13 +123,48 @@ impl Client {
             .connect(&SocketAddr::new(0, 0))
             .map_err(NetlinkError::Socket)?;
         let mut c = Client {
-            socket,
+            transport: Transport::Kernel(socket),
             family: 0,
             seq: 0,
             skipped: Skipped::default(),
+            recorder: None,
         };
         c.family = c.resolve_family()?;
         Ok(c)
+    }
+
+    /// A client that answers from a recorded conversation instead of the kernel.
+    pub fn replay(recording: Arc<Recording>) -> Client {
+        Client {
+            transport: Transport::Replay {
+                recording,
+                cursor: 0,
+            },
+            family: 0,
+            seq: 0,
+            skipped: Skipped::default(),
+            recorder: None,
+        }
+    }
+
+    /// Starts (or restarts) recording every exchange with the kernel.
+    pub fn record(&mut self) {
+        self.recorder = Some(Recording::default());
+    }
+
+    /// What was recorded since `record`, leaving the recorder running and empty.
+    pub fn take_recording(&mut self) -> Option<Recording> {
+        self.recorder.as_mut().map(std::mem::take)
+    }
+
+    fn socket(&mut self, what: &'static str) -> Result<&mut Socket, NetlinkError> {
+        match &mut self.transport {
+            Transport::Kernel(s) => Ok(s),
+            Transport::Replay { .. } => Err(NetlinkError::Decode {
+                what,
+                reason: "a replayed conversation has no socket".into(),
+            }),
+        }
     }
 
     fn send<T>(
@@ -135,7 +183,7 @@ impl Client {
         msg.finalize();
         let mut buf = vec![0; msg.buffer_len()];
         msg.serialize(&mut buf);
-        self.socket
+        self.socket(what)?
             .send(&buf, 0)
             .map_err(|source| NetlinkError::Kernel { what, source })?;
         Ok(self.seq)
@@ -156,7 +204,7 @@ impl Client {
         let mut interrupted = false;
         loop {
             let (data, _) = self
-                .socket
+                .socket(what)?
                 .recv_from_full()
                 .map_err(|source| NetlinkError::Kernel { what, source })?;
             let mut off = 0;
@@ -236,12 +284,29 @@ impl Client {
         dump: bool,
         what: &'static str,
     ) -> Result<Outcome, NetlinkError> {
+        if let Transport::Replay { recording, cursor } = &mut self.transport {
+            return match recording.answer(cursor, cmd, &attrs) {
+                Some(replies) => Ok(Outcome::Done(replies.to_vec())),
+                None => Err(NetlinkError::Decode {
+                    what,
+                    reason: "the recording has no answer to this request".into(),
+                }),
+            };
+        }
+        let request = self.recorder.is_some().then(|| attrs.clone());
         let mut msg = GenlMessage::from_payload(IpvsMsg { cmd, attrs });
         msg.set_resolved_family_id(self.family);
         let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { NLM_F_ACK };
         let seq = self.send(msg, flags, what)?;
         let mut out = Vec::new();
         let interrupted = self.receive::<IpvsMsg>(seq, dump, what, |m| out.push(m.attrs))?;
+        if let (Some(rec), Some(request), false) = (&mut self.recorder, request, interrupted) {
+            rec.exchanges.push(Exchange {
+                cmd,
+                request,
+                replies: out.clone(),
+            });
+        }
         Ok(if interrupted {
             Outcome::Interrupted
         } else {

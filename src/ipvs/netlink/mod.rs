@@ -3,5 +3,7 @@
 
 pub mod attrs;
 pub mod client;
+pub mod recording;
 
 pub use client::{Client, NetlinkError};
+pub use recording::Recording;

@@ -72,7 +72,8 @@ ipvsadm_all() {   # ipvsadm_all DIR [rest]: all listings (or all but Ln/stats/ra
 # lvsmon inside the guest, on the live kernel, bracketed by ipvsadm so that the host-side
 # tests (tests/vm_netlink.rs) compare only what did not move while lvsmon read it:
 #   lvsmon.metrics            --ipvs.source procfs: the /proc collector on the real files
-#   lvsmon-conntable.metrics  root, auto (must pick netlink), conntable on
+#   lvsmon-conntable.metrics  root, auto (must pick netlink), conntable on; its netlink
+#                             conversation is kept in netlink.rec (what --demo replays)
 #   lvsmon-capnetadmin.*      uid 65534 with only CAP_NET_ADMIN (as deploy/lvsmon.service)
 #   lvsmon-nocaps.*           uid 65534 with no capabilities: auto must fall back to /proc
 run_lvsmon() {
@@ -83,7 +84,7 @@ run_lvsmon() {
     lvsmon_dump lvsmon --ipvs.source procfs
     ipvsadm -Ln --rate --exact  > "$CAP/ipvsadm/rate-before-lvsmon.txt"  2>&1
     ipvsadm -Ln --stats --exact > "$CAP/ipvsadm/stats-before-lvsmon.txt" 2>&1
-    lvsmon_dump lvsmon-conntable --collector.ipvs.conntable
+    lvsmon_dump lvsmon-conntable --collector.ipvs.conntable --ipvs.netlink-record "$CAP/netlink.rec"
     ipvsadm -Ln --rate --exact  > "$CAP/ipvsadm/rate-after-lvsmon.txt"   2>&1
     ipvsadm -Ln --stats --exact > "$CAP/ipvsadm/stats-after-lvsmon.txt"  2>&1
     lvsmon_dump lvsmon-capnetadmin \
