@@ -161,6 +161,96 @@ fn save(store: Option<&StateStore>, last: &Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::rules::Rules;
+    use crate::logs::stats::LogStats;
+    use std::sync::Arc;
+
+    /// journald does not run here: a stand-in prints two records the way `journalctl -o
+    /// json` does, records its arguments, and exits, as a dying journalctl would.
+    #[test]
+    fn a_dead_journalctl_is_restarted_after_the_saved_cursor() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let argv = dir.path().join("argv");
+        let script = dir.path().join("journalctl");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> {}\n\
+                 echo '{{\"__CURSOR\":\"s=1;i=1\",\"SYSLOG_IDENTIFIER\":\"Keepalived_vrrp\",\"MESSAGE\":\"(VI_1) Entering MASTER STATE\"}}'\n\
+                 echo '{{\"__CURSOR\":\"s=1;i=2\",\"_TRANSPORT\":\"kernel\",\"MESSAGE\":\"nf_conntrack: table full, dropping packet\"}}'\n",
+                argv.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let stats = Arc::new(LogStats::new(10));
+        let rules = Arc::new(Rules::builtin().unwrap());
+        let store = StateStore::new(&dir.path().join("state"));
+        let opts = JournalOptions {
+            journalctl: script,
+            from_beginning: false,
+            max_line: 4096,
+        };
+        let stop = Stop::default();
+        let (p, s2, st) = (
+            Pipeline::new(rules, stats.clone(), "journal"),
+            stop.clone(),
+            store.clone(),
+        );
+        let t = std::thread::spawn(move || run(opts, p, Some(st), s2));
+        let t0 = Instant::now();
+        while std::fs::read_to_string(&argv)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            < 2
+        {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "journalctl not restarted"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stop.stop();
+        t.join().unwrap();
+        let runs: Vec<String> = std::fs::read_to_string(&argv)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        assert!(
+            runs[0].contains("-n 0") && !runs[0].contains("--after-cursor"),
+            "{}",
+            runs[0]
+        );
+        assert!(runs[1].contains("--after-cursor=s=1;i=2"), "{}", runs[1]);
+        assert_eq!(store.load(STATE_KEY).as_deref(), Some("s=1;i=2"));
+        let snap = stats.snapshot();
+        assert!(snap.kind("vrrp_master") >= 2 && snap.kind("conntrack_table_full") >= 2);
+    }
+
+    #[test]
+    fn a_missing_journalctl_is_a_source_down_not_a_crash() {
+        let stats = Arc::new(LogStats::new(10));
+        let p = Pipeline::new(
+            Arc::new(Rules::builtin().unwrap()),
+            stats.clone(),
+            "journal",
+        );
+        let opts = JournalOptions {
+            journalctl: "/nonexistent/journalctl".into(),
+            from_beginning: false,
+            max_line: 4096,
+        };
+        let stop = Stop::default();
+        let s2 = stop.clone();
+        let t = std::thread::spawn(move || run(opts, p, None, s2));
+        std::thread::sleep(Duration::from_millis(300));
+        stop.stop();
+        t.join().unwrap();
+        assert!(!stats.snapshot().sources["journal"].up);
+    }
 
     #[test]
     fn arguments_resume_after_the_cursor_or_start_at_the_end() {

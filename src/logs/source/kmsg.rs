@@ -114,6 +114,43 @@ mod tests {
         assert_eq!(parse_record(b"6,x,1,-;m"), None);
     }
 
+    /// The real /dev/kmsg: a record written to it (root only) is read back and counted.
+    #[test]
+    fn the_real_kernel_ring_is_read_from_its_end() {
+        use crate::logs::rules::Rules;
+        use crate::logs::stats::LogStats;
+        use std::io::Write;
+        use std::sync::Arc;
+        let Ok(mut w) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") else {
+            eprintln!("/dev/kmsg not writable: skipping");
+            return;
+        };
+        if std::fs::File::open("/dev/kmsg").is_err() {
+            eprintln!("/dev/kmsg not readable: skipping");
+            return;
+        }
+        let stats = Arc::new(LogStats::new(10));
+        let p = Pipeline::new(Arc::new(Rules::builtin().unwrap()), stats.clone(), "kmsg");
+        let stop = Stop::default();
+        let s2 = stop.clone();
+        let t = std::thread::spawn(move || run(Path::new("/dev/kmsg"), p, false, s2));
+        let lines = || stats.snapshot().sources.get("kmsg").map_or(0, |s| s.lines);
+        let t0 = std::time::Instant::now();
+        while lines() == 0 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "record not read back"
+            );
+            // Repeated: the reader may open the ring after the first write.
+            let _ =
+                w.write_all(format!("<6>lvsmon test record {}\n", std::process::id()).as_bytes());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        stop.stop();
+        t.join().unwrap();
+        assert!(stats.snapshot().sources["kmsg"].up);
+    }
+
     #[test]
     fn gaps_in_sequence_numbers_are_lost_records() {
         let mut g = Gaps::default();

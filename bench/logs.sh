@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Log classifier benchmark: lvsmon's classifier (`lvsmon analyze`) against Debian's mtail
+# (bench/logs/keepalived.mtail: the same kinds and label captures) and `grep -c -E` over
+# the same key phrases, on one generated file of realistic keepalived/kernel syslog lines
+# (bench/logs/gen_logs.py). One run each, one after another, each pinned to one core.
+#
+#   bash bench/logs.sh              # 1M lines
+#   BENCH_LOG_LINES=200000 bash bench/logs.sh
+#
+# Environment: BENCH_SKIP_BUILD=1 uses the existing target/release/lvsmon. Raw outputs
+# and a results table go to bench/out/logs/. mtail listens on 127.0.0.1 only.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=$ROOT/bench/out/logs
+N=${BENCH_LOG_LINES:-1000000}
+LVSMON=${CARGO_TARGET_DIR:-$ROOT/target}/release/lvsmon
+mkdir -p "$OUT"
+for t in python3 mtail grep /usr/bin/time; do
+    command -v "$t" >/dev/null || { echo "bench/logs.sh: $t is missing (scripts/install-deps.sh)" >&2; exit 1; }
+done
+[ "${BENCH_SKIP_BUILD:-0}" = 1 ] || (cd "$ROOT" && cargo build --release --locked)
+
+LOG=$OUT/keepalived-$N.log
+[ -s "$LOG" ] || python3 "$ROOT/bench/logs/gen_logs.py" "$N" "$LOG"
+SMALL=$OUT/keepalived-$((N / 10)).log
+[ -s "$SMALL" ] || head -n $((N / 10)) "$LOG" >"$SMALL"
+PIN=()
+command -v taskset >/dev/null && PIN=(taskset -c 0)
+
+PHRASES='Entering (MASTER|BACKUP|FAULT) STATE|Receive advertisement timeout|with higher priority|lower priority|invalid passwd|VRRP_Script|TCP connection to|Timeout connecting|_CHECK on service|(Removing|Adding) service|quorum|no destination available|table full'
+
+# run NAME CMD...: elapsed s, user s, sys s, peak RSS KiB into $OUT/NAME.time
+run() {
+    local name=$1; shift
+    /usr/bin/time -f "%e %U %S %M" -o "$OUT/$name.time" "${PIN[@]}" "$@" >"$OUT/$name.out"
+}
+run lvsmon "$LVSMON" analyze --format json --year 2026 "$LOG"
+run lvsmon-small "$LVSMON" analyze --format json --year 2026 "$SMALL"
+run mtail mtail --one_shot --one_shot_format prometheus --address 127.0.0.1 --port 0 \
+    --progs "$ROOT/bench/logs/keepalived.mtail" --logs "$LOG" --logtostderr=false
+run grep grep -c -E "$PHRASES" "$LOG"
+
+# The same events, counted by both? (mtail's series summed by kind.)
+python3 - "$OUT" <<'PY'
+import json, re, sys
+out = sys.argv[1]
+lv = json.load(open(f"{out}/lvsmon.out"))["events"]
+mt = {}
+for line in open(f"{out}/mtail.out"):
+    m = re.match(r'lvsmon_log_events_total\{.*kind="([^"]+)".*\} (\d+)', line)
+    if m:
+        mt[m.group(1)] = mt.get(m.group(1), 0) + int(m.group(2))
+bad = {k: (lv.get(k, 0), mt.get(k, 0)) for k in set(lv) | set(mt) if lv.get(k, 0) != mt.get(k, 0)}
+print("events by kind (lvsmon = mtail):", "identical" if not bad else f"DIFFER {bad}")
+json.dump({"lvsmon": lv, "mtail": mt, "differ": bad}, open(f"{out}/crosscheck.json", "w"), indent=1)
+PY
+
+{
+    echo "| program | lines | elapsed (s) | CPU (s) | lines/s | peak RSS (MB) |"
+    echo "|---|---|---|---|---|---|"
+    for name in lvsmon lvsmon-small mtail grep; do
+        read -r e u s m <"$OUT/$name.time"
+        lines=$N; [ "$name" = lvsmon-small ] && lines=$((N / 10))
+        awk -v n="$name" -v l="$lines" -v e="$e" -v u="$u" -v s="$s" -v m="$m" 'BEGIN {
+            cpu = u + s; printf "| %s | %d | %.2f | %.2f | %.0f | %.1f |\n", n, l, e, cpu, l / (cpu > 0 ? cpu : 0.01), m / 1024 }'
+    done
+    read -r le lu ls _ <"$OUT/lvsmon.time"
+    read -r me mu ms _ <"$OUT/mtail.time"
+    read -r ge gu gs _ <"$OUT/grep.time"
+    awk -v l="$lu $ls" -v m="$mu $ms" -v g="$gu $gs" 'BEGIN {
+        split(l, a, " "); split(m, b, " "); split(g, c, " ")
+        lc = a[1] + a[2]; mc = b[1] + b[2]; gc = c[1] + c[2]
+        printf "\nCPU ratios: mtail / lvsmon = %.1f x; lvsmon / grep -c -E = %.2f x\n", mc / lc, lc / (gc > 0 ? gc : 0.01) }'
+    echo "grep matched $(cat "$OUT/grep.out") lines; lvsmon: $(python3 -c "import json;d=json.load(open('$OUT/lvsmon.out'));print(d['matched'],'of',d['lines'])")"
+} | tee "$OUT/results.md"
