@@ -8,5 +8,6 @@ pub mod demo;
 pub mod fmtio;
 pub mod http;
 pub mod ipvs;
+pub mod keepalived;
 pub mod linereader;
 pub mod metrics;

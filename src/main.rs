@@ -59,6 +59,8 @@ struct Common {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long = "log.level", value_name = "LEVEL")]
     log_level: Option<String>,
+    #[command(flatten)]
+    keepalived: lvsmon::keepalived::args::KeepalivedArgs,
 }
 
 #[derive(Args, Debug)]
@@ -88,6 +90,7 @@ struct Settings {
     ipvs: IpvsOptions,
     netns: Option<PathBuf>,
     log_level: String,
+    keepalived: Option<lvsmon::keepalived::KeepalivedOptions>,
 }
 
 fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
@@ -136,19 +139,25 @@ fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
         .clone()
         .or(file.log.level.clone())
         .unwrap_or_else(|| "info".into());
+    let keepalived = c.keepalived.options(file, demo)?;
     Ok(Settings {
         source,
         ipvs,
         netns,
         log_level,
+        keepalived,
     })
 }
 
 impl Settings {
     fn exporter(&self) -> Result<Exporter> {
         Ok(match &self.netns {
-            Some(ns) => Exporter::ipvs_in_netns(ns, self.ipvs.clone())?,
-            None => Exporter::ipvs(self.source.clone(), self.ipvs.clone()),
+            Some(ns) => Exporter::ipvs_in_netns(ns, self.ipvs.clone(), self.keepalived.clone())?,
+            None => Exporter::ipvs_and_keepalived(
+                self.source.clone(),
+                self.ipvs.clone(),
+                self.keepalived.clone(),
+            ),
         })
     }
 }
