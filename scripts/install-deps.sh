@@ -3,12 +3,14 @@
 #   build-essential  the C toolchain some crates need to link
 #   prometheus       for promtool (the metrics and rules linter used as a test oracle)
 #   curl             for the README's first command and the benchmark
+#   keepalived       real VRRP daemons in network namespaces (tests/keepalived_live.rs)
+#   iproute2         `ip netns` for those namespaces
 # The Rust toolchain itself (rustup, cargo >= 1.80) is expected on PATH: Debian's own
 # cargo is too old for the crates used.
 set -euo pipefail
 
 need=()
-for pkg in build-essential prometheus curl; do
+for pkg in build-essential prometheus curl keepalived iproute2; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -93,16 +93,23 @@ impl Keepalived {
     /// Refreshes if the last refresh is older than `min_interval`, then returns the state.
     pub fn snapshot(&self) -> Snapshot {
         let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Origin::Live(src) = &self.opts.origin {
-            let due = c
-                .last_refresh
-                .map_or(true, |t| t.elapsed() >= self.opts.min_interval);
-            if due {
-                self.refresh(src, &mut c);
+        let refreshed = match &self.opts.origin {
+            Origin::Live(src) => {
+                let due = c
+                    .last_refresh
+                    .map_or(true, |t| t.elapsed() >= self.opts.min_interval);
+                if due {
+                    self.refresh(src, &mut c);
+                }
+                due
             }
+            Origin::Fixed(_) => true,
+        };
+        // Health counts collections: a scrape answered from the cache is not one.
+        if refreshed {
+            let result = c.error.clone().map_or(Ok(()), Err);
+            self.health.record(NAME, c.duration, result);
         }
-        self.health
-            .record(NAME, c.duration, c.error.clone().map_or(Ok(()), Err));
         Snapshot {
             up: c.up,
             collector_error: c.error.clone(),
