@@ -3,7 +3,7 @@
 //! `lvsmon_keepalived_dump_*`. The same snapshot answers `GET /api/v1/state`.
 
 use super::model::{KeepalivedState, VrrpInstance, VrrpStats};
-use super::signal::{DumpSource, Reading, Signums, SourceError};
+use super::signal::{DumpSource, Reading, Signums};
 use crate::metrics::health::Health;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -145,20 +145,11 @@ impl Keepalived {
             // A dump that did not arrive or did not parse: keep serving the last good one.
             Err(e) => {
                 c.up = false;
-                c.error = Some(describe(&e));
+                // Every SourceError names its cause (and the file) in its message.
+                c.error = Some(e.to_string());
             }
         }
     }
-}
-
-fn describe(e: &SourceError) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(&format!(": {inner}"));
-        src = inner.source();
-    }
-    s
 }
 
 fn age(t: SystemTime) -> f64 {
