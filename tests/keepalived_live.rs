@@ -423,3 +423,29 @@ fn a_half_written_dump_keeps_the_last_good_state_and_marks_the_collector_down() 
     let again = e.render(Format::Prometheus);
     assert_eq!(value(&again, "keepalived_up"), Some(1.0));
 }
+
+/// A pid file left behind by a keepalived that died: `keepalived_up 0`, no VRRP series, the
+/// collector itself fine, the page served. No root needed.
+#[test]
+fn a_stale_pid_file_means_keepalived_is_down_not_the_collector() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let pid_file = dir.path().join("keepalived.pid");
+    std::fs::write(&pid_file, format!("{pid}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("keepalived.json"),
+        read(&root().join("tests/fixtures/kernel/keepalived_check/keepalived/keepalived.json")),
+    )
+    .unwrap();
+    let e = exporter_over(pid_file, Some(dir.path().into()), false, Duration::ZERO);
+    let page = e.render(Format::Prometheus);
+    let s = parse_exposition(&page);
+    assert_eq!(one(&s, "keepalived_up", &[]).value, 0.0, "{page}");
+    assert!(find(&s, "keepalived_vrrp_state", &[]).is_empty());
+    assert_eq!(
+        one(&s, "lvsmon_collector_up", &[("collector", "keepalived")]).value,
+        1.0
+    );
+}
