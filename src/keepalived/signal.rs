@@ -1,7 +1,7 @@
 //! Getting a fresh dump out of a running keepalived: its pid (pid file), the signal numbers
-//! (`keepalived --signum=…`, else the Linux defaults), its dump directory (`TMPDIR` in
-//! `/proc/PID/environ`, else /tmp), and waiting until the files it writes in place are
-//! complete and newer than the signal.
+//! (`keepalived --signum=…`, else the Linux defaults when the binary cannot be run), its
+//! dump directory (`TMPDIR` in `/proc/PID/environ`, else /tmp), and waiting until the files
+//! it writes in place are complete and newer than the signal.
 
 use super::dump::{self, DumpError};
 use super::model::KeepalivedState;
@@ -32,6 +32,8 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{exe} has no {dump} dump (`--signum={dump}` refused): not signalling it")]
+    NoSignal { exe: PathBuf, dump: &'static str },
     #[error("{path}: no complete dump newer than the signal within {waited:?}")]
     Timeout { path: PathBuf, waited: Duration },
     #[error("cannot read {path}: {source}")]
@@ -133,32 +135,42 @@ impl Dump {
 
 /// Signal numbers, asked once per keepalived binary with `--signum` and then remembered.
 #[derive(Debug, Default)]
-pub struct Signums(Mutex<HashMap<(PathBuf, Dump), i32>>);
+pub struct Signums(Mutex<HashMap<(PathBuf, Dump), Option<i32>>>);
 
 impl Signums {
     /// The number for `dump`, asked of the binary the process runs (`/proc/PID/exe`) so the
-    /// answer matches its version, falling back to `keepalived` on PATH, then the default.
-    pub fn get(&self, pid: i32, dump: Dump) -> i32 {
+    /// answer matches its version, else of `keepalived` on PATH. Only when neither can be
+    /// run (a sidecar without the binary) is the Linux default assumed. A binary that runs
+    /// but knows no such dump (built without JSON) gets no signal at all: an unhandled
+    /// real-time signal would terminate it.
+    pub fn get(&self, pid: i32, dump: Dump) -> Result<i32, SourceError> {
         let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
             .ok()
             .filter(|p| p.is_file())
             .unwrap_or_else(|| PathBuf::from("keepalived"));
         let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *cache
+        let n = *cache
             .entry((exe.clone(), dump))
-            .or_insert_with(|| ask_signum(&exe, dump).unwrap_or_else(|| dump.fallback()))
+            .or_insert_with(|| match ask_signum(&exe, dump) {
+                Ok(answer) => answer,
+                Err(_) => Some(dump.fallback()),
+            });
+        n.ok_or(SourceError::NoSignal {
+            exe,
+            dump: dump.name(),
+        })
     }
 }
 
-fn ask_signum(exe: &Path, dump: Dump) -> Option<i32> {
+/// Ok(None): the binary ran and refused (no such dump in this build).
+fn ask_signum(exe: &Path, dump: Dump) -> std::io::Result<Option<i32>> {
     let out = std::process::Command::new(exe)
         .arg(format!("--signum={}", dump.name()))
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let n: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-    (out.status.success() && n > 0).then_some(n)
+        .output()?;
+    let n: Option<i32> = String::from_utf8_lossy(&out.stdout).trim().parse().ok();
+    Ok(n.filter(|n| out.status.success() && *n > 0))
 }
 
 pub fn send(pid: i32, signum: i32) -> Result<(), SourceError> {
@@ -335,9 +347,9 @@ impl DumpSource {
         let want_check = check.exists() || children(pid) >= 2;
         let (jb, cb) = (stamp(json), stamp(check));
         let signalled = SystemTime::now();
-        send(pid, signums.get(pid, Dump::Json))?;
+        send(pid, signums.get(pid, Dump::Json)?)?;
         if want_check {
-            send(pid, signums.get(pid, Dump::Data))?;
+            send(pid, signums.get(pid, Dump::Data)?)?;
         }
         let f = |before| Some(Freshness { before, signalled });
         Ok((f(jb), f(cb), want_check))
@@ -350,4 +362,48 @@ fn children(pid: i32) -> usize {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
         .map(|s| s.split_whitespace().count())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_that_refuses_the_dump_gets_no_signal_and_a_missing_one_the_default() {
+        assert_eq!(ask_signum(Path::new("false"), Dump::Json).unwrap(), None);
+        assert!(ask_signum(Path::new("/nonexistent/keepalived"), Dump::Json).is_err());
+        // The real keepalived, when installed, agrees with the Linux defaults.
+        if let Ok(Some(n)) = ask_signum(Path::new("keepalived"), Dump::Json) {
+            assert_eq!(n, Dump::Json.fallback());
+            let data = ask_signum(Path::new("keepalived"), Dump::Data).unwrap();
+            assert_eq!(data, Some(Dump::Data.fallback()));
+        }
+    }
+
+    #[test]
+    fn only_a_changed_file_written_after_the_signal_is_fresh() {
+        let t = SystemTime::now();
+        let old = Stamp {
+            len: 10,
+            mtime: t - Duration::from_secs(30),
+        };
+        let f = Freshness {
+            before: Some(old),
+            signalled: t,
+        };
+        assert!(!f.accepts(old));
+        assert!(f.accepts(Stamp {
+            len: 10,
+            mtime: t + Duration::from_millis(1)
+        }));
+        // A coarse kernel clock may stamp a file a tick before the signal's wall time.
+        assert!(f.accepts(Stamp {
+            len: 11,
+            mtime: t - Duration::from_millis(4)
+        }));
+        assert!(!f.accepts(Stamp {
+            len: 11,
+            mtime: t - Duration::from_secs(2)
+        }));
+    }
 }
