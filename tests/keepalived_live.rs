@@ -449,3 +449,66 @@ fn a_stale_pid_file_means_keepalived_is_down_not_the_collector() {
         1.0
     );
 }
+
+/// The flags and config keys as users give them, on the binary.
+#[test]
+fn the_collector_can_be_turned_off_by_flag_or_config_and_the_demo_shows_it() {
+    let dump = |args: &[&str]| {
+        let out = Command::new(BIN).arg("dump").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let demo = parse_exposition(&dump(&["--demo"]));
+    assert_eq!(one(&demo, "keepalived_up", &[]).value, 1.0);
+    let rs = [("real_server", "[10.1.0.12]:tcp:80")];
+    assert_eq!(find(&demo, "keepalived_real_server_up", &rs).len(), 2);
+    assert!(find(&demo, "keepalived_real_server_up", &rs)
+        .iter()
+        .all(|s| s.value == 0.0));
+    let off = dump(&["--demo", "--no-collector.keepalived"]);
+    assert!(!off.contains("keepalived_"), "{off}");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("lvsmon.toml");
+    std::fs::write(&cfg, "[collector.keepalived]\nenabled = false\n").unwrap();
+    let off = dump(&["--demo", "--config", cfg.to_str().unwrap()]);
+    assert!(!off.contains("keepalived_"), "{off}");
+    // A pid file from the config, no keepalived behind it: up 0, said once at INFO.
+    std::fs::write(
+        &cfg,
+        "[keepalived]\npid-file = \"/nonexistent/k.pid\"\nmin-interval = \"1s\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "dump",
+            "--path.procfs",
+            "/nonexistent",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(value(&page, "keepalived_up"), Some(0.0), "{page}");
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        log.matches("no keepalived pid file at /nonexistent/k.pid")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(!log.contains("WARN lvsmon::metrics::health: collector failed: no keepalived"));
+
+    let (_srv, addr) = serve(&["--demo"]);
+    let (status, _, body) = http_get(addr, "/api/v1/state", None);
+    assert_eq!(status, 200);
+    let api: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(api["instances"][0]["state"], 2);
+    assert_eq!(api["virtual_services"][0]["quorum_up"], false);
+    let (_srv, addr) = serve(&["--demo", "--no-collector.keepalived"]);
+    assert_eq!(http_get(addr, "/api/v1/state", None).0, 404);
+}
