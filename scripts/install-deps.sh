@@ -4,7 +4,8 @@
 #   prometheus       for promtool (the metrics and rules linter used as a test oracle)
 #   curl             for the README's first command and the benchmark
 #   systemd          for systemd-analyze, which verifies deploy/lvsmon.service
-#   keepalived iproute2  real keepalived in network namespaces (tests/logs_keepalived.rs)
+#   keepalived iproute2  real keepalived in network namespaces (tests/logs_keepalived.rs,
+#                    tests/keepalived_live.rs)
 #   mtail            the log benchmark's peer (bench/logs.sh)
 # The Rust toolchain itself (rustup, cargo >= 1.80) is expected on PATH: Debian's own
 # cargo is too old for the crates used.

@@ -5,14 +5,14 @@
 #   unit      cargo test (fast: parsers, collectors, HTTP, CLI, promtool as an oracle)
 #   vm        the real-kernel suite: a Debian kernel with IPVS under QEMU, real ipvsadm and
 #             traffic, lvsmon run inside and compared with ipvsadm (tests/vm/ci.sh)
-#   keepalived  real keepalived 2.2.7 in network namespaces (failover, respawn, auth
+#   keepalived-logs  real keepalived 2.2.7 in network namespaces (failover, respawn, auth
 #             mismatch), its console output classified (tests/logs_keepalived.rs; root)
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 
@@ -45,6 +45,6 @@ step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
 step vm vm
-step keepalived cargo test --locked --test logs_keepalived -- --include-ignored
+step keepalived-logs cargo test --locked --test logs_keepalived -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

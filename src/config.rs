@@ -24,7 +24,20 @@ pub struct FileConfig {
     pub log: LogConfig,
     #[serde(default)]
     pub ipvs: IpvsSourceConfig,
+    #[serde(default)]
+    pub keepalived: KeepalivedConfig,
     pub demo: Option<bool>,
+}
+
+/// `[keepalived]`: where keepalived and its dumps are (`--keepalived.*`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct KeepalivedConfig {
+    pub pid_file: Option<PathBuf>,
+    pub dump_dir: Option<PathBuf>,
+    /// Seconds, or a number with `ms`/`s`/`m`.
+    pub min_interval: Option<String>,
+    pub passive: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -57,6 +70,15 @@ pub struct PathConfig {
 pub struct CollectorConfig {
     #[serde(default)]
     pub ipvs: IpvsConfig,
+    #[serde(default)]
+    pub keepalived: KeepalivedCollectorConfig,
+}
+
+/// `[collector.keepalived]`: `enabled = false` is `--no-collector.keepalived`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeepalivedCollectorConfig {
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -144,12 +166,21 @@ max-series = 500
 [ipvs]
 source = "netlink"
 netns = "/run/netns/lb"
+[keepalived]
+pid-file = "/run/k.pid"
+dump-dir = "/run/k"
+min-interval = "2s"
+passive = true
+[collector.keepalived]
+enabled = false
 "#,
         )
         .unwrap();
         assert_eq!(c.web.listen_address.unwrap().len(), 2);
         assert_eq!(c.collector.ipvs.conntable_max_lines, Some(10));
         assert_eq!(c.demo, Some(true));
+        assert_eq!(c.keepalived.min_interval.as_deref(), Some("2s"));
+        assert_eq!(c.collector.keepalived.enabled, Some(false));
     }
 
     #[test]

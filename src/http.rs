@@ -1,4 +1,5 @@
-//! The HTTP side: `/` (a landing page), the telemetry path (`/metrics`), nothing else.
+//! The HTTP side: `/` (a landing page), the telemetry path (`/metrics`) and
+//! `/api/v1/state` (keepalived's state as JSON), nothing else.
 //!
 //! A scrape encodes on a blocking thread and streams the page in 64 KiB chunks, so the
 //! body of a large director (tens of MB) is never held in memory whole. Scrapes run one at
@@ -117,6 +118,30 @@ fn metrics(site: Arc<Site>, format: Format) -> Response<BoxBody<Bytes, Infallibl
     r
 }
 
+/// keepalived's state as JSON (404 when its collector is off). A refresh may wait for
+/// keepalived to finish a dump, so it runs on a blocking thread like a scrape.
+fn state(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
+    let exporter = site.exporter.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(k) = exporter.keepalived().cloned() else {
+        return full(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "keepalived collector is off\n".into(),
+        );
+    };
+    drop(exporter);
+    let (tx, rx) = mpsc::channel(1);
+    tokio::task::spawn_blocking(move || {
+        // Serialising plain structs cannot fail; an empty body would show it if it did.
+        let body = serde_json::to_string_pretty(&k.snapshot()).unwrap_or_default() + "\n";
+        let _ = tx.blocking_send(Bytes::from(body));
+    });
+    let mut r = Response::new(ChannelBody(rx).boxed());
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
 /// Answers one request.
 pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes, Infallible>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -130,6 +155,9 @@ pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes
     if path == site.telemetry_path {
         let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
         return metrics(site.clone(), Format::negotiate(accept));
+    }
+    if path == "/api/v1/state" {
+        return state(&site);
     }
     if path == "/" {
         return full(

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod fmtio;
 pub mod http;
 pub mod ipvs;
+pub mod keepalived;
 pub mod linereader;
 pub mod logs;
 pub mod metrics;

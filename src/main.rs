@@ -73,6 +73,8 @@ struct Common {
     log_level: Option<String>,
     #[command(flatten)]
     logs: logs_cli::LogArgs,
+    #[command(flatten)]
+    keepalived: lvsmon::keepalived::args::KeepalivedArgs,
 }
 
 #[derive(Args, Debug)]
@@ -103,6 +105,7 @@ struct Settings {
     netns: Option<PathBuf>,
     log_level: String,
     logs: logs_cli::LogSetup,
+    keepalived: Option<lvsmon::keepalived::KeepalivedOptions>,
 }
 
 fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
@@ -171,20 +174,26 @@ fn settings(c: &Common, file: &FileConfig) -> Result<Settings> {
         .clone()
         .or(file.log.level.clone())
         .unwrap_or_else(|| "info".into());
+    let keepalived = c.keepalived.options(file, demo)?;
     Ok(Settings {
         source,
         ipvs,
         netns,
         log_level,
         logs: logs_cli::LogSetup::new(&c.logs, &file.log, demo)?,
+        keepalived,
     })
 }
 
 impl Settings {
     fn exporter(&self) -> Result<Exporter> {
         let mut e = match &self.netns {
-            Some(ns) => Exporter::ipvs_in_netns(ns, self.ipvs.clone())?,
-            None => Exporter::ipvs(self.source.clone(), self.ipvs.clone()),
+            Some(ns) => Exporter::ipvs_in_netns(ns, self.ipvs.clone(), self.keepalived.clone())?,
+            None => Exporter::ipvs_and_keepalived(
+                self.source.clone(),
+                self.ipvs.clone(),
+                self.keepalived.clone(),
+            ),
         };
         self.logs.register(&mut e);
         Ok(e)

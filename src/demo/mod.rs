@@ -38,3 +38,15 @@ pub fn source() -> ProcSource {
         files: FILES,
     }
 }
+
+/// keepalived's JSON and check-data dumps from the VM harness (`keepalived_check`: VRRP
+/// MASTER, one real server taken down by its TCP_CHECK), for `--demo`.
+pub fn keepalived_state() -> crate::keepalived::model::KeepalivedState {
+    use crate::keepalived::dump;
+    // Parsed by a unit test too: a bad embedded file fails the build's tests, not the demo.
+    crate::keepalived::model::KeepalivedState {
+        instances: dump::parse_json(include_str!("keepalived/keepalived.json")).unwrap_or_default(),
+        virtual_services: dump::parse_check_data(include_str!("keepalived/keepalived_check.data"))
+            .unwrap_or_default(),
+    }
+}

@@ -79,6 +79,7 @@ impl Collector for BuildInfo {
 pub struct Exporter {
     registry: Registry,
     health: Arc<Health>,
+    keepalived: Option<Arc<crate::keepalived::Keepalived>>,
 }
 
 impl Exporter {
@@ -91,25 +92,65 @@ impl Exporter {
         }
         registry.register_collector(Box::new(process::ProcessCollector));
         registry.register_collector(Box::new(HealthCollector(health.clone())));
-        Exporter { registry, health }
+        Exporter {
+            registry,
+            health,
+            keepalived: None,
+        }
+    }
+
+    /// Builds the exporter with keepalived's collector after `collectors` (when `keepalived`
+    /// is given) and keeps its state at hand for `/api/v1/state`.
+    pub fn with_keepalived(
+        health: Arc<Health>,
+        mut collectors: Vec<Box<dyn Collector>>,
+        keepalived: Option<crate::keepalived::KeepalivedOptions>,
+    ) -> Exporter {
+        let ka =
+            keepalived.map(|o| Arc::new(crate::keepalived::Keepalived::new(o, health.clone())));
+        if let Some(k) = &ka {
+            collectors.push(Box::new(crate::keepalived::KeepalivedCollector(k.clone())));
+        }
+        let mut e = Exporter::new(health, collectors);
+        e.keepalived = ka;
+        e
+    }
+
+    /// keepalived's state, when its collector is on.
+    pub fn keepalived(&self) -> Option<&Arc<crate::keepalived::Keepalived>> {
+        self.keepalived.as_ref()
     }
 
     /// The IPVS exporter reading from `source` (and netlink, as `opts.source` says).
     pub fn ipvs(source: crate::ipvs::source::ProcSource, opts: IpvsOptions) -> Exporter {
+        Exporter::ipvs_and_keepalived(source, opts, None)
+    }
+
+    /// The IPVS exporter plus keepalived's collector (when `keepalived` is given).
+    pub fn ipvs_and_keepalived(
+        source: crate::ipvs::source::ProcSource,
+        opts: IpvsOptions,
+        keepalived: Option<crate::keepalived::KeepalivedOptions>,
+    ) -> Exporter {
         let health = Arc::new(Health::default());
         let ipvs = IpvsCollector::new(source, opts, health.clone());
-        Exporter::new(health, vec![Box::new(ipvs)])
+        Exporter::with_keepalived(health, vec![Box::new(ipvs)], keepalived)
     }
 
     /// The IPVS exporter reading inside the network namespace at `netns`.
     pub fn ipvs_in_netns(
         netns: &std::path::Path,
         opts: IpvsOptions,
+        keepalived: Option<crate::keepalived::KeepalivedOptions>,
     ) -> Result<Exporter, crate::ipvs::netns::NetnsError> {
         let health = Arc::new(Health::default());
         let worker = crate::ipvs::netns::NetnsWorker::start(netns)?;
         let ipvs = IpvsCollector::in_netns(worker, opts, health.clone())?;
-        Ok(Exporter::new(health, vec![Box::new(ipvs)]))
+        Ok(Exporter::with_keepalived(
+            health,
+            vec![Box::new(ipvs)],
+            keepalived,
+        ))
     }
 
     /// Adds a collector after those given to [`Exporter::new`] (the log pipeline's).

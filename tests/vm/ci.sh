@@ -69,6 +69,13 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
             [ "${b:-0}" -gt 4294967296 ] || bad "$s" "fewer than 2^32 bytes through the service ($b)" ;;
         mixed)
             grep -q '^FWM ' "$d/proc/net/ip_vs" || bad "$s" "no FWM service" ;;
+        keepalived_check)
+            grep -q 'alive = 0' "$d/keepalived/keepalived_check.data" \
+                || bad "$s" "keepalived's checkers took no real server down"
+            if [ -n "$LVSMON" ]; then
+                grep -q '^keepalived_up 1' "$d/lvsmon-keepalived.metrics" \
+                    || bad "$s" "lvsmon in the guest did not read keepalived"
+            fi ;;
     esac
     n=$((n + 1))
 done

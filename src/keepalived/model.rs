@@ -1,0 +1,155 @@
+//! What lvsmon knows about keepalived: its VRRP instances (state, priorities, counters) and
+//! its checkers' view of virtual and real servers. Built by `dump`, read by `collector` and
+//! served as JSON by `/api/v1/state`; nothing secret is ever part of it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+
+/// One VRRP instance from the JSON dump.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VrrpInstance {
+    pub iname: String,
+    pub vrid: u32,
+    pub interface: String,
+    /// 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT (keepalived's own numbers).
+    pub state: u32,
+    pub wanted_state: u32,
+    pub priority_base: u32,
+    pub priority_effective: u32,
+    /// Epoch seconds of the last state change.
+    pub last_transition: f64,
+    pub vips: u64,
+    pub stats: Option<VrrpStats>,
+}
+
+/// The counters of one instance, named as keepalived names them in JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpStats {
+    pub advert_rcvd: u64,
+    pub advert_sent: u64,
+    pub become_master: u64,
+    pub release_master: u64,
+    pub packet_len_err: u64,
+    pub advert_interval_err: u64,
+    pub ip_ttl_err: u64,
+    pub invalid_type_rcvd: u64,
+    pub addr_list_err: u64,
+    pub invalid_authtype: u64,
+    pub authtype_mismatch: u64,
+    pub auth_failure: u64,
+    pub pri_zero_rcvd: u64,
+    pub pri_zero_sent: u64,
+}
+
+impl VrrpStats {
+    /// How many counters a complete block has.
+    pub const FIELDS: u32 = 14;
+}
+
+/// The transport protocol of a virtual service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+    Sctp,
+    /// Anything else keepalived may print one day.
+    Other,
+}
+
+impl Protocol {
+    pub fn parse(s: &str) -> Protocol {
+        match s {
+            "TCP" => Protocol::Tcp,
+            "UDP" => Protocol::Udp,
+            "SCTP" => Protocol::Sctp,
+            _ => Protocol::Other,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+            Protocol::Other => "unknown",
+        }
+    }
+}
+
+/// How a virtual service is addressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VsAddress {
+    Inet { ip: IpAddr, port: u16 },
+    Fwmark(u32),
+    Group(String),
+}
+
+/// A virtual service and its real servers, as the checkers see them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VirtualService {
+    pub address: Option<VsAddress>,
+    pub protocol: Protocol,
+    pub quorum: u32,
+    pub quorum_up: bool,
+    pub real_servers: Vec<RealServer>,
+}
+
+/// A real server: whether its checkers consider it alive, and its effective weight.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RealServer {
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+    pub alive: bool,
+    pub weight: i64,
+}
+
+/// Brackets an address as keepalived's logs do: `[10.0.0.1]`, `[fd00::1]`.
+struct Bracketed<'a>(&'a IpAddr);
+
+impl fmt::Display for Bracketed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}]", self.0)
+    }
+}
+
+impl VirtualService {
+    /// The canonical name keepalived's log lines use: `[10.0.0.100]:tcp:80`, `FWM 5`,
+    /// `[GROUP]:port` style names for groups (here `[GROUP]`).
+    pub fn canonical(&self) -> String {
+        match &self.address {
+            Some(VsAddress::Inet { ip, port }) => {
+                format!("{}:{}:{port}", Bracketed(ip), self.protocol.name())
+            }
+            Some(VsAddress::Fwmark(m)) => format!("FWM {m}"),
+            Some(VsAddress::Group(g)) => format!("[{g}]"),
+            None => String::new(),
+        }
+    }
+
+    /// Quorum is exported only where it was configured above keepalived's default of 1.
+    pub fn has_quorum(&self) -> bool {
+        self.quorum > 1
+    }
+}
+
+impl RealServer {
+    /// `[10.1.0.11]:tcp:80`, the protocol being the virtual service's.
+    pub fn canonical(&self, proto: Protocol) -> String {
+        match &self.ip {
+            Some(ip) => format!("{}:{}:{}", Bracketed(ip), proto.name(), self.port),
+            None => String::new(),
+        }
+    }
+}
+
+/// Everything one refresh read: the VRRP instances and, when keepalived runs checkers,
+/// the virtual services.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KeepalivedState {
+    pub instances: Vec<VrrpInstance>,
+    pub virtual_services: Vec<VirtualService>,
+}
