@@ -1,4 +1,4 @@
-# keepalived_check: keepalived's health checker (real keepalived, -C) manages the IPVS
+# keepalived_logs: keepalived's health checker (real keepalived, -C) manages the IPVS
 # service itself, and its console output is kept (keepalived/console.log) for the log
 # classifier's tests (tests/logs_keepalived.rs).
 #   nat_topology 4; TCP 10.0.0.100:8080 rr, quorum 2, sorry server rs1:8081,
@@ -50,7 +50,7 @@ wait_log() {   # wait_log TEXT COUNT SECONDS: until TEXT is in COUNT lines
     while [ "$(seen "$1")" -lt "$2" ] && [ $i -lt $(($3 * 10)) ]; do
         usleep 100000; i=$((i + 1))
     done
-    [ "$(seen "$1")" -ge "$2" ] || echo "keepalived_check: not $2 x '$1' after $3 s" >> "$SETUP_LOG"
+    [ "$(seen "$1")" -ge "$2" ] || echo "keepalived_logs: not $2 x '$1' after $3 s" >> "$SETUP_LOG"
 }
 sleep 6
 GAINED=$(seen "Gained quorum")
