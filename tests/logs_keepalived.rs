@@ -51,6 +51,14 @@ fn check_counts(name: &str, text: &str) -> Summary {
         ("vrrp_higher_priority_advert", "higher priority"),
         ("vrrp_lower_priority_advert", "lower priority"),
         ("vrrp_priority_zero_sent", "sent 0 priority"),
+        ("check_failed", "_CHECK on service"),
+        ("check_succeeded", " success."),
+        ("real_server_down", "Removing service"),
+        ("real_server_up", "Adding service"),
+        ("quorum_lost", "Lost quorum"),
+        ("quorum_gained", "Gained quorum"),
+        ("sorry_server_on", "Adding sorry server"),
+        ("sorry_server_off", "Removing sorry server"),
     ] {
         assert_eq!(
             ev(&s, kind),
@@ -77,6 +85,40 @@ fn the_real_captures_classify_as_their_wording_says() {
     let sb = check_counts("lbB", &b);
     let sc = check_counts("lbC", &c);
     check_story(&sa, &sb, &sc);
+}
+
+/// The health checker in the VM (real IPVS): a real server fails and comes back.
+#[test]
+fn the_real_health_checker_capture_tells_the_failure_and_recovery() {
+    let text = fixture("check").expect("fixture keepalived-2.2.7-check.log");
+    let s = check_counts("check", &text);
+    for (kind, n) in [
+        ("check_failed", 1),
+        ("real_server_down", 1),
+        ("quorum_lost", 1),
+        ("sorry_server_on", 1),
+        ("real_server_up", 1),
+        ("sorry_server_off", 1),
+        ("quorum_gained", 2),
+        ("keepalived_started", 1),
+        ("keepalived_stopped", 1),
+    ] {
+        assert_eq!(ev(&s, kind), n, "{kind}: {s:?}");
+    }
+    // Labels in the canonical forms.
+    let rules = Rules::builtin().unwrap();
+    let mut scratch = rules.scratch();
+    let line = text
+        .lines()
+        .find(|l| l.contains("Removing service"))
+        .unwrap();
+    let f = lvsmon::logs::frame::frame(line.as_bytes(), &YearClock::fixed(2026));
+    let e = rules
+        .classify(&mut scratch, f.ident.as_deref(), &f.message)
+        .unwrap();
+    use lvsmon::logs::rules::Label;
+    assert_eq!(e.label(Label::RealServer), Some("10.1.0.12:8080"));
+    assert_eq!(e.label(Label::VirtualService), Some("TCP 10.0.0.100:8080"));
 }
 
 /// What happened, as the events must tell it.
@@ -158,7 +200,7 @@ fn reframe(text: &str, transport: &str) -> String {
 
 #[test]
 fn every_transport_of_the_real_captures_gives_identical_counts() {
-    for host in ["lbA", "lbB", "lbC"] {
+    for host in ["lbA", "lbB", "lbC", "check"] {
         let text = fixture(host).expect("fixture");
         let want = summary(&text);
         assert!(want.matched > 5, "{host}: {want:?}");

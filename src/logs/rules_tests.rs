@@ -283,3 +283,28 @@ fn invalid_rules_are_refused_with_the_rule_named() {
     }
     assert!(user_rules("[[rule]]\nkind = \"k\"\nseverity = \"loud\"\nregex = 'a'\n").is_err());
 }
+
+/// The most frequent events must stay one-pass regexes (a single forward pass for their
+/// captures): see the comment above check_succeeded in rules.toml and docs/benchmarks.md.
+#[test]
+fn the_hottest_rules_are_one_pass() {
+    let r = rules();
+    for name in [
+        "vrrp_master",
+        "vrrp_backup",
+        "check_succeeded",
+        "check_attempt_failed",
+        "check_failed",
+        "real_server_down",
+        "real_server_up",
+        "quorum_lost",
+        "quorum_gained",
+        "ipvs_no_destination",
+    ] {
+        let rule = r.rules().iter().find(|x| x.name == name).unwrap();
+        assert!(
+            regex_automata::dfa::onepass::DFA::new(rule.regex.as_str()).is_ok(),
+            "{name} is not one-pass"
+        );
+    }
+}
