@@ -65,7 +65,7 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
                 grep -q '^bench round ' "$d/bench.txt" 2>/dev/null || bad "$s" "no netlink benchmark rounds"
             fi ;;
         wide)
-            b=$(awk '$1 == "->" {print $6; exit}' "$d/ipvsadm/stats.txt")
+            b=$(awk '$1 == "->" && NF >= 6 {print $6; exit}' "$d/ipvsadm/stats.txt")
             [ "${b:-0}" -gt 4294967296 ] || bad "$s" "fewer than 2^32 bytes through the service ($b)" ;;
         mixed)
             grep -q '^FWM ' "$d/proc/net/ip_vs" || bad "$s" "no FWM service" ;;
