@@ -56,11 +56,19 @@ pub fn analyze(args: AnalyzeArgs) -> Result<()> {
             .with_context(|| format!("analyze {}", f.display()))?;
     }
     let s = a.summary();
-    match args.format {
-        OutputFormat::Json => println!("{}", s.to_json()),
-        OutputFormat::Text => print!("{}", s.to_text()),
+    let text = match args.format {
+        OutputFormat::Json => format!("{}\n", s.to_json()),
+        OutputFormat::Text => s.to_text(),
+    };
+    // A reader that went away (`lvsmon analyze … | head`) is not an error, and print!
+    // would panic on it.
+    let mut out = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut out, text.as_bytes())
+        .and_then(|_| std::io::Write::flush(&mut out))
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing the summary"),
     }
-    Ok(())
 }
 
 /// Default cap on `lvsmon_log_events_total` series.

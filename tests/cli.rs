@@ -184,3 +184,21 @@ fn a_client_that_half_closes_after_its_request_still_gets_the_whole_page() {
     assert!(families(&whole) > 10);
     assert_eq!(families(body), families(&whole), "the page was cut short");
 }
+
+#[test]
+fn analyze_into_a_closed_pipe_exits_cleanly_instead_of_panicking() {
+    let log = root().join("tests/fixtures/logs/keepalived-2.2.7-lbA.log");
+    let mut child = Command::new(BIN)
+        .args(["analyze", "--format", "json"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before lvsmon has read its input, so its write meets EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+}
