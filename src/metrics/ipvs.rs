@@ -126,6 +126,13 @@ struct NetlinkState {
     record: Option<std::path::PathBuf>,
 }
 
+/// Starts the client's recorder when a recording file is configured.
+fn record_if(c: &mut Client, record: &Option<std::path::PathBuf>) {
+    if record.is_some() {
+        c.record();
+    }
+}
+
 impl NetlinkState {
     fn new(opts: &IpvsOptions, client: Option<Client>) -> NetlinkState {
         let mut st = NetlinkState {
@@ -134,26 +141,31 @@ impl NetlinkState {
             replay: opts.netlink_replay.clone(),
             record: opts.netlink_record.clone(),
         };
-        if let (Some(c), Some(_)) = (&mut st.client, &st.record) {
-            c.record();
+        if let Some(c) = &mut st.client {
+            record_if(c, &st.record);
         }
         st
     }
 
     /// The client, made on demand: from the recording when replaying, else a new socket.
     fn client(&mut self) -> Result<&mut Client, NetlinkError> {
-        if self.client.is_none() {
-            let mut c = match &self.replay {
-                Some(r) => Client::replay(r.clone()),
-                None => Client::connect()?,
-            };
-            if self.record.is_some() {
-                c.record();
+        let NetlinkState {
+            client,
+            replay,
+            record,
+            ..
+        } = self;
+        match client {
+            Some(c) => Ok(c),
+            slot => {
+                let mut c = match replay {
+                    Some(r) => Client::replay(r.clone()),
+                    None => Client::connect()?,
+                };
+                record_if(&mut c, record);
+                Ok(slot.insert(c))
             }
-            self.client = Some(c);
         }
-        // Just filled if it was empty.
-        self.client.as_mut().ok_or(NetlinkError::NoFamily)
     }
 
     /// Writes the conversation of the read that just worked (write, then rename: a reader

@@ -220,8 +220,10 @@ fn encode_table(table: &ServiceTable, enc: &mut DescriptorEncoder) -> fmt::Resul
         }
     }
     encode_service_detail(&groups, enc)?;
-    encode_backends(&groups, enc)?;
-    encode_backend_detail(&groups, enc)
+    // Every backend's address and port as text, once for all of its families.
+    let texts = BackendTexts::render(groups.iter().flat_map(|g| g.dests()));
+    encode_backends(&groups, &texts, enc)?;
+    encode_backend_detail(&groups, &texts, enc)
 }
 
 /// Totals of a group's members, when netlink gave them.
@@ -288,7 +290,11 @@ fn encode_service_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::
 }
 
 /// Per-backend counters, rates, persistent connections and thresholds (netlink only).
-fn encode_backend_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result {
+fn encode_backend_detail(
+    groups: &[Group],
+    texts: &BackendTexts,
+    enc: &mut DescriptorEncoder,
+) -> fmt::Result {
     if !groups
         .iter()
         .flat_map(|g| g.dests())
@@ -296,10 +302,9 @@ fn encode_backend_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::
     {
         return Ok(());
     }
-    let texts = BackendTexts::render(groups.iter().flat_map(|g| g.dests()));
     // Re-walked for each family rather than collected: labels are slices of `texts`.
     let backends =
-        || every_backend(groups, &texts).filter_map(|(l, dest)| Some((l, dest.detail.as_ref()?)));
+        || every_backend(groups, texts).filter_map(|(l, dest)| Some((l, dest.detail.as_ref()?)));
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_backend_{name}");
         let help = format!("{help} by the real server.");
@@ -355,7 +360,11 @@ fn every_backend<'a>(
         .map(|(i, (svc, d))| (texts.labels(svc, i), d))
 }
 
-fn encode_backends(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result {
+fn encode_backends(
+    groups: &[Group],
+    texts: &BackendTexts,
+    enc: &mut DescriptorEncoder,
+) -> fmt::Result {
     type Field = fn(&crate::ipvs::Dest) -> i64;
     let fields: [(&str, &str, Field); 3] = [
         ("ipvs_backend_weight", "Weight of the real server.", |d| {
@@ -372,8 +381,7 @@ fn encode_backends(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result
             |d| d.inactive_conns,
         ),
     ];
-    let texts = BackendTexts::render(groups.iter().flat_map(|g| g.dests()));
-    let backends = || every_backend(groups, &texts);
+    let backends = || every_backend(groups, texts);
     for (name, help, field) in fields {
         let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
         for (l, dest) in backends() {
