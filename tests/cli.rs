@@ -3,53 +3,10 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lvsmon");
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `lvsmon serve ARGS` (which should listen on port 0) and returns it with the
-/// address it bound, read from its own "serving metrics" log line (at most 10 s). Letting
-/// the kernel pick the port means parallel tests can never collide on one.
-fn serve(args: &[&str]) -> (Server, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    // Keeps draining stderr for the child's lifetime so it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("address="))
-            {
-                let _ = tx.send(a.parse::<SocketAddr>().unwrap());
-            }
-        }
-    });
-    let srv = Server(child);
-    let addr = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("lvsmon logged no listening address within 10 s");
-    (srv, addr)
-}
 
 #[test]
 fn serve_demo_shows_real_figures_and_stops_cleanly_on_sigterm() {
@@ -76,21 +33,8 @@ fn serve_demo_shows_real_figures_and_stops_cleanly_on_sigterm() {
     assert_eq!(find(&s, "ipvs_sync_daemon_info", &[]).len(), 2);
     assert_eq!(find(&s, "ipvs_timeout_seconds", &[]).len(), 3);
 
-    let pid = srv.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(st) = srv.0.try_wait().unwrap() {
-            assert!(st.success(), "exit status {st}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let st = srv.terminate();
+    assert!(st.success(), "exit status {st}");
 }
 
 #[test]

@@ -12,12 +12,11 @@ use common::*;
 use lvsmon::keepalived::{DumpSource, KeepalivedOptions, Origin};
 use lvsmon::metrics::health::Health;
 use lvsmon::metrics::{Exporter, Format};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lvsmon");
@@ -251,55 +250,17 @@ fn master_and_backup_are_seen_on_both_and_failover_follows_a_stopped_master() {
     assert!(value(&page, "lvsmon_build_info").is_some());
 }
 
-/// `lvsmon serve` with its stderr kept, at trace level.
-struct Serve {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(args: &[&str]) -> (Serve, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--log.level",
-            "trace",
-        ])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = mpsc::channel();
-    let l = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("address="))
-            {
-                let _ = tx.send(a.parse::<SocketAddr>().unwrap());
-            }
-            let mut l = l.lock().unwrap();
-            l.push_str(&line);
-            l.push('\n');
-        }
-    });
-    let srv = Serve { child, log };
-    let addr = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("no listening address");
-    (srv, addr)
+/// `lvsmon serve` on an ephemeral port, at trace level (so the log shows everything that
+/// could leak).
+fn serve(args: &[&str]) -> (Served, SocketAddr) {
+    let mut all = vec![
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--log.level",
+        "trace",
+    ];
+    all.extend_from_slice(args);
+    common::serve(&all)
 }
 
 #[test]
@@ -336,7 +297,7 @@ fn the_password_is_absent_from_metrics_api_and_trace_logs() {
     // …and keepalived's own dump has the password, which lvsmon read.
     let dump = std::fs::read_to_string(a.dir.join("tmp/keepalived.json")).unwrap();
     assert!(dump.contains(PASSWORD));
-    let log = srv.log.lock().unwrap().clone();
+    let log = srv.log();
     assert!(log.contains("serving metrics"), "{log}");
     for (what, text) in [
         ("metrics", &metrics),

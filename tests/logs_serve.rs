@@ -5,63 +5,17 @@
 
 mod common;
 
-use common::{http_get, parse_exposition, Sample};
-use std::io::{BufRead, BufReader, Write};
+use common::{http_get, parse_exposition, promtool_check, serve, Sample, Served};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Lvsmon(Child);
-
-impl Drop for Lvsmon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Lvsmon {
-    /// Starts serve on an ephemeral port; the address comes from its log.
-    fn start(args: &[&str]) -> (Lvsmon, SocketAddr) {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lvsmon"))
-            .args(["serve", "--web.listen-address", "127.0.0.1:0"])
-            .args(args)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let err = c.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(err).lines().map_while(Result::ok) {
-                if let Some(a) = l
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("address="))
-                {
-                    let _ = tx.send(a.parse::<SocketAddr>().unwrap());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("no listen address logged");
-        (Lvsmon(c), addr)
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let t0 = Instant::now();
-        while self.0.try_wait().unwrap().is_none() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "lvsmon ignored SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+/// `lvsmon serve ARGS` on an ephemeral port.
+fn start(args: &[&str]) -> (Served, SocketAddr) {
+    let mut all = vec!["--web.listen-address", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    serve(&all)
 }
 
 fn scrape(addr: SocketAddr) -> Vec<Sample> {
@@ -125,7 +79,7 @@ fn serve_follows_files_and_a_restart_reads_each_line_once() {
     ];
     let src = ("source", log.to_str().unwrap());
     let master = ("kind", "vrrp_master");
-    let (lv, addr) = Lvsmon::start(&args);
+    let (mut lv, addr) = start(&args);
     wait_value(addr, "lvsmon_log_source_up", src, 1.0);
     append(&log, 3, 5);
     let page = wait_value(addr, "lvsmon_log_events_total", master, 5.0);
@@ -138,10 +92,10 @@ fn serve_follows_files_and_a_restart_reads_each_line_once() {
         ),
         0.0
     );
-    lv.stop();
+    lv.terminate();
 
     append(&log, 8, 4); // while down
-    let (lv, addr) = Lvsmon::start(&args);
+    let (mut lv, addr) = start(&args);
     append(&log, 12, 2);
     let page = wait_value(addr, "lvsmon_log_events_total", master, 6.0);
     std::thread::sleep(Duration::from_millis(500));
@@ -152,25 +106,8 @@ fn serve_follows_files_and_a_restart_reads_each_line_once() {
         "nothing read twice"
     );
     assert_eq!(value(&page, "lvsmon_log_lines_unmatched_total", src), 0.0);
-    if let Some(tool) = common::promtool() {
-        let mut c = Command::new(tool)
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        c.stdin
-            .take()
-            .unwrap()
-            .write_all(http_get(addr, "/metrics", None).2.as_bytes())
-            .unwrap();
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    if let Some((ok, said)) = promtool_check(&http_get(addr, "/metrics", None).2) {
+        assert!(ok, "{said}");
     }
-    lv.stop();
+    lv.terminate();
 }

@@ -9,12 +9,12 @@ mod common;
 use common::*;
 use lvsmon::ipvs::source::ProcSource;
 use lvsmon::metrics::{Exporter, Format, IpvsOptions};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 #[test]
 fn promtool_finds_no_problem_in_any_capture() {
-    let Some(tool) = promtool() else { return };
+    if promtool().is_none() {
+        return;
+    }
     let mut trees: Vec<_> = kernel_captures().iter().map(|c| c.join("proc")).collect();
     trees.push(root().join("tests/fixtures/node_exporter/proc"));
     for proc in trees {
@@ -23,27 +23,9 @@ fn promtool_finds_no_problem_in_any_capture() {
             ..IpvsOptions::default()
         };
         let page = Exporter::ipvs(ProcSource::Dir(proc.clone()), opts).render(Format::Prometheus);
-        let mut child = Command::new(tool)
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(page.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (ok, said) = promtool_check(&page).unwrap();
         assert!(
-            out.status.success() && said.trim().is_empty(),
+            ok && said.trim().is_empty(),
             "{}: promtool says:\n{said}",
             proc.display()
         );

@@ -177,19 +177,129 @@ pub fn scratch_copy(capture: &str) -> tempfile::TempDir {
     dir
 }
 
-/// `promtool` when installed; without it a test skips, unless LVSMON_REQUIRE_TOOLS is set
-/// (scripts/test.sh sets it: CI must never pass by skipping the oracle).
-pub fn promtool() -> Option<&'static str> {
-    let found = std::process::Command::new("promtool")
+/// Whether `name --version` runs; without it a test skips, unless LVSMON_REQUIRE_TOOLS is
+/// set (scripts/test.sh sets it: CI must never pass by skipping an oracle).
+pub fn tool(name: &str) -> bool {
+    let found = std::process::Command::new(name)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
         assert!(
             std::env::var("LVSMON_REQUIRE_TOOLS").is_err(),
-            "promtool is required (LVSMON_REQUIRE_TOOLS is set) but not installed"
+            "{name} is required (LVSMON_REQUIRE_TOOLS is set) but not installed"
         );
-        eprintln!("promtool not installed: skipping (run scripts/install-deps.sh)");
+        eprintln!("{name} not installed: skipping (run scripts/install-deps.sh)");
     }
-    found.then_some("promtool")
+    found
+}
+
+/// `promtool` when installed (see [`tool`]).
+pub fn promtool() -> Option<&'static str> {
+    tool("promtool").then_some("promtool")
+}
+
+/// `promtool check metrics` on a page: `None` when promtool is missing, else whether it
+/// passed and everything it said.
+pub fn promtool_check(page: &str) -> Option<(bool, String)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let tool = promtool()?;
+    let mut child = Command::new(tool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(page.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.success(), said))
+}
+
+/// A running `lvsmon serve`, killed when dropped; its stderr is kept.
+pub struct Served {
+    pub child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Everything lvsmon logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// SIGTERM, then waits (at most 10 s) for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        use std::time::{Duration, Instant};
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "lvsmon ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Starts `lvsmon serve ARGS` (which should listen on port 0) and returns it with the
+/// address it bound, read from its own "serving metrics" log line (at most 10 s). Letting
+/// the kernel pick the port means parallel tests can never collide on one.
+pub fn serve(args: &[&str]) -> (Served, std::net::SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lvsmon"))
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let kept = log.clone();
+    // Keeps draining stderr for the child's lifetime so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("address="))
+            {
+                let _ = tx.send(a.parse::<std::net::SocketAddr>().unwrap());
+            }
+            let mut l = kept.lock().unwrap_or_else(|p| p.into_inner());
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    let srv = Served { child, log };
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("lvsmon logged no listening address within 10 s");
+    (srv, addr)
 }
