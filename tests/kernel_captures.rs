@@ -141,56 +141,6 @@ fn services_and_backends_equal_what_ipvsadm_printed() {
     }
 }
 
-/// Samples by metric name and identity labels, so that a 10k-backend capture checks fast.
-struct Index<'a>(HashMap<String, Vec<&'a Sample>>);
-
-const IDENTITY: [&str; 6] = [
-    "proto",
-    "local_address",
-    "local_port",
-    "local_mark",
-    "remote_address",
-    "remote_port",
-];
-
-impl<'a> Index<'a> {
-    fn new(samples: &'a [Sample]) -> Self {
-        let mut m: HashMap<_, Vec<_>> = HashMap::new();
-        for s in samples {
-            m.entry(Self::id(&s.name, |k| s.label(k)))
-                .or_default()
-                .push(s);
-        }
-        Index(m)
-    }
-
-    fn id<'k>(name: &str, label: impl Fn(&str) -> &'k str) -> String {
-        let mut id = name.to_string();
-        for k in IDENTITY {
-            id.push('\0');
-            id.push_str(label(k));
-        }
-        id
-    }
-
-    fn get(&self, name: &str, key: &[(&str, &str)]) -> &[&'a Sample] {
-        let id = Self::id(name, |k| {
-            key.iter().find(|(n, _)| *n == k).map_or("", |(_, v)| *v)
-        });
-        self.0.get(&id).map_or(&[], Vec::as_slice)
-    }
-
-    fn one(&self, name: &str, key: &[(&str, &str)]) -> &'a Sample {
-        let found = self.get(name, key);
-        assert_eq!(
-            found.len(),
-            1,
-            "expected one {name} with {key:?}, found {found:?}"
-        );
-        found[0]
-    }
-}
-
 type Key<'a> = Vec<(&'a str, &'a str)>;
 
 fn check_services(name: &str, samples: &[Sample], adm: &[AdmService]) {

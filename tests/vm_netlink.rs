@@ -169,42 +169,13 @@ fn ipvsadm_rows(text: &str) -> (Vec<Row>, Vec<Row>) {
     (services, dests)
 }
 
-/// Samples by (name, identity labels): the scale capture has 46k samples and 10k rows to
-/// look up, too many for a linear search per row.
-type Index = HashMap<(String, Vec<(String, String)>), Option<f64>>;
-
-const IDENTITY: [&str; 6] = [
-    "proto",
-    "local_address",
-    "local_port",
-    "local_mark",
-    "remote_address",
-    "remote_port",
-];
-
-fn index(samples: &[Sample]) -> Index {
-    let mut ix = Index::new();
-    for x in samples {
-        let key: Vec<(String, String)> = IDENTITY
-            .iter()
-            .filter_map(|k| x.labels.get(*k).map(|v| (k.to_string(), v.clone())))
-            .collect();
-        // Two samples with one identity: a lookup of it must fail, not pick one.
-        ix.entry((x.name.clone(), key))
-            .and_modify(|v| *v = None)
-            .or_insert(Some(x.value));
-    }
-    ix
+/// `(String, String)` label pairs as the `&str` pairs [`Index`] looks up.
+fn kv(key: &[(String, String)]) -> Vec<(&str, &str)> {
+    key.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
 }
 
 fn value(ix: &Index, name: &str, key: &[(String, String)]) -> f64 {
-    let mut key = key.to_vec();
-    key.sort_by_key(|(k, _)| IDENTITY.iter().position(|i| i == k));
-    match ix.get(&(name.to_string(), key.clone())) {
-        Some(Some(v)) => *v,
-        Some(None) => panic!("{name} {key:?}: more than one sample"),
-        None => panic!("{name} {key:?}: no sample"),
-    }
+    ix.one(name, &kv(key)).value
 }
 
 /// Sums service rows sharing a key (dual-stack fwmark services are one identity).
@@ -242,7 +213,7 @@ fn check_five(cap: &Path, samples: &[Sample], file: &str, name: impl Fn(&str, &s
         cap.to_path_buf()
     };
     let (services, dests) = ipvsadm_rows(&read(&dir.join(file)));
-    let ix = index(samples);
+    let ix = Index::new(samples);
     for (level, rows) in [("service", sum_by_key(services)), ("backend", dests)] {
         for r in rows {
             assert_eq!(r.nums.len(), 5, "{}: {file}: {r:?}", cap.display());
@@ -392,7 +363,7 @@ fn rates_equal_ipvsadm_rate_exact_when_the_estimator_did_not_move() {
 #[test]
 fn persistent_connections_and_thresholds_equal_ipvsadm() {
     for (cap, s) in netlink_pages() {
-        let ix = index(&s);
+        let ix = Index::new(&s);
         let (_, dests) = ipvsadm_rows(&read(&cap.join("ipvsadm/persistent-conn.txt")));
         for d in dests {
             // Weight PersistConn ActiveConn InActConn
@@ -473,7 +444,7 @@ fn timeouts_and_sync_daemons_equal_ipvsadm() {
 #[test]
 fn the_persistence_timeout_is_in_seconds_over_netlink() {
     for (cap, s) in netlink_pages() {
-        let ix = index(&s);
+        let ix = Index::new(&s);
         let ln = read(&cap.join("ipvsadm/Ln.txt"));
         for line in ln.lines().filter(|l| l.contains(" persistent ")) {
             let tok: Vec<&str> = line.split_whitespace().collect();
@@ -489,22 +460,6 @@ fn the_persistence_timeout_is_in_seconds_over_netlink() {
             assert_eq!(got, secs, "{}: {line}", cap.display());
         }
     }
-}
-
-/// Samples of one family grouped by identity labels (in IDENTITY order).
-fn by_identity<'a>(
-    samples: &'a [Sample],
-    name: &str,
-) -> HashMap<Vec<(String, String)>, Vec<&'a Sample>> {
-    let mut m: HashMap<_, Vec<&Sample>> = HashMap::new();
-    for x in samples.iter().filter(|x| x.name == name) {
-        let key: Vec<(String, String)> = IDENTITY
-            .iter()
-            .filter_map(|k| x.labels.get(*k).map(|v| (k.to_string(), v.clone())))
-            .collect();
-        m.entry(key).or_default().push(x);
-    }
-    m
 }
 
 /// The identity of a service as `ipvsadm -Sn` writes it (`-t A:P`, `-u`, `--sctp-service`,
@@ -544,8 +499,7 @@ fn save_service_key(opt: &dyn Fn(&str) -> Option<String>) -> Option<Vec<(String,
 fn scheduler_flags_persistence_engines_and_tunnel_types_equal_ipvsadm_save() {
     let mut checked = 0;
     for (cap, s) in vm_pages() {
-        let services = by_identity(&s, "ipvs_service_info");
-        let backends = by_identity(&s, "ipvs_backend_info");
+        let ix = Index::new(&s);
         for line in read(&cap.join("ipvsadm/save.txt")).lines() {
             let tok: Vec<&str> = line.split_whitespace().collect();
             let opt = |name: &str| {
@@ -555,9 +509,8 @@ fn scheduler_flags_persistence_engines_and_tunnel_types_equal_ipvsadm_save() {
             let Some(mut key) = save_service_key(&opt) else {
                 continue;
             };
-            let none = Vec::new();
             if tok[0] == "-A" {
-                let infos = services.get(&key).unwrap_or(&none);
+                let infos = ix.get("ipvs_service_info", &kv(&key));
                 let want = (
                     opt("-s").unwrap_or_default(),
                     opt("-b").unwrap_or_default(),
@@ -581,7 +534,7 @@ fn scheduler_flags_persistence_engines_and_tunnel_types_equal_ipvsadm_save() {
                 let (ra, rp) = split_addr(&opt("-r").unwrap());
                 key.push(("remote_address".into(), canonical(&ra)));
                 key.push(("remote_port".into(), rp));
-                let info = backends.get(&key).unwrap_or(&none);
+                let info = ix.get("ipvs_backend_info", &kv(&key));
                 assert_eq!(info.len(), 1, "{}: {line}", cap.display());
                 let want = opt("--tun-type").unwrap_or_default();
                 assert_eq!(
@@ -628,17 +581,20 @@ fn reads_while_the_table_changes_are_consistent_or_reported_down() {
                     page.display()
                 );
             } else {
-                let per_service = by_identity(&s, "ipvs_backend_weight");
-                for svc in find(&s, "ipvs_service_backends", &[]) {
-                    let n = per_service
+                // Backend series per service identity, against the service's own count.
+                let service_of = |x: &Sample| -> Vec<String> {
+                    ["proto", "local_address", "local_port", "local_mark"]
                         .iter()
-                        .filter(|(k, _)| {
-                            k.iter()
-                                .filter(|(l, _)| l.starts_with("local_") || l == "proto")
-                                .all(|(l, v)| svc.label(l) == v)
-                        })
-                        .count();
-                    assert_eq!(n as f64, svc.value, "{}: {:?}", page.display(), svc.labels);
+                        .map(|k| x.label(k).to_string())
+                        .collect()
+                };
+                let mut per_service: HashMap<Vec<String>, f64> = HashMap::new();
+                for b in find(&s, "ipvs_backend_weight", &[]) {
+                    *per_service.entry(service_of(b)).or_default() += 1.0;
+                }
+                for svc in find(&s, "ipvs_service_backends", &[]) {
+                    let n = per_service.get(&service_of(svc)).copied().unwrap_or(0.0);
+                    assert_eq!(n, svc.value, "{}: {:?}", page.display(), svc.labels);
                 }
             }
             pages += 1;
@@ -656,7 +612,7 @@ fn counters_past_32_bits_are_exact() {
     let mut seen = 0;
     for (cap, s) in vm_pages() {
         let (_, dests) = ipvsadm_rows(&read(&cap.join("ipvsadm/stats.txt")));
-        let ix = index(&s);
+        let ix = Index::new(&s);
         for d in dests.iter().filter(|d| d.nums[3] > f64::from(u32::MAX)) {
             let got = value(&ix, "ipvs_backend_incoming_bytes_total", &d.key);
             assert_eq!(got, d.nums[3], "{}: {:?}", cap.display(), d.key);

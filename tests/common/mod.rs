@@ -1,7 +1,7 @@
 //! Shared test support: a small reader for the Prometheus text format, and fixture paths.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -302,4 +302,55 @@ pub fn serve(args: &[&str]) -> (Served, std::net::SocketAddr) {
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("lvsmon logged no listening address within 10 s");
     (srv, addr)
+}
+
+/// Samples by metric name and identity labels (IPVS service and backend labels), so that a
+/// 10k-backend capture checks fast. A label a key does not give counts as empty.
+pub struct Index<'a>(HashMap<String, Vec<&'a Sample>>);
+
+pub const IDENTITY: [&str; 6] = [
+    "proto",
+    "local_address",
+    "local_port",
+    "local_mark",
+    "remote_address",
+    "remote_port",
+];
+
+impl<'a> Index<'a> {
+    pub fn new(samples: &'a [Sample]) -> Self {
+        let mut m: HashMap<_, Vec<_>> = HashMap::new();
+        for s in samples {
+            m.entry(Self::id(&s.name, |k| s.label(k)))
+                .or_default()
+                .push(s);
+        }
+        Index(m)
+    }
+
+    fn id<'k>(name: &str, label: impl Fn(&str) -> &'k str) -> String {
+        let mut id = name.to_string();
+        for k in IDENTITY {
+            id.push('\0');
+            id.push_str(label(k));
+        }
+        id
+    }
+
+    pub fn get(&self, name: &str, key: &[(&str, &str)]) -> &[&'a Sample] {
+        let id = Self::id(name, |k| {
+            key.iter().find(|(n, _)| *n == k).map_or("", |(_, v)| *v)
+        });
+        self.0.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn one(&self, name: &str, key: &[(&str, &str)]) -> &'a Sample {
+        let found = self.get(name, key);
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one {name} with {key:?}, found {found:?}"
+        );
+        found[0]
+    }
 }
