@@ -81,31 +81,33 @@ run_lvsmon() {
     if [ ! -x /lvsmon/lvsmon ]; then
         echo "lvsmon binary not present in initramfs" > "$CAP/lvsmon.status"; return 0
     fi
+    LVSMON_AS=
     lvsmon_dump lvsmon --ipvs.source procfs
-    ipvsadm -Ln --rate --exact  > "$CAP/ipvsadm/rate-before-lvsmon.txt"  2>&1
-    ipvsadm -Ln --stats --exact > "$CAP/ipvsadm/stats-before-lvsmon.txt" 2>&1
+    ipvsadm_around before
     lvsmon_dump lvsmon-conntable --collector.ipvs.conntable --ipvs.netlink-record "$CAP/netlink.rec"
-    ipvsadm -Ln --rate --exact  > "$CAP/ipvsadm/rate-after-lvsmon.txt"   2>&1
-    ipvsadm -Ln --stats --exact > "$CAP/ipvsadm/stats-after-lvsmon.txt"  2>&1
-    lvsmon_dump lvsmon-capnetadmin \
-        setpriv --reuid=65534 --regid=65534 --clear-groups \
-            --inh-caps=-all,+net_admin --ambient-caps=+net_admin --bounding-set=-all,+net_admin
-    lvsmon_dump lvsmon-nocaps \
-        setpriv --reuid=65534 --regid=65534 --clear-groups \
-            --inh-caps=-all --bounding-set=-all
+    ipvsadm_around after
+    LVSMON_AS="$NOBODY --inh-caps=-all,+net_admin --ambient-caps=+net_admin --bounding-set=-all,+net_admin"
+    lvsmon_dump lvsmon-capnetadmin
+    LVSMON_AS="$NOBODY --inh-caps=-all --bounding-set=-all"
+    lvsmon_dump lvsmon-nocaps
+    LVSMON_AS=
 }
 
-# lvsmon_dump NAME [lvsmon flags...] [setpriv ...]: one `lvsmon dump` into $CAP/NAME.*;
-# a trailing `setpriv ARGS` runs it under those credentials (util-linux's setpriv, copied
-# in by run.sh: busybox's cannot change the uid).
+# uid 65534 through util-linux's setpriv (copied in by run.sh: busybox's cannot change uid)
+NOBODY="/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups"
+
+# ipvsadm_around before|after: the rate and stats listings next to lvsmon's netlink read
+ipvsadm_around() {
+    ipvsadm -Ln --rate --exact  > "$CAP/ipvsadm/rate-$1-lvsmon.txt"  2>&1
+    ipvsadm -Ln --stats --exact > "$CAP/ipvsadm/stats-$1-lvsmon.txt" 2>&1
+}
+
+# lvsmon_dump NAME [FLAG...]: one `lvsmon dump FLAG...` into $CAP/NAME.*, run through
+# $LVSMON_AS (a command prefix such as "$NOBODY ...") when that is set.
 lvsmon_dump() {
     name=$1; shift
-    flags=; wrap=
-    while [ $# -gt 0 ]; do
-        case "$1" in setpriv) wrap="/usr/bin/$*"; break ;; *) flags="$flags $1"; shift ;; esac
-    done
     # shellcheck disable=SC2086
-    $wrap /lvsmon/lvsmon dump $flags > "$CAP/$name.metrics" 2> "$CAP/$name.stderr"
+    $LVSMON_AS /lvsmon/lvsmon dump "$@" > "$CAP/$name.metrics" 2> "$CAP/$name.stderr"
     echo "exit $?" > "$CAP/$name.status"
 }
 
