@@ -178,13 +178,33 @@ fn strip_priority(line: &str) -> Option<&str> {
         .then(|| &line[end + 1..])
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 fn month(s: &str) -> Option<u32> {
-    MONTHS.iter().position(|m| *m == s).map(|i| i as u32 + 1)
+    // A match on the bytes, not a search of a table: string comparisons are calls.
+    Some(match s.as_bytes() {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
+}
+
+/// The value of two ASCII digits.
+fn two_digits(b: &[u8]) -> Option<u32> {
+    match b {
+        [a @ b'0'..=b'9', c @ b'0'..=b'9'] => Some(u32::from(a - b'0') * 10 + u32::from(c - b'0')),
+        _ => None,
+    }
 }
 
 /// A small cursor over ASCII fields.
@@ -213,12 +233,20 @@ impl<'a> Cur<'a> {
     }
     /// Exactly `n` ASCII digits.
     fn digits(&mut self, n: usize) -> Option<u32> {
-        let t = self.s.get(self.i..self.i + n)?;
-        if !t.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
+        let t = self.s.as_bytes().get(self.i..self.i + n)?;
+        let v = if n == 2 {
+            two_digits(t)?
+        } else {
+            if !t.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            t.iter().fold(0u32, |v, &c| {
+                v.wrapping_mul(10).wrapping_add(u32::from(c - b'0'))
+            })
+        };
         self.i += n;
-        t.parse().ok()
+        // More digits than a u32 holds never reach here: callers ask for at most four.
+        Some(v)
     }
     /// One or more digits, returned as text.
     fn digit_run(&mut self) -> Option<&'a str> {
@@ -236,7 +264,11 @@ impl<'a> Cur<'a> {
     /// A day of month, zero- or space-padded (`05`, ` 5`) or bare (`5`).
     fn day(&mut self) -> Option<u32> {
         self.spaces();
-        let d: u32 = self.digit_run()?.parse().ok()?;
+        let run = self.digit_run()?;
+        if run.len() > 2 {
+            return None;
+        }
+        let d = run.bytes().fold(0, |v, c| v * 10 + u32::from(c - b'0'));
         (1..=31).contains(&d).then_some(d)
     }
     /// `Nov 25 10:00:00[.frac]`: (month, day, seconds of day, microseconds).
@@ -438,7 +470,7 @@ fn kmsg(line: &str) -> Option<Frame<'_>> {
 }
 
 fn split_word(s: &str) -> Option<(&str, &str)> {
-    let sp = s.find(' ')?;
+    let sp = memchr::memchr(b' ', s.as_bytes())?;
     (sp > 0).then(|| (&s[..sp], &s[sp + 1..]))
 }
 
@@ -451,8 +483,10 @@ const PRIORITIES: [&str; 10] = [
 ];
 
 fn is_facility_priority(s: &str) -> bool {
-    s.split_once('.')
-        .is_some_and(|(f, p)| FACILITIES.contains(&f) && PRIORITIES.contains(&p))
+    // The longest is `authpriv.warning`; a tag is usually longer and has no dot.
+    s.len() <= 16
+        && s.split_once('.')
+            .is_some_and(|(f, p)| FACILITIES.contains(&f) && PRIORITIES.contains(&p))
 }
 
 /// `ident[pid]: MSG`, `ident: MSG`, or no tag at all.
@@ -465,17 +499,14 @@ fn with_tag<'a>(time: Option<Time>, host: &'a str, rest: &'a str, t: Transport) 
         message: Cow::Borrowed(rest),
         transport: t,
     };
-    let Some(end) = rest.find([':', '[', ' ']) else {
+    let Some(end) = rest.bytes().position(|c| matches!(c, b':' | b'[' | b' ')) else {
         return frame;
     };
     let ident = &rest[..end];
     let after = &rest[end..];
     let (pid, after) = match after.strip_prefix('[') {
-        Some(p) => match p.split_once("]:") {
-            Some((n, a)) => match n.parse::<u32>() {
-                Ok(n) => (Some(n), a),
-                Err(_) => return frame,
-            },
+        Some(p) => match pid_then_colon(p) {
+            Some((n, a)) => (Some(n), a),
             None => return frame,
         },
         None => match after.strip_prefix(':') {
@@ -494,6 +525,13 @@ fn with_tag<'a>(time: Option<Time>, host: &'a str, rest: &'a str, t: Transport) 
     frame.pid = pid;
     frame.message = Cow::Borrowed(message);
     frame
+}
+
+/// `1234]:rest` after a tag's `[`: the pid and what follows the colon.
+fn pid_then_colon(p: &str) -> Option<(u32, &str)> {
+    let close = memchr::memchr(b']', p.as_bytes())?;
+    let a = p[close + 1..].strip_prefix(':')?;
+    Some((p[..close].parse().ok()?, a))
 }
 
 /// Older rsyslog imklog keeps the printk timestamp: `kernel: [   75.590637] IPVS: …`.

@@ -1,16 +1,19 @@
 //! The pattern library: rules (data, in `rules.toml`, compiled in) that turn a framed
 //! message into an event kind with labels.
 //!
-//! All rule regexes are compiled into one multi-pattern matcher, so a line that no rule
-//! matches costs one pass over it; captures are then taken only for the winning rule (the
-//! first, in file order, whose regex and ident both match). `--log.rules FILE` extends the
+//! A message is scanned once by the literal prefilter ([`super::prefilter`]), which names
+//! the rules it can possibly match; only those regexes run, in file order, and the first
+//! whose regex and ident both match wins. Its captures come from that same search, into
+//! buffers kept in the caller's [`Scratch`], and its labels are normalised into one reused
+//! string, so classifying allocates nothing per line. `--log.rules FILE` extends the
 //! library: a rule with the name of a built-in one replaces it in place (`disabled = true`
 //! removes it), other rules are tried before the built-in ones. Every rule is validated when
 //! loaded (regex, label names, capture names, and its samples must match it).
 
 use super::addr;
-use regex::Regex;
-use regex_automata::{meta, Input, PatternSet};
+use super::linear::{Program, Stack};
+use super::prefilter::{ones, Prefilter};
+use regex::{CaptureLocations, Regex};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -66,11 +69,11 @@ impl Label {
         Label::ALL.into_iter().find(|l| l.name() == s)
     }
 
-    fn normalise(self, raw: &str) -> String {
+    fn normalise_into(self, raw: &str, out: &mut String) {
         match self {
-            Label::VirtualService => addr::virtual_service(raw),
-            Label::RealServer => addr::real_server(raw),
-            _ => raw.to_string(),
+            Label::VirtualService => addr::virtual_service_into(raw, out),
+            Label::RealServer => addr::real_server_into(raw, out),
+            _ => out.push_str(raw),
         }
     }
 }
@@ -144,12 +147,23 @@ pub struct Rule {
     pub severity: Severity,
     idents: Vec<String>,
     regex: Regex,
+    /// The same regex for the fast matcher, when it is exact for it.
+    program: Option<Program>,
     /// Label and the capture group indexes to try, first match wins.
     labels: Vec<(Label, Vec<usize>)>,
     pub samples: Vec<String>,
 }
 
 impl Rule {
+    pub fn regex_source(&self) -> &str {
+        self.regex.as_str()
+    }
+
+    /// Whether the fast matcher runs this rule (else the regex crate does).
+    pub fn is_linear(&self) -> bool {
+        self.program.is_some()
+    }
+
     /// Whether this rule's own regex matches (what the multi-pattern matcher must agree with).
     pub fn is_match(&self, message: &str) -> bool {
         self.regex.is_match(message)
@@ -159,32 +173,30 @@ impl Rule {
     /// `Keepalived_vrrp` and `Keepalived_vrrp_<netns>`; an unknown ident matches every rule.
     pub fn applies_to(&self, ident: Option<&str>) -> bool {
         let Some(ident) = ident else { return true };
-        self.idents.is_empty()
-            || self.idents.iter().any(|p| {
-                ident == p
-                    || (ident.starts_with(p.as_str())
-                        && ident.as_bytes().get(p.len()) == Some(&b'_'))
-            })
+        self.idents.is_empty() || self.idents.iter().any(|p| ident_matches(p, ident))
     }
 }
 
-/// A classified line.
+/// A classified line. Label values borrow from the [`Scratch`] that classified it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event<'r> {
+pub struct Event<'a> {
     /// Index of the rule in [`Rules::rules`].
     pub rule: usize,
-    pub kind: &'r str,
+    pub kind: &'a str,
     pub severity: Severity,
-    /// Normalised label values, in [`Label`] order.
-    pub labels: Vec<(Label, String)>,
+    text: &'a str,
+    spans: &'a [(Label, usize, usize)],
 }
 
-impl Event<'_> {
-    pub fn label(&self, l: Label) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| *k == l)
-            .map(|(_, v)| v.as_str())
+impl<'a> Event<'a> {
+    pub fn label(&self, l: Label) -> Option<&'a str> {
+        self.labels().find(|(k, _)| *k == l).map(|(_, v)| v)
+    }
+
+    /// Normalised label values, in [`Label`] order.
+    pub fn labels(&self) -> impl Iterator<Item = (Label, &'a str)> + '_ {
+        let text = self.text;
+        self.spans.iter().map(move |&(l, a, b)| (l, &text[a..b]))
     }
 }
 
@@ -192,13 +204,24 @@ impl Event<'_> {
 #[derive(Debug)]
 pub struct Rules {
     rules: Vec<Rule>,
-    set: meta::Regex,
+    prefilter: Prefilter,
+    /// Idents some rule names; `None` when a rule applies to every ident.
+    idents: Option<Vec<String>>,
 }
 
-/// Per-caller scratch space for matching (so `Rules` can be shared between threads).
+/// Per-caller buffers for matching (so `Rules` can be shared between threads).
 #[derive(Debug)]
 pub struct Scratch {
-    set: PatternSet,
+    candidates: Vec<u64>,
+    /// Capture slots of each rule with labels, for when the regex crate runs it.
+    locs: Vec<Option<CaptureLocations>>,
+    /// The winner was decided by the regex crate (no program, or the program gave up).
+    slow: bool,
+    /// Capture slots and backtracking state of the fast matcher.
+    slots: Vec<Option<usize>>,
+    stack: Stack,
+    text: String,
+    spans: Vec<(Label, usize, usize)>,
 }
 
 impl Rules {
@@ -237,72 +260,181 @@ impl Rules {
         for spec in specs.into_iter().filter(|s| !s.disabled) {
             rules.push(compile(spec, path)?);
         }
-        let patterns: Vec<&str> = rules.iter().map(|r| r.regex.as_str()).collect();
-        // MatchKind::All: an overlapping search then reports every pattern that matches, so
-        // the rule order (not the match position) decides the winner.
-        let set = meta::Regex::builder()
-            .configure(meta::Config::new().match_kind(regex_automata::MatchKind::All))
-            .build_many(&patterns)
+        let prefilter = Prefilter::new(rules.iter().map(|r| r.regex.as_str()))
             .map_err(|e| RulesError::Matcher(e.to_string()))?;
-        Ok(Rules { rules, set })
+        let idents = if rules.iter().any(|r| r.idents.is_empty()) {
+            None
+        } else {
+            let mut all: Vec<String> = rules.iter().flat_map(|r| r.idents.clone()).collect();
+            all.sort();
+            all.dedup();
+            Some(all)
+        };
+        Ok(Rules {
+            rules,
+            prefilter,
+            idents,
+        })
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
+    /// Rules the prefilter cannot narrow down (no required literal): tried on every line.
+    pub fn unfiltered(&self) -> impl Iterator<Item = &Rule> + '_ {
+        self.prefilter.unfiltered().map(|i| &self.rules[i])
+    }
+
+    pub fn prefilter(&self) -> &Prefilter {
+        &self.prefilter
+    }
+
     pub fn scratch(&self) -> Scratch {
         Scratch {
-            set: PatternSet::new(self.rules.len()),
+            candidates: self.prefilter.bits(),
+            locs: self
+                .rules
+                .iter()
+                .map(|r| (!r.labels.is_empty()).then(|| r.regex.capture_locations()))
+                .collect(),
+            slow: false,
+            slots: vec![
+                None;
+                self.rules
+                    .iter()
+                    .filter_map(|r| r.program.as_ref())
+                    .map(Program::slots)
+                    .max()
+                    .unwrap_or(0)
+            ],
+            stack: Stack::default(),
+            text: String::new(),
+            spans: Vec::new(),
         }
     }
 
-    /// The index of the rule that wins for this line, without taking captures.
+    /// Whether any rule applies to lines from `ident` (most of a syslog file does not).
+    fn any_applies(&self, ident: Option<&str>) -> bool {
+        match (&self.idents, ident) {
+            (Some(all), Some(ident)) => all.iter().any(|p| ident_matches(p, ident)),
+            _ => true,
+        }
+    }
+
+    /// The index of the rule that wins for this line. Rules the fast matcher runs leave
+    /// their captures in `scratch`; others are only tested.
     pub fn winner(
         &self,
         scratch: &mut Scratch,
         ident: Option<&str>,
         message: &str,
     ) -> Option<usize> {
-        scratch.set.clear();
-        self.set
-            .which_overlapping_matches(&Input::new(message), &mut scratch.set);
-        if scratch.set.is_empty() {
+        if !self.any_applies(ident) {
             return None;
         }
-        scratch
-            .set
-            .iter()
-            .map(|p| p.as_usize())
-            .find(|&i| self.rules[i].applies_to(ident))
+        let Scratch {
+            candidates,
+            slots,
+            stack,
+            slow,
+            ..
+        } = scratch;
+        self.prefilter.candidates(message, candidates);
+        ones(candidates).find(|&i| {
+            let rule = &self.rules[i];
+            if !rule.applies_to(ident) {
+                return false;
+            }
+            let fast = rule
+                .program
+                .as_ref()
+                .and_then(|p| p.captures(message, slots, stack));
+            *slow = fast.is_none();
+            fast.unwrap_or_else(|| rule.regex.is_match(message))
+        })
     }
 
     /// Classifies one message; `None` when no rule matches.
-    pub fn classify(
-        &self,
-        scratch: &mut Scratch,
+    pub fn classify<'a>(
+        &'a self,
+        scratch: &'a mut Scratch,
         ident: Option<&str>,
         message: &str,
-    ) -> Option<Event<'_>> {
+    ) -> Option<Event<'a>> {
         let i = self.winner(scratch, ident, message)?;
         let rule = &self.rules[i];
-        let mut labels = Vec::new();
-        if !rule.labels.is_empty() {
-            // The multi-pattern matcher said this regex matches; captures cannot fail.
-            let caps = rule.regex.captures(message)?;
-            for (label, groups) in &rule.labels {
-                if let Some(m) = groups.iter().find_map(|&g| caps.get(g)) {
-                    labels.push((*label, label.normalise(m.as_str())));
-                }
+        scratch.text.clear();
+        scratch.spans.clear();
+        let Scratch {
+            locs,
+            slots,
+            text,
+            spans,
+            slow,
+            ..
+        } = scratch;
+        // The regex crate only tested the winner: its captures take a second search.
+        let locs = match locs[i].as_mut().filter(|_| *slow) {
+            Some(l) => {
+                rule.regex.captures_read(l, message)?;
+                Some(&*l)
+            }
+            None => None,
+        };
+        let span = |g: usize| match locs {
+            Some(l) => l.get(g),
+            None => Some((slots.get(2 * g).copied()??, slots.get(2 * g + 1).copied()??)),
+        };
+        for (label, groups) in &rule.labels {
+            if let Some((a, b)) = groups.iter().find_map(|&g| span(g)) {
+                let start = text.len();
+                label.normalise_into(&message[a..b], text);
+                spans.push((*label, start, text.len()));
             }
         }
         Some(Event {
             rule: i,
             kind: &rule.kind,
             severity: rule.severity,
-            labels,
+            text: &scratch.text,
+            spans: &scratch.spans,
         })
     }
+}
+
+impl Rules {
+    /// The classification by definition: every rule in order, the regex crate only, no
+    /// prefilter. What the fast path must agree with (tests and the fuzz target).
+    pub fn classify_reference(
+        &self,
+        ident: Option<&str>,
+        message: &str,
+    ) -> Option<(usize, Vec<(Label, String)>)> {
+        let (i, rule) = self
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.applies_to(ident) && r.regex.is_match(message))?;
+        let caps = rule.regex.captures(message)?;
+        let labels = rule
+            .labels
+            .iter()
+            .filter_map(|(label, groups)| {
+                let m = groups.iter().find_map(|&g| caps.get(g))?;
+                let mut v = String::new();
+                label.normalise_into(m.as_str(), &mut v);
+                Some((*label, v))
+            })
+            .collect();
+        Some((i, labels))
+    }
+}
+
+/// `Keepalived` covers `Keepalived`, `Keepalived_vrrp` and `Keepalived_vrrp_<netns>`.
+fn ident_matches(pattern: &str, ident: &str) -> bool {
+    ident == pattern
+        || (ident.starts_with(pattern) && ident.as_bytes().get(pattern.len()) == Some(&b'_'))
 }
 
 fn parse(text: &str, path: &Path) -> Result<Vec<RuleSpec>, RulesError> {
@@ -357,7 +489,9 @@ fn compile(spec: RuleSpec, path: &Path) -> Result<Rule, RulesError> {
     if let Some(s) = spec.samples.iter().find(|s| !regex.is_match(s)) {
         return Err(invalid(format!("sample does not match the regex: {s:?}")));
     }
+    let program = Program::new(&spec.regex);
     Ok(Rule {
+        program,
         name: spec.name().to_string(),
         kind: spec.kind,
         severity: spec.severity,

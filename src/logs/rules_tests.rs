@@ -160,8 +160,8 @@ fn reference_lines_give_one_state_event_per_entering_line() {
         .filter(|l| !l.starts_with('#'))
     {
         let f = frame(line.as_bytes(), &clock);
-        if let Some(ev) = r.classify(&mut s, f.ident.as_deref(), &f.message) {
-            *kinds.entry(ev.kind).or_default() += 1;
+        if let Some(i) = r.winner(&mut s, f.ident.as_deref(), &f.message) {
+            *kinds.entry(r.rules()[i].kind.as_str()).or_default() += 1;
         }
     }
     let got = |k: &str| kinds.get(k).copied().unwrap_or(0);
@@ -284,10 +284,10 @@ fn invalid_rules_are_refused_with_the_rule_named() {
     assert!(user_rules("[[rule]]\nkind = \"k\"\nseverity = \"loud\"\nregex = 'a'\n").is_err());
 }
 
-/// The most frequent events must stay one-pass regexes (a single forward pass for their
-/// captures): see the comment above check_succeeded in rules.toml and docs/benchmarks.md.
+/// The most frequent events must stay on the fast matcher, without runs that give characters
+/// back (see `logs::linear` and docs/benchmarks.md).
 #[test]
-fn the_hottest_rules_are_one_pass() {
+fn the_hottest_rules_run_on_the_fast_matcher() {
     let r = rules();
     for name in [
         "vrrp_master",
@@ -302,9 +302,125 @@ fn the_hottest_rules_are_one_pass() {
         "ipvs_no_destination",
     ] {
         let rule = r.rules().iter().find(|x| x.name == name).unwrap();
-        assert!(
-            regex_automata::dfa::onepass::DFA::new(rule.regex.as_str()).is_ok(),
-            "{name} is not one-pass"
+        let p = rule.program.as_ref();
+        assert!(p.is_some(), "{name} is not on the fast matcher");
+        assert!(!p.unwrap().gives_back(), "{name} gives characters back");
+    }
+    let slow: Vec<&str> = r
+        .rules()
+        .iter()
+        .filter(|x| !x.is_linear())
+        .map(|x| x.name.as_str())
+        .collect();
+    assert!(slow.len() <= 4, "rules left to the regex crate: {slow:?}");
+}
+
+/// What the fast path (prefilter, fast matcher, reused buffers) gives for `message`, in the
+/// reference's shape.
+fn fast(
+    r: &Rules,
+    s: &mut Scratch,
+    ident: Option<&str>,
+    message: &str,
+) -> Option<(usize, Vec<(Label, String)>)> {
+    r.classify(s, ident, message).map(|e| {
+        let labels = e.labels().map(|(l, v)| (l, v.to_string())).collect();
+        (e.rule, labels)
+    })
+}
+
+const CAPTURES: [&str; 4] = [
+    include_str!("../../tests/fixtures/logs/keepalived-2.2.7-check.log"),
+    include_str!("../../tests/fixtures/logs/keepalived-2.2.7-lbA.log"),
+    include_str!("../../tests/fixtures/logs/keepalived-2.2.7-lbB.log"),
+    include_str!("../../tests/fixtures/logs/keepalived-2.2.7-lbC.log"),
+];
+
+/// Every line at hand: the samples, the reference lines, the real captures.
+fn every_line(r: &Rules) -> Vec<(Option<String>, String)> {
+    let clock = YearClock::fixed(2024);
+    let mut out: Vec<(Option<String>, String)> = r
+        .rules()
+        .iter()
+        .flat_map(|rule| {
+            let ident = rule.idents.first().cloned();
+            rule.samples.iter().map(move |s| (ident.clone(), s.clone()))
+        })
+        .collect();
+    for text in [KEEPALIVED, KERNEL].into_iter().chain(CAPTURES) {
+        for line in text.lines() {
+            let f = frame(line.as_bytes(), &clock);
+            out.push((f.ident.map(|i| i.into_owned()), f.message.into_owned()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_fast_path_classifies_every_line_at_hand_like_the_reference() {
+    let r = rules();
+    let mut s = r.scratch();
+    let lines = every_line(&r);
+    assert!(lines.len() > 800, "{}", lines.len());
+    for (ident, msg) in &lines {
+        assert_eq!(
+            fast(&r, &mut s, ident.as_deref(), msg),
+            r.classify_reference(ident.as_deref(), msg),
+            "{ident:?} {msg:?}"
         );
     }
+}
+
+mod mutations {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Characters that sit at the edges of the rules' runs and literals, plus wide ones.
+    const PIECES: &[&str] = &[
+        " ", "(", ")", ":", ".", "!", "[", "]", ",", "-", "0", "9", "x", "é", "\u{a0}", "\u{2028}",
+        "١", "\t", "VS ", " from ",
+    ];
+
+    fn mutate(line: &str, edits: &[(usize, usize, usize)]) -> String {
+        let mut chars: Vec<String> = line.chars().map(String::from).collect();
+        for &(op, at, piece) in edits {
+            if chars.is_empty() {
+                break;
+            }
+            let at = at % (chars.len() + 1);
+            match op % 4 {
+                0 => chars.insert(at, PIECES[piece % PIECES.len()].to_string()),
+                1 if at < chars.len() => {
+                    chars.remove(at);
+                }
+                2 if at < chars.len() => chars[at] = PIECES[piece % PIECES.len()].to_string(),
+                _ => chars.truncate(at),
+            }
+        }
+        chars.concat()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn mutated_lines_classify_like_the_reference(
+            pick in any::<usize>(),
+            edits in proptest::collection::vec((0usize..4, any::<usize>(), any::<usize>()), 0..4),
+        ) {
+            let r = RULES.get_or_init(rules);
+            let lines = LINES.get_or_init(|| every_line(r));
+            let (ident, line) = &lines[pick % lines.len()];
+            let msg = mutate(line, &edits);
+            let mut s = r.scratch();
+            prop_assert_eq!(
+                fast(r, &mut s, ident.as_deref(), &msg),
+                r.classify_reference(ident.as_deref(), &msg),
+                "{:?}", msg
+            );
+        }
+    }
+
+    static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+    static LINES: std::sync::OnceLock<Vec<(Option<String>, String)>> = std::sync::OnceLock::new();
 }

@@ -1,0 +1,431 @@
+//! The pattern library's prefilter: which rules a message can possibly match, from one pass
+//! of an Aho-Corasick automaton.
+//!
+//! For each rule, the regex's syntax tree is walked for a set of literals one of which every
+//! match must contain (`Entering MASTER STATE`, or `TCP_CHECK on service`, `HTTP_CHECK on
+//! service`, …). All of them go into one automaton. A message is scanned once; the rules
+//! whose literals occur, plus the few rules for which no useful literal exists, are the
+//! candidates, and only their regexes run. Most lines in a log match no rule and contain no
+//! literal, so they cost that one scan.
+//!
+//! The literal sets are a necessary condition, never a sufficient one: a literal found only
+//! makes a rule a candidate, and its regex decides. A wrong set would silently lose events,
+//! so the extraction is conservative (it gives up, making the rule always a candidate,
+//! whenever the language is not small and finite), and tests and a fuzz target compare the
+//! prefiltered classifier with trying every regex in order.
+
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{dfa::DFA, Anchored, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// More alternatives than this in one literal set and the set is given up.
+const MAX_SET: usize = 48;
+/// A shortest literal under this many bytes would make the rule a candidate for most lines;
+/// such a rule is tried on every line instead.
+const MIN_LEN: usize = 3;
+
+/// Strings, any one of which must occur.
+type Set = Vec<Vec<u8>>;
+
+/// The whole language of `hir` when it is finite and small: `(?:a|b)c?` is {a, b, ac, bc}.
+fn exact(hir: &Hir) -> Option<Set> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(vec![Vec::new()]),
+        HirKind::Literal(l) => Some(vec![l.0.to_vec()]),
+        HirKind::Class(c) => class_strings(c),
+        HirKind::Capture(c) => exact(&c.sub),
+        HirKind::Concat(subs) => subs
+            .iter()
+            .try_fold(vec![Vec::new()], |acc, s| product(&acc, &exact(s)?)),
+        HirKind::Alternation(subs) => {
+            let mut out = Vec::new();
+            for s in subs {
+                out.extend(exact(s)?);
+                if out.len() > MAX_SET {
+                    return None;
+                }
+            }
+            Some(dedup(out))
+        }
+        HirKind::Repetition(r) => {
+            let max = r.max?;
+            if max > 3 {
+                return None;
+            }
+            let sub = exact(&r.sub)?;
+            let mut out = Vec::new();
+            let mut power = vec![Vec::new()];
+            for k in 0..=max {
+                if k >= r.min {
+                    out.extend(power.iter().cloned());
+                }
+                power = product(&power, &sub)?;
+            }
+            (out.len() <= MAX_SET).then(|| dedup(out))
+        }
+    }
+}
+
+/// A class of at most four characters, as its strings.
+fn class_strings(c: &Class) -> Option<Set> {
+    let mut out = Vec::new();
+    match c {
+        Class::Unicode(u) => {
+            for r in u.ranges() {
+                for ch in r.start()..=r.end() {
+                    if out.len() == 4 {
+                        return None;
+                    }
+                    out.push(ch.to_string().into_bytes());
+                }
+            }
+        }
+        Class::Bytes(b) => {
+            for r in b.ranges() {
+                for byte in r.start()..=r.end() {
+                    if out.len() == 4 {
+                        return None;
+                    }
+                    out.push(vec![byte]);
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+fn product(a: &Set, b: &Set) -> Option<Set> {
+    if a.len() * b.len() > MAX_SET {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    Some(dedup(out))
+}
+
+fn dedup(mut s: Set) -> Set {
+    s.sort();
+    s.dedup();
+    s
+}
+
+/// The shortest member's length: a set is as selective as its weakest literal.
+fn score(s: &Set) -> usize {
+    s.iter().map(Vec::len).min().unwrap_or(0)
+}
+
+/// Keeps the more selective of `best` and `cand`.
+fn consider(best: &mut Option<Set>, cand: Option<Set>) {
+    let Some(cand) = cand else { return };
+    if cand.is_empty() || score(&cand) == 0 {
+        return;
+    }
+    let better = match best {
+        None => true,
+        Some(b) => {
+            (score(&cand), std::cmp::Reverse(cand.len())) > (score(b), std::cmp::Reverse(b.len()))
+        }
+    };
+    if better {
+        *best = Some(cand);
+    }
+}
+
+/// A set of literals one of which every match of `hir` contains, if one is known.
+fn required(hir: &Hir) -> Option<Set> {
+    if let Some(set) = exact(hir) {
+        if score(&set) > 0 {
+            return Some(set);
+        }
+    }
+    match hir.kind() {
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
+        HirKind::Alternation(subs) => {
+            let mut out = Vec::new();
+            for s in subs {
+                out.extend(required(s)?);
+            }
+            let out = dedup(out);
+            (out.len() <= MAX_SET).then_some(out)
+        }
+        HirKind::Concat(subs) => {
+            // Adjacent pieces with small languages join into longer literals (`\(`, `[^)]+`,
+            // `\):? Entering MASTER STATE` gives `) Entering…` and `): Entering…`); a piece
+            // without one ends the run and may carry a requirement of its own.
+            let mut best = None;
+            let mut run = vec![Vec::new()];
+            for s in subs {
+                let e = exact(s);
+                match e.as_ref().and_then(|e| product(&run, e)) {
+                    Some(p) => run = p,
+                    None => {
+                        consider(&mut best, Some(std::mem::take(&mut run)));
+                        match e {
+                            Some(e) => run = e,
+                            None => {
+                                consider(&mut best, required(s));
+                                run = vec![Vec::new()];
+                            }
+                        }
+                    }
+                }
+            }
+            consider(&mut best, Some(run));
+            best
+        }
+        _ => None,
+    }
+}
+
+/// A common substring at least this long replaces a whole set.
+const MIN_COMMON: usize = 8;
+
+/// The literals a rule's regex requires, or `None` when the rule must be tried on every line.
+/// Fewer patterns make a smaller, faster automaton, so a set whose members share a long
+/// substring is replaced by it (`TCP_CHECK on service `, `HTTP_CHECK on service `, … by
+/// `_CHECK on service `), and a member that contains another member is left out.
+pub fn literals(regex: &str) -> Option<Set> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(regex)
+        .ok()?;
+    let set = required(&hir).filter(|s| score(s) >= MIN_LEN)?;
+    if set.len() > 1 {
+        if let Some(c) = common_substring(&set).filter(|c| c.len() >= MIN_COMMON) {
+            return Some(vec![c]);
+        }
+    }
+    let keep = |l: &Vec<u8>| !set.iter().any(|o| o.len() < l.len() && contains(l, o));
+    Some(set.iter().filter(|l| keep(l)).cloned().collect())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The longest substring of every member (ties: the first found in the shortest member).
+fn common_substring(set: &Set) -> Option<Vec<u8>> {
+    let shortest = set.iter().min_by_key(|s| s.len())?;
+    for len in (1..=shortest.len()).rev() {
+        for w in shortest.windows(len) {
+            if set.iter().all(|s| contains(s, w)) {
+                return Some(w.to_vec());
+            }
+        }
+    }
+    None
+}
+
+/// The candidate finder over a whole library.
+#[derive(Debug)]
+pub struct Prefilter {
+    /// The automaton and its unanchored start state.
+    dfa: Option<(DFA, StateID)>,
+    /// For each automaton pattern, the rules it makes candidates.
+    owners: Vec<Vec<usize>>,
+    /// Rules without literals: candidates for every message.
+    always: Vec<u64>,
+    words: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the rule prefilter: {0}")]
+pub struct BuildError(String);
+
+impl Prefilter {
+    /// One entry per rule: its regex's source.
+    pub fn new<'a>(regexes: impl IntoIterator<Item = &'a str>) -> Result<Prefilter, BuildError> {
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut owners: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        let mut n = 0;
+        for (rule, re) in regexes.into_iter().enumerate() {
+            n = rule + 1;
+            match literals(re) {
+                Some(set) => {
+                    for lit in set {
+                        let i = match patterns.iter().position(|p| *p == lit) {
+                            Some(i) => i,
+                            None => {
+                                patterns.push(lit);
+                                owners.push(Vec::new());
+                                patterns.len() - 1
+                            }
+                        };
+                        owners[i].push(rule);
+                    }
+                }
+                None => always.push(rule),
+            }
+        }
+        let words = n.div_ceil(64).max(1);
+        let mut bits = vec![0u64; words];
+        for r in always {
+            bits[r / 64] |= 1 << (r % 64);
+        }
+        let dfa = if patterns.is_empty() {
+            None
+        } else {
+            // Standard semantics: every occurrence of every literal is reported, overlapping
+            // ones included (`Entering MASTER` inside `(VI_1) Entering MASTER STATE`).
+            let dfa = DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .map_err(|e| BuildError(e.to_string()))?;
+            let start = dfa
+                .start_state(Anchored::No)
+                .map_err(|e| BuildError(e.to_string()))?;
+            Some((dfa, start))
+        };
+        Ok(Prefilter {
+            dfa,
+            owners,
+            always: bits,
+            words,
+        })
+    }
+
+    /// Size of the automaton, for the benchmark notes.
+    pub fn memory(&self) -> usize {
+        self.dfa.as_ref().map_or(0, |(d, _)| d.memory_usage())
+    }
+
+    /// A bit set sized for [`Prefilter::candidates`].
+    pub fn bits(&self) -> Vec<u64> {
+        vec![0; self.words]
+    }
+
+    /// Fills `bits` with the rules that may match `message`.
+    pub fn candidates(&self, message: &str, bits: &mut [u64]) {
+        bits.copy_from_slice(&self.always);
+        let Some((dfa, start)) = &self.dfa else {
+            return;
+        };
+        // The automaton's own loop, not its iterator: one table step per byte, and match
+        // bookkeeping only in the rare match states.
+        let mut sid = *start;
+        for &b in message.as_bytes() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) && dfa.is_match(sid) {
+                for k in 0..dfa.match_len(sid) {
+                    for &r in &self.owners[dfa.match_pattern(sid, k).as_usize()] {
+                        bits[r / 64] |= 1 << (r % 64);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rules tried on every message (no literal found): for tests and `--log.rules` authors.
+    pub fn unfiltered(&self) -> impl Iterator<Item = usize> + '_ {
+        ones(&self.always)
+    }
+}
+
+/// The set bits of a bit set, ascending.
+pub fn ones(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    bits.iter().enumerate().flat_map(|(w, &word)| {
+        let mut word = word;
+        std::iter::from_fn(move || {
+            (word != 0).then(|| {
+                let b = word.trailing_zeros() as usize;
+                word &= word - 1;
+                w * 64 + b
+            })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits(re: &str) -> Vec<String> {
+        literals(re)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| String::from_utf8(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn adjacent_small_pieces_join_into_the_longest_required_literals() {
+        assert_eq!(
+            lits(r"^(?:VRRP_Instance)?\((?P<i>[^)]+)\) Entering MASTER STATE$"),
+            [") Entering MASTER STATE"]
+        );
+        assert_eq!(
+            lits(r"^(?:VRRP_Instance)?\((?P<i>[^)]+)\):? Entering MASTER STATE$"),
+            [" Entering MASTER STATE"],
+            "two joined literals, then their common part"
+        );
+        assert_eq!(
+            lits(r"^(?:Kernel|Link) x"),
+            ["Kernel x", "Link x"],
+            "too little in common"
+        );
+        assert_eq!(
+            lits(r"^(?:TCP|UDP) connection to (?P<rs>\[\S+) success\.$"),
+            ["P connection to "]
+        );
+    }
+
+    #[test]
+    fn an_alternation_requires_one_literal_of_each_branch() {
+        assert_eq!(
+            lits(r"(?:^Unknown VRID\(\d+\)|duplicate VRID conflict)"),
+            ["Unknown VRID(", "duplicate VRID conflict"]
+        );
+    }
+
+    #[test]
+    fn optional_or_open_ended_pieces_require_nothing() {
+        assert_eq!(literals(r"^(?:foo bar)?\S+$"), None);
+        assert_eq!(literals(r"^\d+ a$"), None, "too short to be worth it");
+        assert_eq!(literals(r"(?:ab|\w+) xyz"), Some(vec![b" xyz".to_vec()]));
+        assert_eq!(literals(r"(?:long literal|\w+)"), None);
+    }
+
+    #[test]
+    fn candidates_are_the_owners_of_the_literals_found_plus_the_unfiltered() {
+        let p = Prefilter::new([r"Entering MASTER", r"^\S+$", r"MASTER STATE"]).unwrap();
+        assert_eq!(p.unfiltered().collect::<Vec<_>>(), [1]);
+        let mut bits = p.bits();
+        p.candidates("(VI_1) Entering MASTER STATE", &mut bits);
+        assert_eq!(
+            ones(&bits).collect::<Vec<_>>(),
+            [0, 1, 2],
+            "overlapping hits both count"
+        );
+        p.candidates("nothing here", &mut bits);
+        assert_eq!(ones(&bits).collect::<Vec<_>>(), [1]);
+    }
+
+    #[test]
+    fn literals_ending_at_the_same_byte_all_count() {
+        let p = Prefilter::new([
+            r"Starting Keepalived v",
+            r"(?:Stopped|Stopping) Keepalived v",
+        ])
+        .unwrap();
+        let mut bits = p.bits();
+        p.candidates("Starting Keepalived v2.2.7", &mut bits);
+        assert_eq!(ones(&bits).collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn bit_sets_beyond_one_word_work() {
+        let res: Vec<String> = (0..130).map(|i| format!("literal{i:03}")).collect();
+        let p = Prefilter::new(res.iter().map(String::as_str)).unwrap();
+        let mut bits = p.bits();
+        p.candidates("x literal129 literal064 y", &mut bits);
+        assert_eq!(ones(&bits).collect::<Vec<_>>(), [64, 129]);
+    }
+}
