@@ -54,10 +54,14 @@ impl Summary {
     }
 }
 
-/// Classifies line after line and counts.
+/// Classifies line after line and counts. Lines are classified in pairs (see
+/// [`Rules::classify_pair`]): the first of a pair waits, copied, for the second.
 pub struct Analyzer<'r> {
     rules: &'r Rules,
-    scratch: super::rules::Scratch,
+    scratch: [super::rules::Scratch; 2],
+    /// The first line of a pair, waiting.
+    held: Vec<u8>,
+    holding: bool,
     clock: YearClock,
     per_rule: Vec<u64>,
     lines: u64,
@@ -69,7 +73,9 @@ impl<'r> Analyzer<'r> {
     pub fn new(rules: &'r Rules, clock: YearClock, max_line: usize) -> Analyzer<'r> {
         Analyzer {
             rules,
-            scratch: rules.scratch(),
+            scratch: [rules.scratch(), rules.scratch()],
+            held: Vec::new(),
+            holding: false,
             clock,
             per_rule: vec![0; rules.rules().len()],
             lines: 0,
@@ -82,10 +88,36 @@ impl<'r> Analyzer<'r> {
     pub fn line(&mut self, bytes: &[u8], cut: bool) {
         self.lines += 1;
         self.truncated += u64::from(cut);
-        let f = frame(bytes, &self.clock);
+        if !self.holding {
+            self.held.clear();
+            self.held.extend_from_slice(bytes);
+            self.holding = true;
+            return;
+        }
+        self.holding = false;
+        let (a, b) = (frame(&self.held, &self.clock), frame(bytes, &self.clock));
+        let [sa, sb] = &mut self.scratch;
+        let evs = self.rules.classify_pair(
+            [sa, sb],
+            [
+                (a.ident.as_deref(), &a.message),
+                (b.ident.as_deref(), &b.message),
+            ],
+        );
+        for ev in evs.into_iter().flatten() {
+            self.per_rule[ev.rule] += 1;
+        }
+    }
+
+    /// Classifies a line still waiting for its pair.
+    fn flush(&mut self) {
+        if !std::mem::take(&mut self.holding) {
+            return;
+        }
+        let f = frame(&self.held, &self.clock);
         if let Some(ev) = self
             .rules
-            .classify(&mut self.scratch, f.ident.as_deref(), &f.message)
+            .classify(&mut self.scratch[0], f.ident.as_deref(), &f.message)
         {
             self.per_rule[ev.rule] += 1;
         }
@@ -115,6 +147,7 @@ impl<'r> Analyzer<'r> {
             split.feed(&buf[..n], &mut |l, cut| self.line(l, cut));
         }
         split.finish(&mut |l, cut| self.line(l, cut));
+        self.flush();
         Ok(())
     }
 

@@ -311,9 +311,9 @@ fn rfc3164<'a>(line: &'a str, years: &YearClock) -> Option<Frame<'a>> {
     c.eat(b' ')?;
     let time = years.wall(mon, day, sod, micros);
     let (host, rest) = split_word(c.rest())?;
-    let (transport, rest) = match split_word(rest) {
-        Some((fp, after)) if is_facility_priority(fp) => (Transport::Busybox, after),
-        _ => (Transport::Rfc3164, rest),
+    let (transport, rest) = match busybox_facility(rest) {
+        Some(after) => (Transport::Busybox, after),
+        None => (Transport::Rfc3164, rest),
     };
     Some(with_tag(Some(time), host, rest, transport))
 }
@@ -481,6 +481,14 @@ const FACILITIES: [&str; 20] = [
 const PRIORITIES: [&str; 10] = [
     "emerg", "alert", "crit", "err", "error", "warn", "warning", "notice", "info", "debug",
 ];
+
+/// After busybox's `facility.priority `, what follows; `None` for any other word. Only the
+/// first 17 bytes are looked at: the longest pair, `authpriv.warning`, is 16.
+fn busybox_facility(rest: &str) -> Option<&str> {
+    let head = &rest.as_bytes()[..rest.len().min(17)];
+    let sp = head.iter().position(|&c| c == b' ')?;
+    is_facility_priority(&rest[..sp]).then(|| &rest[sp + 1..])
+}
 
 fn is_facility_priority(s: &str) -> bool {
     // The longest is `authpriv.warning`; a tag is usually longer and has no dot.

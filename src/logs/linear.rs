@@ -384,7 +384,7 @@ impl Program {
             if !first.admits(nullable, hay.as_bytes().get(start)) || !hay.is_char_boundary(start) {
                 continue;
             }
-            slots.iter_mut().for_each(|s| *s = None);
+            slots[..self.slots].fill(None);
             if self.run(hay, start, slots, stack, &mut budget)? {
                 return Some(true);
             }
@@ -402,22 +402,8 @@ impl Program {
     ) -> Option<bool> {
         let stack = &mut stack.0;
         stack.clear();
-        stack.push(Frame::Step { pc: 0, pos: start });
-        while let Some(frame) = stack.pop() {
-            let (mut pc, mut pos) = match frame {
-                Frame::Restore { slot, old } => {
-                    slots[slot] = old;
-                    continue;
-                }
-                Frame::Step { pc, pos } => (pc, pos),
-                Frame::Back { pc, lo, pos } => {
-                    let fewer = floor_char_boundary(hay, pos - 1);
-                    if fewer > lo {
-                        stack.push(Frame::Back { pc, lo, pos: fewer });
-                    }
-                    (pc + 1, fewer)
-                }
-            };
+        let (mut pc, mut pos) = (0, start);
+        loop {
             loop {
                 *budget = budget.checked_sub(1)?;
                 match &self.ops[pc] {
@@ -445,10 +431,14 @@ impl Program {
                         pos = end;
                     }
                     Op::Save(slot) => {
-                        stack.push(Frame::Restore {
-                            slot: *slot,
-                            old: slots[*slot],
-                        });
+                        // With nothing to backtrack to, a failure ends the attempt and the
+                        // slots are cleared anyway: no restore needed.
+                        if !stack.is_empty() {
+                            stack.push(Frame::Restore {
+                                slot: *slot,
+                                old: slots[*slot],
+                            });
+                        }
                         slots[*slot] = Some(pos);
                     }
                     Op::Split(alt) => {
@@ -476,17 +466,40 @@ impl Program {
                 }
                 pc += 1;
             }
+            // This path failed: resume the most recent alternative.
+            (pc, pos) = loop {
+                match stack.pop() {
+                    None => return Some(false),
+                    Some(Frame::Restore { slot, old }) => slots[slot] = old,
+                    Some(Frame::Step { pc, pos }) => break (pc, pos),
+                    Some(Frame::Back { pc, lo, pos }) => {
+                        let fewer = floor_char_boundary(hay, pos - 1);
+                        if fewer > lo {
+                            stack.push(Frame::Back { pc, lo, pos: fewer });
+                        }
+                        break (pc + 1, fewer);
+                    }
+                }
+            };
         }
-        Some(false)
     }
 }
 
 /// Short literals compare inline; a call to `memcmp` costs more than they do.
-fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() > 16 {
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 64 {
         return a == b;
     }
-    a.iter().zip(b).all(|(x, y)| x == y)
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tails = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .all(|(x, y)| x == y);
+    tails && ca.zip(cb).all(|(x, y)| x == y)
 }
 
 /// The char boundary at or before `i`.

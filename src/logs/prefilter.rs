@@ -308,17 +308,61 @@ impl Prefilter {
         let Some((dfa, start)) = &self.dfa else {
             return;
         };
-        // The automaton's own loop, not its iterator: one table step per byte, and match
-        // bookkeeping only in the rare match states.
+        // The automaton's own loop, not its iterator: one table step per byte. The match
+        // bookkeeping is out of line so that the state stays in a register (it was spilled
+        // to the stack, which put a store and a load into every step's dependency chain).
         let mut sid = *start;
         for &b in message.as_bytes() {
             sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) && dfa.is_match(sid) {
-                for k in 0..dfa.match_len(sid) {
-                    for &r in &self.owners[dfa.match_pattern(sid, k).as_usize()] {
-                        bits[r / 64] |= 1 << (r % 64);
-                    }
-                }
+            if dfa.is_special(sid) {
+                self.mark(dfa, sid, bits);
+            }
+        }
+    }
+
+    /// [`Prefilter::candidates`] for two messages in one loop (see `Rules::classify_pair`).
+    pub fn candidates2(&self, m: [&str; 2], ba: &mut [u64], bb: &mut [u64]) {
+        ba.copy_from_slice(&self.always);
+        bb.copy_from_slice(&self.always);
+        let Some((dfa, start)) = &self.dfa else {
+            return;
+        };
+        let (a, b) = (m[0].as_bytes(), m[1].as_bytes());
+        let n = a.len().min(b.len());
+        let (mut sa, mut sb) = (*start, *start);
+        for (&x, &y) in a[..n].iter().zip(&b[..n]) {
+            sa = dfa.next_state(Anchored::No, sa, x);
+            sb = dfa.next_state(Anchored::No, sb, y);
+            if dfa.is_special(sa) {
+                self.mark(dfa, sa, ba);
+            }
+            if dfa.is_special(sb) {
+                self.mark(dfa, sb, bb);
+            }
+        }
+        for &x in &a[n..] {
+            sa = dfa.next_state(Anchored::No, sa, x);
+            if dfa.is_special(sa) {
+                self.mark(dfa, sa, ba);
+            }
+        }
+        for &y in &b[n..] {
+            sb = dfa.next_state(Anchored::No, sb, y);
+            if dfa.is_special(sb) {
+                self.mark(dfa, sb, bb);
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn mark(&self, dfa: &DFA, sid: StateID, bits: &mut [u64]) {
+        if !dfa.is_match(sid) {
+            return;
+        }
+        for k in 0..dfa.match_len(sid) {
+            for &r in &self.owners[dfa.match_pattern(sid, k).as_usize()] {
+                bits[r / 64] |= 1 << (r % 64);
             }
         }
     }

@@ -11,12 +11,13 @@
 //! loaded (regex, label names, capture names, and its samples must match it).
 
 use super::addr;
-use super::linear::{Program, Stack};
+use super::linear::{bytes_eq, Program, Stack};
 use super::prefilter::{ones, Prefilter};
 use regex::{CaptureLocations, Regex};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The built-in library.
 pub const BUILTIN: &str = include_str!("rules.toml");
@@ -146,7 +147,11 @@ pub struct Rule {
     pub kind: String,
     pub severity: Severity,
     idents: Vec<String>,
-    regex: Regex,
+    source: String,
+    /// The regex crate's engine for `source`, built when first needed: for a rule on the
+    /// fast matcher that is only when a search gives up (or for the reference), and
+    /// building all of them took about a third of classifying a million lines.
+    regex: OnceLock<Option<Regex>>,
     /// The same regex for the fast matcher, when it is exact for it.
     program: Option<Program>,
     /// Label and the capture group indexes to try, first match wins.
@@ -156,7 +161,15 @@ pub struct Rule {
 
 impl Rule {
     pub fn regex_source(&self) -> &str {
-        self.regex.as_str()
+        &self.source
+    }
+
+    /// The regex crate's engine; `None` only if it refuses a regex its parser accepted
+    /// (a size limit), in which case the rule matches nothing on the slow path.
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| Regex::new(&self.source).ok())
+            .as_ref()
     }
 
     /// Whether the fast matcher runs this rule (else the regex crate does).
@@ -164,9 +177,15 @@ impl Rule {
         self.program.is_some()
     }
 
-    /// Whether this rule's own regex matches (what the multi-pattern matcher must agree with).
+    /// Whether this rule's own regex matches.
     pub fn is_match(&self, message: &str) -> bool {
-        self.regex.is_match(message)
+        if let Some(p) = &self.program {
+            let mut slots = vec![None; p.slots()];
+            if let Some(hit) = p.captures(message, &mut slots, &mut Stack::default()) {
+                return hit;
+            }
+        }
+        self.regex().is_some_and(|r| r.is_match(message))
     }
 
     /// Whether the rule applies to a line from `ident`: `Keepalived` covers
@@ -260,7 +279,7 @@ impl Rules {
         for spec in specs.into_iter().filter(|s| !s.disabled) {
             rules.push(compile(spec, path)?);
         }
-        let prefilter = Prefilter::new(rules.iter().map(|r| r.regex.as_str()))
+        let prefilter = Prefilter::new(rules.iter().map(|r| r.source.as_str()))
             .map_err(|e| RulesError::Matcher(e.to_string()))?;
         let idents = if rules.iter().any(|r| r.idents.is_empty()) {
             None
@@ -293,11 +312,7 @@ impl Rules {
     pub fn scratch(&self) -> Scratch {
         Scratch {
             candidates: self.prefilter.bits(),
-            locs: self
-                .rules
-                .iter()
-                .map(|r| (!r.labels.is_empty()).then(|| r.regex.capture_locations()))
-                .collect(),
+            locs: self.rules.iter().map(|_| None).collect(),
             slow: false,
             slots: vec![
                 None;
@@ -333,6 +348,12 @@ impl Rules {
         if !self.any_applies(ident) {
             return None;
         }
+        self.prefilter.candidates(message, &mut scratch.candidates);
+        self.pick(scratch, ident, message)
+    }
+
+    /// The first candidate in `scratch` that matches.
+    fn pick(&self, scratch: &mut Scratch, ident: Option<&str>, message: &str) -> Option<usize> {
         let Scratch {
             candidates,
             slots,
@@ -340,7 +361,6 @@ impl Rules {
             slow,
             ..
         } = scratch;
-        self.prefilter.candidates(message, candidates);
         ones(candidates).find(|&i| {
             let rule = &self.rules[i];
             if !rule.applies_to(ident) {
@@ -351,7 +371,7 @@ impl Rules {
                 .as_ref()
                 .and_then(|p| p.captures(message, slots, stack));
             *slow = fast.is_none();
-            fast.unwrap_or_else(|| rule.regex.is_match(message))
+            fast.unwrap_or_else(|| rule.regex().is_some_and(|r| r.is_match(message)))
         })
     }
 
@@ -363,6 +383,31 @@ impl Rules {
         message: &str,
     ) -> Option<Event<'a>> {
         let i = self.winner(scratch, ident, message)?;
+        self.event(scratch, i, message)
+    }
+
+    /// Classifies two messages, `(ident, message)` each, with one prefilter pass over both:
+    /// the scan is bound by the latency of its table loads, and two independent chains of
+    /// loads overlap. Gives what two [`Rules::classify`] calls would.
+    pub fn classify_pair<'a>(
+        &'a self,
+        scratch: [&'a mut Scratch; 2],
+        lines: [(Option<&str>, &str); 2],
+    ) -> [Option<Event<'a>>; 2] {
+        let [sa, sb] = scratch;
+        let [(ia, ma), (ib, mb)] = lines;
+        if !(self.any_applies(ia) && self.any_applies(ib)) {
+            return [self.classify(sa, ia, ma), self.classify(sb, ib, mb)];
+        }
+        self.prefilter
+            .candidates2([ma, mb], &mut sa.candidates, &mut sb.candidates);
+        let a = self.pick(sa, ia, ma).and_then(|i| self.event(sa, i, ma));
+        let b = self.pick(sb, ib, mb).and_then(|i| self.event(sb, i, mb));
+        [a, b]
+    }
+
+    /// The event of rule `i`, which won for `message`: its labels from the captures.
+    fn event<'a>(&'a self, scratch: &'a mut Scratch, i: usize, message: &str) -> Option<Event<'a>> {
         let rule = &self.rules[i];
         scratch.text.clear();
         scratch.spans.clear();
@@ -375,9 +420,10 @@ impl Rules {
             ..
         } = scratch;
         // The regex crate only tested the winner: its captures take a second search.
-        let locs = match locs[i].as_mut().filter(|_| *slow) {
-            Some(l) => {
-                rule.regex.captures_read(l, message)?;
+        let locs = match rule.regex().filter(|_| *slow && !rule.labels.is_empty()) {
+            Some(re) => {
+                let l = locs[i].get_or_insert_with(|| re.capture_locations());
+                re.captures_read(l, message)?;
                 Some(&*l)
             }
             None => None,
@@ -411,12 +457,11 @@ impl Rules {
         ident: Option<&str>,
         message: &str,
     ) -> Option<(usize, Vec<(Label, String)>)> {
-        let (i, rule) = self
-            .rules
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.applies_to(ident) && r.regex.is_match(message))?;
-        let caps = rule.regex.captures(message)?;
+        let (i, rule) =
+            self.rules.iter().enumerate().find(|(_, r)| {
+                r.applies_to(ident) && r.regex().is_some_and(|x| x.is_match(message))
+            })?;
+        let caps = rule.regex()?.captures(message)?;
         let labels = rule
             .labels
             .iter()
@@ -433,8 +478,8 @@ impl Rules {
 
 /// `Keepalived` covers `Keepalived`, `Keepalived_vrrp` and `Keepalived_vrrp_<netns>`.
 fn ident_matches(pattern: &str, ident: &str) -> bool {
-    ident == pattern
-        || (ident.starts_with(pattern) && ident.as_bytes().get(pattern.len()) == Some(&b'_'))
+    let (p, i) = (pattern.as_bytes(), ident.as_bytes());
+    i.len() >= p.len() && bytes_eq(&i[..p.len()], p) && matches!(i.get(p.len()), None | Some(b'_'))
 }
 
 fn parse(text: &str, path: &Path) -> Result<Vec<RuleSpec>, RulesError> {
@@ -447,9 +492,10 @@ fn parse(text: &str, path: &Path) -> Result<Vec<RuleSpec>, RulesError> {
 }
 
 fn compile(spec: RuleSpec, path: &Path) -> Result<Rule, RulesError> {
+    let name = spec.name().to_string();
     let invalid = |reason: String| RulesError::Invalid {
         path: path.to_path_buf(),
-        rule: spec.name().to_string(),
+        rule: name.clone(),
         reason,
     };
     if spec.kind.is_empty()
@@ -463,7 +509,19 @@ fn compile(spec: RuleSpec, path: &Path) -> Result<Rule, RulesError> {
             spec.kind
         )));
     }
-    let regex = Regex::new(&spec.regex).map_err(|e| invalid(format!("bad regex: {e}")))?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&spec.regex)
+        .map_err(|e| invalid(format!("bad regex: {e}")))?;
+    let program = Program::new(&spec.regex);
+    let regex = OnceLock::new();
+    if program.is_none() {
+        // Needed on every line anyway; built now so that a refusal is a load error.
+        let r = Regex::new(&spec.regex).map_err(|e| invalid(format!("bad regex: {e}")))?;
+        let _ = regex.set(Some(r));
+    }
+    let mut capture_names = Vec::new();
+    captures_of(&hir, &mut capture_names);
     let mut labels = Vec::new();
     for (name, caps) in &spec.labels {
         let label = Label::parse(name).ok_or_else(|| invalid(format!("unknown label {name:?}")))?;
@@ -473,9 +531,9 @@ fn compile(spec: RuleSpec, path: &Path) -> Result<Rule, RulesError> {
         };
         let mut groups = Vec::new();
         for c in names {
-            let idx = regex
-                .capture_names()
-                .position(|n| n == Some(c.as_str()))
+            let idx = capture_names
+                .iter()
+                .position(|n| n.as_deref() == Some(c.as_str()))
                 .ok_or_else(|| {
                     invalid(format!(
                         "label {name:?} names capture {c:?}, which the regex lacks"
@@ -486,20 +544,41 @@ fn compile(spec: RuleSpec, path: &Path) -> Result<Rule, RulesError> {
         labels.push((label, groups));
     }
     labels.sort_by_key(|(l, _)| *l);
-    if let Some(s) = spec.samples.iter().find(|s| !regex.is_match(s)) {
-        return Err(invalid(format!("sample does not match the regex: {s:?}")));
-    }
-    let program = Program::new(&spec.regex);
-    Ok(Rule {
+    let rule = Rule {
         program,
-        name: spec.name().to_string(),
+        name: name.clone(),
         kind: spec.kind,
         severity: spec.severity,
         idents: spec.idents,
+        source: spec.regex,
         regex,
         labels,
         samples: spec.samples,
-    })
+    };
+    if let Some(s) = rule.samples.iter().find(|s| !rule.is_match(s)) {
+        return Err(invalid(format!("sample does not match the regex: {s:?}")));
+    }
+    Ok(rule)
+}
+
+/// The names of the capture groups of `hir`, indexed as the regex crate numbers them.
+fn captures_of(hir: &regex_syntax::hir::Hir, names: &mut Vec<Option<String>>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) => {
+            let i = c.index as usize;
+            if names.len() <= i {
+                names.resize(i + 1, None);
+            }
+            names[i] = c.name.as_deref().map(str::to_string);
+            captures_of(&c.sub, names);
+        }
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().for_each(|s| captures_of(s, names));
+        }
+        HirKind::Repetition(r) => captures_of(&r.sub, names),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
