@@ -1,8 +1,10 @@
 //! `lvsmon analyze`: classify whole files (plain or gzip) or standard input once and
 //! summarise what happened.
 //!
-//! Counting is per rule while reading (an array index, no map lookups or label allocation
-//! per line unless the rule has labels) and folded into kinds at the end.
+//! Counting is per rule while reading (an array index, no map lookups) and folded into kinds
+//! at the end. The summary names kinds only, so the winner's captures are taken (matching
+//! does that) but not rendered into normalised label values, which only the exporter's
+//! series need.
 
 use super::frame::{frame, YearClock};
 use super::lines::Splitter;
@@ -97,15 +99,15 @@ impl<'r> Analyzer<'r> {
         self.holding = false;
         let (a, b) = (frame(&self.held, &self.clock), frame(bytes, &self.clock));
         let [sa, sb] = &mut self.scratch;
-        let evs = self.rules.classify_pair(
+        let won = self.rules.winner_pair(
             [sa, sb],
             [
                 (a.ident.as_deref(), &a.message),
                 (b.ident.as_deref(), &b.message),
             ],
         );
-        for ev in evs.into_iter().flatten() {
-            self.per_rule[ev.rule] += 1;
+        for rule in won.into_iter().flatten() {
+            self.per_rule[rule] += 1;
         }
     }
 
@@ -115,11 +117,11 @@ impl<'r> Analyzer<'r> {
             return;
         }
         let f = frame(&self.held, &self.clock);
-        if let Some(ev) = self
+        if let Some(rule) = self
             .rules
-            .classify(&mut self.scratch[0], f.ident.as_deref(), &f.message)
+            .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message)
         {
-            self.per_rule[ev.rule] += 1;
+            self.per_rule[rule] += 1;
         }
     }
 
@@ -212,6 +214,40 @@ mod tests {
         assert_eq!(json["matched"], 3);
         assert_eq!(json["events"]["vrrp_backup"], 1);
         assert!(s.to_text().contains("vrrp_master"));
+    }
+
+    /// Lines go through in pairs; odd counts, mixed idents and lines no rule applies to must
+    /// count exactly as classifying each line alone by the reference does.
+    #[test]
+    fn pairs_count_what_the_reference_counts_line_by_line() {
+        let rules = Rules::builtin().unwrap();
+        let clock = YearClock::fixed(2024);
+        let mut text = String::new();
+        for f in [
+            include_str!("../../tests/fixtures/logs/keepalived-2.2.7-lbA.log"),
+            include_str!("../../tests/fixtures/logs/keepalived_lines.txt"),
+            include_str!("../../tests/fixtures/logs/kernel_lines.txt"),
+        ] {
+            text.push_str(f);
+            text.push_str("Nov 25 10:00:02 lb1 sshd[9]: Accepted publickey for root\n");
+        }
+        // Either count of lines ends in an event, the one a held line would lose.
+        text.push_str("(VI_9) Entering MASTER STATE\n(VI_9) Entering MASTER STATE\n");
+        for take in [text.lines().count(), text.lines().count() - 1] {
+            let lines: Vec<&str> = text.lines().take(take).collect();
+            let mut a = Analyzer::new(&rules, clock, 4096);
+            a.read(lines.join("\n").as_bytes()).unwrap();
+            let mut want = BTreeMap::new();
+            for l in &lines {
+                let f = frame(l.as_bytes(), &clock);
+                if let Some((i, _)) = rules.classify_reference(f.ident.as_deref(), &f.message) {
+                    *want.entry(rules.rules()[i].kind.clone()).or_insert(0) += 1;
+                }
+            }
+            let got = a.summary();
+            assert_eq!(got.lines, take as u64);
+            assert_eq!(got.events, want, "{take} lines");
+        }
     }
 
     #[test]

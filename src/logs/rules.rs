@@ -386,24 +386,22 @@ impl Rules {
         self.event(scratch, i, message)
     }
 
-    /// Classifies two messages, `(ident, message)` each, with one prefilter pass over both:
-    /// the scan is bound by the latency of its table loads, and two independent chains of
-    /// loads overlap. Gives what two [`Rules::classify`] calls would.
-    pub fn classify_pair<'a>(
-        &'a self,
-        scratch: [&'a mut Scratch; 2],
+    /// [`Rules::winner`] for two messages, `(ident, message)` each, with one prefilter pass
+    /// over both: the scan is bound by the latency of its table loads, and two independent
+    /// chains of loads overlap.
+    pub fn winner_pair(
+        &self,
+        scratch: [&mut Scratch; 2],
         lines: [(Option<&str>, &str); 2],
-    ) -> [Option<Event<'a>>; 2] {
+    ) -> [Option<usize>; 2] {
         let [sa, sb] = scratch;
         let [(ia, ma), (ib, mb)] = lines;
         if !(self.any_applies(ia) && self.any_applies(ib)) {
-            return [self.classify(sa, ia, ma), self.classify(sb, ib, mb)];
+            return [self.winner(sa, ia, ma), self.winner(sb, ib, mb)];
         }
         self.prefilter
             .candidates2([ma, mb], &mut sa.candidates, &mut sb.candidates);
-        let a = self.pick(sa, ia, ma).and_then(|i| self.event(sa, i, ma));
-        let b = self.pick(sb, ib, mb).and_then(|i| self.event(sb, i, mb));
-        [a, b]
+        [self.pick(sa, ia, ma), self.pick(sb, ib, mb)]
     }
 
     /// The event of rule `i`, which won for `message`: its labels from the captures.
