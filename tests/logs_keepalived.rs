@@ -12,6 +12,8 @@
 //! The other tests re-frame those fixtures into every syslog/journal transport and check
 //! that the counts do not change.
 
+mod common;
+
 use lvsmon::logs::analyze::{Analyzer, Summary};
 use lvsmon::logs::frame::YearClock;
 use lvsmon::logs::rules::Rules;
@@ -421,8 +423,7 @@ impl Drop for Lab {
 #[test]
 #[ignore = "needs root and keepalived, ~25 s: scripts/test.sh step keepalived"]
 fn real_keepalived_failover_and_auth_mismatch() {
-    let is_root = unsafe_free_uid() == 0;
-    if !is_root {
+    if !common::is_root() {
         assert!(std::env::var("LVSMON_REQUIRE_TOOLS").is_err(), "needs root");
         eprintln!("not root: skipping");
         return;
@@ -468,17 +469,6 @@ fn real_keepalived_failover_and_auth_mismatch() {
 }
 
 /// The effective uid, read from /proc (no unsafe libc call in tests).
-fn unsafe_free_uid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2))
-                .and_then(|u| u.parse().ok())
-        })
-        .unwrap_or(u32::MAX)
-}
 
 #[test]
 fn analyze_reads_files_gzip_and_stdin_and_prints_json() {

@@ -110,6 +110,19 @@ pub fn one<'a>(samples: &'a [Sample], name: &str, want: &[(&str, &str)]) -> &'a 
     found[0]
 }
 
+/// Whether the tests run as root (network and mount namespaces need it).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2))
+                .map(|u| u == "0")
+        })
+        .unwrap_or(false)
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -270,9 +283,25 @@ impl Served {
 /// address it bound, read from its own "serving metrics" log line (at most 10 s). Letting
 /// the kernel pick the port means parallel tests can never collide on one.
 pub fn serve(args: &[&str]) -> (Served, std::net::SocketAddr) {
+    serve_via(&[], args)
+}
+
+/// [`serve`] started through a command prefix (`unshare …`, a wrapper script), which must
+/// end by running its arguments: `PREFIX… LVSMON serve ARGS…`.
+pub fn serve_via(prefix: &[&str], args: &[&str]) -> (Served, std::net::SocketAddr) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lvsmon"))
+    let lvsmon = env!("CARGO_BIN_EXE_lvsmon");
+    let (program, rest) = match prefix.split_first() {
+        Some((p, rest)) => (*p, rest),
+        None => (lvsmon, &[][..]),
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    if !prefix.is_empty() {
+        cmd.arg(lvsmon);
+    }
+    let mut child = cmd
         .arg("serve")
         .args(args)
         .stdout(Stdio::null())

@@ -165,8 +165,9 @@ mod tests {
     use crate::logs::stats::LogStats;
     use std::sync::Arc;
 
-    /// journald does not run here: a stand-in prints two records the way `journalctl -o
-    /// json` does, records its arguments, and exits, as a dying journalctl would.
+    /// A stand-in prints two records the way `journalctl -o json` does, records its
+    /// arguments, and exits, as a dying journalctl would (tests/logs_journal.rs runs the
+    /// real journald and journalctl, but cannot make journalctl die on cue).
     #[test]
     fn a_dead_journalctl_is_restarted_after_the_saved_cursor() {
         use std::os::unix::fs::PermissionsExt;
