@@ -491,10 +491,8 @@ fn busybox_facility(rest: &str) -> Option<&str> {
 }
 
 fn is_facility_priority(s: &str) -> bool {
-    // The longest is `authpriv.warning`; a tag is usually longer and has no dot.
-    s.len() <= 16
-        && s.split_once('.')
-            .is_some_and(|(f, p)| FACILITIES.contains(&f) && PRIORITIES.contains(&p))
+    s.split_once('.')
+        .is_some_and(|(f, p)| FACILITIES.contains(&f) && PRIORITIES.contains(&p))
 }
 
 /// `ident[pid]: MSG`, `ident: MSG`, or no tag at all.

@@ -22,11 +22,10 @@ use regex_syntax::hir::{Class as HirClass, Hir, HirKind, Look};
 /// A program may have at most this many paths (products of alternation sizes).
 const MAX_PATHS: u64 = 256;
 
-/// A set of characters: a bit per ASCII byte, sorted ranges for the rest.
+/// A set of characters: a flag per ASCII byte (the run loop's lookup), sorted ranges for
+/// the rest.
 #[derive(Debug, Clone)]
 struct CharSet {
-    ascii: u128,
-    /// `ascii` as one flag per byte: the run loop's lookup (a 128-bit shift costs more).
     table: [bool; 128],
     wide: Vec<(char, char)>,
 }
@@ -34,7 +33,6 @@ struct CharSet {
 impl CharSet {
     fn from_hir(c: &HirClass) -> Option<CharSet> {
         let mut set = CharSet {
-            ascii: 0,
             table: [false; 128],
             wide: Vec::new(),
         };
@@ -43,7 +41,6 @@ impl CharSet {
                 for r in u.ranges() {
                     let (a, b) = (r.start(), r.end());
                     for ch in a..=b.min('\x7f') {
-                        set.ascii |= 1 << (ch as u32);
                         set.table[ch as usize] = true;
                     }
                     if b > '\x7f' {
@@ -60,7 +57,7 @@ impl CharSet {
 
     fn contains(&self, ch: char) -> bool {
         if ch.is_ascii() {
-            return self.ascii >> (ch as u32) & 1 == 1;
+            return self.table[ch as usize];
         }
         self.wide
             .binary_search_by(|&(a, b)| {
@@ -75,8 +72,15 @@ impl CharSet {
             .is_ok()
     }
 
+    /// The ASCII part as a bit mask.
+    fn ascii(&self) -> u128 {
+        (0..128)
+            .filter(|&b| self.table[b])
+            .fold(0, |m, b| m | 1 << b)
+    }
+
     fn intersects(&self, other: &First) -> bool {
-        self.ascii & other.ascii != 0 || (other.wide && !self.wide.is_empty())
+        self.ascii() & other.ascii != 0 || (other.wide && !self.wide.is_empty())
     }
 }
 
@@ -104,7 +108,7 @@ impl First {
     }
     fn of_set(s: &CharSet) -> First {
         First {
-            ascii: s.ascii,
+            ascii: s.ascii(),
             wide: !s.wide.is_empty(),
         }
     }

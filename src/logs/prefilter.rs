@@ -292,11 +292,6 @@ impl Prefilter {
         })
     }
 
-    /// Size of the automaton, for the benchmark notes.
-    pub fn memory(&self) -> usize {
-        self.dfa.as_ref().map_or(0, |(d, _)| d.memory_usage())
-    }
-
     /// A bit set sized for [`Prefilter::candidates`].
     pub fn bits(&self) -> Vec<u64> {
         vec![0; self.words]
@@ -313,11 +308,18 @@ impl Prefilter {
         // to the stack, which put a store and a load into every step's dependency chain).
         let mut sid = *start;
         for &b in message.as_bytes() {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) {
-                self.mark(dfa, sid, bits);
-            }
+            sid = self.step(dfa, sid, b, bits);
         }
+    }
+
+    /// One byte: the next state, and its rules marked if it is a match state.
+    #[inline(always)]
+    fn step(&self, dfa: &DFA, sid: StateID, byte: u8, bits: &mut [u64]) -> StateID {
+        let next = dfa.next_state(Anchored::No, sid, byte);
+        if dfa.is_special(next) {
+            self.mark(dfa, next, bits);
+        }
+        next
     }
 
     /// [`Prefilter::candidates`] for two messages in one loop (see `Rules::classify_pair`).
@@ -331,26 +333,14 @@ impl Prefilter {
         let n = a.len().min(b.len());
         let (mut sa, mut sb) = (*start, *start);
         for (&x, &y) in a[..n].iter().zip(&b[..n]) {
-            sa = dfa.next_state(Anchored::No, sa, x);
-            sb = dfa.next_state(Anchored::No, sb, y);
-            if dfa.is_special(sa) {
-                self.mark(dfa, sa, ba);
-            }
-            if dfa.is_special(sb) {
-                self.mark(dfa, sb, bb);
-            }
+            sa = self.step(dfa, sa, x, ba);
+            sb = self.step(dfa, sb, y, bb);
         }
         for &x in &a[n..] {
-            sa = dfa.next_state(Anchored::No, sa, x);
-            if dfa.is_special(sa) {
-                self.mark(dfa, sa, ba);
-            }
+            sa = self.step(dfa, sa, x, ba);
         }
         for &y in &b[n..] {
-            sb = dfa.next_state(Anchored::No, sb, y);
-            if dfa.is_special(sb) {
-                self.mark(dfa, sb, bb);
-            }
+            sb = self.step(dfa, sb, y, bb);
         }
     }
 

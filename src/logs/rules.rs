@@ -160,10 +160,6 @@ pub struct Rule {
 }
 
 impl Rule {
-    pub fn regex_source(&self) -> &str {
-        &self.source
-    }
-
     /// The regex crate's engine; `None` only if it refuses a regex its parser accepted
     /// (a size limit), in which case the rule matches nothing on the slow path.
     fn regex(&self) -> Option<&Regex> {
@@ -298,15 +294,6 @@ impl Rules {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
-    }
-
-    /// Rules the prefilter cannot narrow down (no required literal): tried on every line.
-    pub fn unfiltered(&self) -> impl Iterator<Item = &Rule> + '_ {
-        self.prefilter.unfiltered().map(|i| &self.rules[i])
-    }
-
-    pub fn prefilter(&self) -> &Prefilter {
-        &self.prefilter
     }
 
     pub fn scratch(&self) -> Scratch {
