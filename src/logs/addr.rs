@@ -9,15 +9,8 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-/// A virtual service as `PROTO ADDR:PORT` or `FWM N`. Without a protocol (1.2 lines) the
-/// result is `ADDR:PORT`.
-pub fn virtual_service(s: &str) -> String {
-    let mut out = String::new();
-    virtual_service_into(s, &mut out);
-    out
-}
-
-/// [`virtual_service`], appended to `out` (the classifier reuses one buffer).
+/// A virtual service as `PROTO ADDR:PORT` or `FWM N`, appended to `out` (the classifier
+/// reuses one buffer). Without a protocol (1.2 lines) the result is `ADDR:PORT`.
 pub fn virtual_service_into(s: &str, out: &mut String) {
     if let Some(rest) = s.strip_prefix("FWM ") {
         out.push_str("FWM ");
@@ -39,14 +32,7 @@ pub fn virtual_service_into(s: &str, out: &mut String) {
 }
 
 /// A real server as `ADDR:PORT` (IPv6 in brackets), or the bare address when no port is
-/// given (MISC_CHECK in 1.x).
-pub fn real_server(s: &str) -> String {
-    let mut out = String::new();
-    real_server_into(s, &mut out);
-    out
-}
-
-/// [`real_server`], appended to `out`.
+/// given (MISC_CHECK in 1.x), appended to `out`.
 pub fn real_server_into(s: &str, out: &mut String) {
     if let Some((ip, _proto, port)) = keepalived_trio(s) {
         return join(ip, port, out);
@@ -176,6 +162,18 @@ fn decimal(mut n: u32, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn virtual_service(s: &str) -> String {
+        let mut out = String::new();
+        virtual_service_into(s, &mut out);
+        out
+    }
+
+    fn real_server(s: &str) -> String {
+        let mut out = String::new();
+        real_server_into(s, &mut out);
+        out
+    }
 
     #[test]
     fn every_writer_of_a_service_gives_one_form() {

@@ -57,7 +57,7 @@ impl Summary {
 }
 
 /// Classifies line after line and counts. Lines are classified in pairs (see
-/// [`Rules::classify_pair`]): the first of a pair waits, copied, for the second.
+/// [`Rules::winner_pair`]): the first of a pair waits, copied, for the second.
 pub struct Analyzer<'r> {
     rules: &'r Rules,
     scratch: [super::rules::Scratch; 2],

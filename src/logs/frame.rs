@@ -199,14 +199,6 @@ fn month(s: &str) -> Option<u32> {
     })
 }
 
-/// The value of two ASCII digits.
-fn two_digits(b: &[u8]) -> Option<u32> {
-    match b {
-        [a @ b'0'..=b'9', c @ b'0'..=b'9'] => Some(u32::from(a - b'0') * 10 + u32::from(c - b'0')),
-        _ => None,
-    }
-}
-
 /// A small cursor over ASCII fields.
 struct Cur<'a> {
     s: &'a str,
@@ -234,19 +226,12 @@ impl<'a> Cur<'a> {
     /// Exactly `n` ASCII digits.
     fn digits(&mut self, n: usize) -> Option<u32> {
         let t = self.s.as_bytes().get(self.i..self.i + n)?;
-        let v = if n == 2 {
-            two_digits(t)?
-        } else {
-            if !t.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            t.iter().fold(0u32, |v, &c| {
-                v.wrapping_mul(10).wrapping_add(u32::from(c - b'0'))
-            })
-        };
+        if !t.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
         self.i += n;
-        // More digits than a u32 holds never reach here: callers ask for at most four.
-        Some(v)
+        // Callers ask for at most four digits: no overflow.
+        Some(t.iter().fold(0, |v, &c| v * 10 + u32::from(c - b'0')))
     }
     /// One or more digits, returned as text.
     fn digit_run(&mut self) -> Option<&'a str> {

@@ -357,8 +357,9 @@ impl Prefilter {
         }
     }
 
-    /// Rules tried on every message (no literal found): for tests and `--log.rules` authors.
-    pub fn unfiltered(&self) -> impl Iterator<Item = usize> + '_ {
+    /// Rules tried on every message (no literal found).
+    #[cfg(test)]
+    fn unfiltered(&self) -> impl Iterator<Item = usize> + '_ {
         ones(&self.always)
     }
 }
