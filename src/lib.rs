@@ -12,3 +12,4 @@ pub mod keepalived;
 pub mod linereader;
 pub mod logs;
 pub mod metrics;
+pub mod model;

@@ -1,46 +1,10 @@
 //! What an IPVS director's tables contain, independent of how they were read.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 
-/// An IP protocol number, named the way the kernel's `ip_vs_proto_name()` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Protocol(pub u8);
-
-impl Protocol {
-    pub const IP: Protocol = Protocol(0);
-    pub const ICMP: Protocol = Protocol(1);
-    pub const TCP: Protocol = Protocol(6);
-    pub const UDP: Protocol = Protocol(17);
-    pub const ICMPV6: Protocol = Protocol(58);
-    pub const SCTP: Protocol = Protocol(132);
-
-    /// The kernel's name: `TCP`, `UDP`, `SCTP`, `IP`, `ICMP`, `ICMPv6` or `IP_<n>`.
-    pub fn name(self) -> Cow<'static, str> {
-        match self {
-            Protocol::IP => "IP".into(),
-            Protocol::ICMP => "ICMP".into(),
-            Protocol::TCP => "TCP".into(),
-            Protocol::UDP => "UDP".into(),
-            Protocol::ICMPV6 => "ICMPv6".into(),
-            Protocol::SCTP => "SCTP".into(),
-            Protocol(n) => format!("IP_{n}").into(),
-        }
-    }
-
-    /// Inverse of [`Protocol::name`]; `None` for anything the kernel would not print.
-    pub fn from_name(name: &str) -> Option<Protocol> {
-        Some(match name {
-            "IP" => Protocol::IP,
-            "ICMP" => Protocol::ICMP,
-            "TCP" => Protocol::TCP,
-            "UDP" => Protocol::UDP,
-            "ICMPv6" => Protocol::ICMPV6,
-            "SCTP" => Protocol::SCTP,
-            other => Protocol(other.strip_prefix("IP_")?.parse().ok()?),
-        })
-    }
-}
+/// Defined with the other identity types in `crate::model`; re-exported so readers keep
+/// their path.
+pub use crate::model::identity::Protocol;
 
 /// How a virtual service is addressed: by protocol, address and port, or by firewall mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,0 +1,655 @@
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+fn vs(s: &str) -> VirtualServiceId {
+    match s.parse() {
+        Ok(v) => v,
+        Err(e) => panic!("{s:?}: {e}"),
+    }
+}
+
+fn rs(s: &str) -> RealServerId {
+    match s.parse() {
+        Ok(v) => v,
+        Err(e) => panic!("{s:?}: {e}"),
+    }
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every spelling of a service or server address in the log fixtures (tests/fixtures/logs:
+/// the real keepalived 2.2.7 captures and the reference lines, which are copies of
+/// reference/logs), with what it names as a virtual service and as a real server.
+const LOG_SPELLINGS: &[(&str, Option<&str>, Option<&str>)] = &[
+    // keepalived 1.3+ / 2.x `inet_sockaddrtotrio`
+    (
+        "[10.0.0.100]:tcp:80",
+        Some("TCP 10.0.0.100:80"),
+        Some("10.0.0.100:80"),
+    ),
+    (
+        "[10.0.0.100]:tcp:8080",
+        Some("TCP 10.0.0.100:8080"),
+        Some("10.0.0.100:8080"),
+    ),
+    (
+        "[10.0.0.21]:tcp:80",
+        Some("TCP 10.0.0.21:80"),
+        Some("10.0.0.21:80"),
+    ),
+    (
+        "[10.0.0.22]:tcp:80",
+        Some("TCP 10.0.0.22:80"),
+        Some("10.0.0.22:80"),
+    ),
+    (
+        "[10.0.0.22]:tcp:443",
+        Some("TCP 10.0.0.22:443"),
+        Some("10.0.0.22:443"),
+    ),
+    (
+        "[10.0.0.23]:tcp:80",
+        Some("TCP 10.0.0.23:80"),
+        Some("10.0.0.23:80"),
+    ),
+    (
+        "[10.0.0.25]:tcp:25",
+        Some("TCP 10.0.0.25:25"),
+        Some("10.0.0.25:25"),
+    ),
+    (
+        "[10.0.0.53]:udp:53",
+        Some("UDP 10.0.0.53:53"),
+        Some("10.0.0.53:53"),
+    ),
+    (
+        "[10.0.0.54]:udp:514",
+        Some("UDP 10.0.0.54:514"),
+        Some("10.0.0.54:514"),
+    ),
+    (
+        "[10.0.0.55]:tcp:80",
+        Some("TCP 10.0.0.55:80"),
+        Some("10.0.0.55:80"),
+    ),
+    (
+        "[10.0.0.99]:tcp:80",
+        Some("TCP 10.0.0.99:80"),
+        Some("10.0.0.99:80"),
+    ),
+    (
+        "[10.1.0.11]:tcp:8080",
+        Some("TCP 10.1.0.11:8080"),
+        Some("10.1.0.11:8080"),
+    ),
+    (
+        "[10.1.0.11]:tcp:8081",
+        Some("TCP 10.1.0.11:8081"),
+        Some("10.1.0.11:8081"),
+    ),
+    (
+        "[10.1.0.12]:tcp:8080",
+        Some("TCP 10.1.0.12:8080"),
+        Some("10.1.0.12:8080"),
+    ),
+    // keepalived 1.2 `inet_sockaddrtopair`: no protocol, so no virtual service identity
+    ("[10.0.0.100]:80", None, Some("10.0.0.100:80")),
+    ("[10.0.0.21]:80", None, Some("10.0.0.21:80")),
+    ("[10.0.0.25]:25", None, Some("10.0.0.25:25")),
+    ("[10.36.6.35]:80", None, Some("10.36.6.35:80")),
+    // 1.x MISC_CHECK names the server without a port
+    ("[10.0.0.23]", None, None),
+    ("10.0.0.23", None, None),
+    // the kernel (`IPVS: sh: TCP [2001:db8::100]:443 - no destination available`)
+    ("TCP 10.0.0.100:80", Some("TCP 10.0.0.100:80"), None),
+    ("TCP 10.0.0.100:443", Some("TCP 10.0.0.100:443"), None),
+    ("UDP 10.0.0.100:53", Some("UDP 10.0.0.100:53"), None),
+    (
+        "TCP 172.16.42.170:2222",
+        Some("TCP 172.16.42.170:2222"),
+        None,
+    ),
+    (
+        "TCP 172.17.115.192:443",
+        Some("TCP 172.17.115.192:443"),
+        None,
+    ),
+    (
+        "TCP [2001:db8::100]:443",
+        Some("TCP [2001:db8::100]:443"),
+        None,
+    ),
+    ("FWM 5 0x00000005", Some("FWM 5"), None),
+    // keepalived `format_vs` for a firewall mark
+    ("FWM 5", Some("FWM 5"), None),
+];
+
+/// More spellings the sources can write that the fixtures happen not to contain.
+const OTHER_SPELLINGS: &[(&str, Option<&str>, Option<&str>)] = &[
+    // the address inside the kernel's `TCP [2001:db8::100]:443`
+    ("[2001:db8::100]:443", None, Some("[2001:db8::100]:443")),
+    (
+        "[fd00::12]:tcp:80",
+        Some("TCP [fd00::12]:80"),
+        Some("[fd00::12]:80"),
+    ),
+    (
+        "[fd00:0::1]:tcp:443",
+        Some("TCP [fd00::1]:443"),
+        Some("[fd00::1]:443"),
+    ),
+    ("[fd00::12]:80", None, Some("[fd00::12]:80")),
+    (
+        "[10.1.0.100]:sctp:3868",
+        Some("SCTP 10.1.0.100:3868"),
+        Some("10.1.0.100:3868"),
+    ),
+    ("10.2.0.12:80", None, Some("10.2.0.12:80")),
+    ("TCP [fd00:0:0::1]:443", Some("TCP [fd00::1]:443"), None),
+    ("SCTP 10.1.0.100:3868", Some("SCTP 10.1.0.100:3868"), None),
+    ("FWM 42 0x0000002A", Some("FWM 42"), None),
+    ("fwmark 5", Some("FWM 5"), None),
+    ("[VSG_1]:80", None, None),
+    ("[VSG_1]:tcp:80", None, None),
+    ("[fd00::12]", None, None),
+    (
+        "[::ffff:10.0.0.1]:tcp:80",
+        Some("TCP [::ffff:10.0.0.1]:80"),
+        Some("[::ffff:10.0.0.1]:80"),
+    ),
+];
+
+fn check_spellings(table: &[(&str, Option<&str>, Option<&str>)]) {
+    for &(raw, want_vs, want_rs) in table {
+        let got_vs = VirtualServiceId::from_log(raw).map(|v| v.to_string());
+        assert_eq!(got_vs.as_deref(), want_vs, "virtual service {raw:?}");
+        let got_rs = RealServerId::from_log(raw).map(|r| r.to_string());
+        assert_eq!(got_rs.as_deref(), want_rs, "real server {raw:?}");
+    }
+}
+
+#[test]
+fn every_log_spelling_maps() {
+    check_spellings(LOG_SPELLINGS);
+    check_spellings(OTHER_SPELLINGS);
+}
+
+/// Finds every address-like token in the log fixtures, so a spelling added to them later
+/// fails here until it is in [`LOG_SPELLINGS`].
+#[test]
+fn the_table_covers_every_spelling_in_the_log_fixtures() {
+    let token = regex::Regex::new(
+        r"\[[0-9A-Fa-f:.]+\](?::[a-z]+)?(?::\d+)?|(?:TCP|UDP|SCTP) (?:\[[0-9A-Fa-f:]+\]|[0-9.]+):\d+|FWM \d+(?: 0x[0-9A-Fa-f]+)?",
+    )
+    .unwrap();
+    let known: BTreeSet<&str> = LOG_SPELLINGS.iter().map(|&(s, _, _)| s).collect();
+    let dir = fixture("tests/fixtures/logs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log" || x == "txt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?}");
+    let mut missing = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for f in &files {
+        for m in token.find_iter(&read(f)) {
+            let t = m.as_str();
+            // Pids (`[1235]`) and timestamps (`[12345.678901]`) are not addresses.
+            let inner = t.strip_prefix('[').and_then(|r| r.split(']').next());
+            if inner.is_some_and(|i| i.parse::<IpAddr>().is_err()) {
+                continue;
+            }
+            seen.insert(t.to_string());
+            if !known.contains(t) {
+                missing.insert(format!("{t} ({})", f.display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in LOG_SPELLINGS: {missing:#?}");
+    // The bare MISC_CHECK form is found inside `[...]` by the capture, not by this scan.
+    for &(s, _, _) in LOG_SPELLINGS {
+        assert!(
+            s == "10.0.0.23" || seen.contains(s),
+            "{s} is not in the fixtures"
+        );
+    }
+}
+
+/// Service and destination lines of every `ipvsadm -Ln` capture, the text forms of what
+/// they list, and what /proc/net/ip_vs in the same capture gives.
+#[test]
+fn ipvsadm_listings_round_trip_and_agree_with_proc() {
+    let root = fixture("tests/fixtures/kernel");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("ipvsadm/Ln.txt").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 5, "{dirs:?}");
+    let mut fwm_v6 = 0;
+    for dir in dirs {
+        let listing = read(&dir.join("ipvsadm/Ln.txt"));
+        let (mut services, mut dests) = (Vec::new(), Vec::new());
+        for line in listing.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["->", "RemoteAddress:Port", ..] | [] => {}
+                ["->", d, ..] => {
+                    let id = rs(d);
+                    assert_eq!(id.to_string(), *d, "{}", dir.display());
+                    dests.push(id);
+                }
+                ["FWM", mark, "IPv6", ..] => {
+                    let text = format!("FWM {mark} IPv6");
+                    assert_eq!(vs(&text).to_string(), text);
+                    fwm_v6 += 1;
+                    services.push(vs(&text));
+                }
+                ["FWM", mark, ..] => {
+                    let text = format!("FWM {mark}");
+                    assert_eq!(vs(&text).to_string(), text);
+                    services.push(vs(&text));
+                }
+                [proto, addr, ..] if Protocol::from_name(proto).is_some() && addr.contains(':') => {
+                    let text = format!("{proto} {addr}");
+                    assert_eq!(vs(&text).to_string(), text, "{}", dir.display());
+                    services.push(vs(&text));
+                }
+                _ => {}
+            }
+        }
+        let proc = read(&dir.join("proc/net/ip_vs"));
+        let table = crate::ipvs::procfs::parse_services(proc.as_bytes()).value;
+        let from_proc: Vec<VirtualServiceId> =
+            table.services.iter().map(VirtualServiceId::from).collect();
+        assert_eq!(services.len(), from_proc.len(), "{}", dir.display());
+        for s in &services {
+            let n = from_proc.iter().filter(|p| p.matches(s)).count();
+            assert!(n >= 1, "{s} not in /proc ({})", dir.display());
+        }
+        let proc_dests: BTreeSet<RealServerId> = table
+            .services
+            .iter()
+            .flat_map(|s| s.dests.iter().map(RealServerId::from))
+            .collect();
+        assert_eq!(
+            dests.into_iter().collect::<BTreeSet<_>>(),
+            proc_dests,
+            "{}",
+            dir.display()
+        );
+    }
+    assert!(fwm_v6 >= 1, "no `FWM n IPv6` service in any capture");
+}
+
+#[test]
+fn text_forms_are_canonical() {
+    for (typed, canonical) in [
+        ("TCP 10.1.0.100:80", "TCP 10.1.0.100:80"),
+        ("  tcp\t10.1.0.100:80 ", "TCP 10.1.0.100:80"),
+        ("udp 10.1.0.100:053", "UDP 10.1.0.100:53"),
+        ("Sctp 10.1.0.100:3868", "SCTP 10.1.0.100:3868"),
+        ("TCP [fd00:1:0::100]:443", "TCP [fd00:1::100]:443"),
+        ("TCP [10.1.0.100]:80", "TCP 10.1.0.100:80"),
+        ("ip_47 10.0.0.1:0", "IP_47 10.0.0.1:0"),
+        ("IP_6 10.0.0.1:80", "TCP 10.0.0.1:80"),
+        ("icmpv6 [::1]:0", "ICMPv6 [::1]:0"),
+        ("FWM 42", "FWM 42"),
+        ("fwm   42", "FWM 42"),
+        ("FWM 0x2a", "FWM 42"),
+        ("FWM 42 IPv6", "FWM 42 IPv6"),
+        ("fwm 42 ipv6", "FWM 42 IPv6"),
+        ("FWM 42 0x2A v4", "FWM 42 IPv4"),
+        ("FWM  7 IPv6", "FWM 7 IPv6"),
+    ] {
+        assert_eq!(vs(typed).to_string(), canonical, "{typed:?}");
+    }
+    for (typed, canonical) in [
+        ("10.2.0.11:80", "10.2.0.11:80"),
+        ("[fd00:2:0::11]:80", "[fd00:2::11]:80"),
+        (" [10.2.0.11]:80 ", "10.2.0.11:80"),
+        ("[10.2.0.11]:UDP:53", "10.2.0.11:53"),
+    ] {
+        assert_eq!(rs(typed).to_string(), canonical, "{typed:?}");
+    }
+}
+
+#[test]
+fn errors_say_what_was_wrong() {
+    use ParseIdError as E;
+    for (s, want) in [
+        ("", E::Empty),
+        ("   ", E::Empty),
+        ("HTTP 10.0.0.1:80", E::Protocol),
+        ("10.0.0.1:80", E::MissingProtocol),
+        ("[10.0.0.1]:80", E::MissingProtocol),
+        ("TCP 10.0.0.256:80", E::Address),
+        ("TCP fd00::1:80", E::UnbracketedV6),
+        ("TCP 10.0.0.1", E::MissingPort),
+        ("TCP 10.0.0.1:", E::MissingPort),
+        ("TCP 10.0.0.1:99999", E::Port),
+        ("TCP 10.0.0.1:+80", E::Port),
+        ("TCP 10.0.0.1:80 rr", E::Trailing),
+        ("FWM", E::Mark),
+        ("FWM -1", E::Mark),
+        ("FWM 4294967296", E::Mark),
+        ("FWM 5 0x6", E::Mark),
+        ("FWM 5 IPv6 IPv4", E::Trailing),
+        ("FWM 5 rr", E::Trailing),
+        ("[VSG_1]:tcp:80", E::Address),
+        ("[10.0.0.1]:bogus:80", E::Protocol),
+    ] {
+        assert_eq!(s.parse::<VirtualServiceId>(), Err(want), "{s:?}");
+    }
+    for (s, want) in [
+        ("", E::Empty),
+        ("10.0.0.1", E::MissingPort),
+        ("[10.0.0.1]", E::MissingPort),
+        ("fd00::1", E::UnbracketedV6),
+        ("10.0.0.1:65536", E::Port),
+        ("10.0.0.1:80 x", E::Trailing),
+        ("[10.0.0.1]:zz:80", E::Protocol),
+    ] {
+        assert_eq!(s.parse::<RealServerId>(), Err(want), "{s:?}");
+    }
+    // Errors are short whatever the input.
+    assert!(ParseIdError::Trailing.to_string().len() < 80);
+}
+
+#[test]
+fn hostile_input_is_refused_without_panicking() {
+    let huge = "9".repeat(1 << 20);
+    let huge_v6 = format!("TCP [{}]:80", "1:".repeat(100_000));
+    let many_brackets = "[".repeat(10_000);
+    for s in [
+        "[",
+        "]",
+        "]:",
+        "[]:",
+        "[]:80",
+        "[:]:80",
+        "[[10.0.0.1]]:80",
+        "[10.0.0.1",
+        "10.0.0.1]:80",
+        "FWM",
+        "FWM FWM",
+        "FWM 0x",
+        "FWM 0x+5",
+        "TCP",
+        "TCP [",
+        "TCP ]:",
+        "TCP 10.0.0.1:99999",
+        "TCP [fd00::1]:99999",
+        "ΤCP 10.0.0.1:80",
+        "TCP 10.0.0.1:８０",
+        "TCP\u{a0}10.0.0.1:80",
+        "IP_ 10.0.0.1:80",
+        "IP_256 10.0.0.1:80",
+        "IPé 10.0.0.1:80",
+        "é",
+        "[fe80::1%eth0]:80",
+        huge.as_str(),
+        huge_v6.as_str(),
+        many_brackets.as_str(),
+    ] {
+        assert!(s.parse::<VirtualServiceId>().is_err(), "{:.60}", s);
+        assert!(VirtualServiceId::from_log(s).is_none(), "{:.60}", s);
+        assert!(RealServerId::from_log(s).is_none(), "{:.60}", s);
+    }
+}
+
+#[test]
+fn labels_match_todays_series() {
+    let cases = [
+        ("TCP 10.1.0.100:80", ["TCP", "10.1.0.100", "80", ""]),
+        ("UDP [fd00:1::53]:53", ["UDP", "fd00:1::53", "53", ""]),
+        ("SCTP 10.1.0.100:3868", ["SCTP", "10.1.0.100", "3868", ""]),
+        ("IP_47 10.0.0.1:0", ["IP_47", "10.0.0.1", "0", ""]),
+        ("FWM 42", ["FWM", "", "0", "42"]),
+        ("FWM 42 IPv4", ["FWM", "", "0", "42"]),
+        // A known IPv6 mark is its own series.
+        ("FWM 42 IPv6", ["FWM", "::", "0", "42"]),
+    ];
+    for (text, want) in cases {
+        let id = vs(text);
+        let labels = id.labels();
+        assert_eq!(labels.as_array(), want, "{text}");
+        let [p, a, port, m] = want;
+        let back = VirtualServiceId::from_labels(p, a, port, m);
+        assert_eq!(back, Some(id.with_fwm_family_if_v4_unknown()), "{text}");
+    }
+    assert_eq!(
+        rs("[fd00:2::11]:80").labels(),
+        ("fd00:2::11".to_string(), "80".to_string())
+    );
+    for bad in [
+        ["FWM", "", "80", "42"],
+        ["FWM", "10.0.0.1", "0", "42"],
+        ["FWM", "", "0", ""],
+        ["FWM", "", "0", "0x2a"],
+        ["TCP", "10.0.0.1", "80", "5"],
+        ["TCP", "[fd00::1]", "80", ""],
+        ["tcp", "10.0.0.1", "80", ""],
+        ["TCP", "10.0.0.1", "", ""],
+    ] {
+        let [p, a, port, m] = bad;
+        assert_eq!(
+            VirtualServiceId::from_labels(p, a, port, m),
+            None,
+            "{bad:?}"
+        );
+    }
+}
+
+impl VirtualServiceId {
+    /// What survives a trip through the labels: a known IPv4 mark reads back as `Unknown`.
+    fn with_fwm_family_if_v4_unknown(self) -> VirtualServiceId {
+        match self {
+            VirtualServiceId::Fwmark {
+                mark,
+                family: FwmFamily::V4,
+            } => VirtualServiceId::Fwmark {
+                mark,
+                family: FwmFamily::Unknown,
+            },
+            other => other,
+        }
+    }
+}
+
+#[test]
+fn ipvs_conversions_keep_what_the_reader_knew() {
+    let fwm = ServiceAddr::Fwmark(7);
+    assert_eq!(VirtualServiceId::from(&fwm).to_string(), "FWM 7");
+    let v6 = VirtualServiceId::from_service_addr(&fwm, FwmFamily::from_af(10));
+    assert_eq!(v6.to_string(), "FWM 7 IPv6");
+    let v4 = VirtualServiceId::from_service_addr(&fwm, FwmFamily::from_af(2));
+    assert_eq!(v4.to_string(), "FWM 7 IPv4");
+    assert_eq!(FwmFamily::from_af(0), FwmFamily::Unknown);
+    assert_ne!(v4, v6);
+    assert!(v4.matches(&VirtualServiceId::from(&fwm)));
+    assert!(VirtualServiceId::from(&fwm).matches(&v6));
+    assert!(!v4.matches(&v6));
+    assert_eq!(
+        VirtualServiceId::from(&fwm).with_fwm_family(FwmFamily::V6),
+        v6
+    );
+    let inet = ServiceAddr::Inet {
+        protocol: Protocol::SCTP,
+        addr: IpAddr::V6("fd00:2::1".parse().unwrap()),
+        port: 3868,
+    };
+    let id = VirtualServiceId::from_service_addr(&inet, FwmFamily::V4);
+    assert_eq!(id.to_string(), "SCTP [fd00:2::1]:3868");
+    assert_eq!(id.with_fwm_family(FwmFamily::V6), id);
+}
+
+#[test]
+fn keepalived_conversions() {
+    use crate::keepalived::model::{Protocol as KProto, RealServer, VirtualService, VsAddress};
+    let svc = |address, protocol| VirtualService {
+        address,
+        protocol,
+        ..VirtualService::default()
+    };
+    let ip: IpAddr = "10.1.0.100".parse().unwrap();
+    let inet = Some(VsAddress::Inet { ip, port: 80 });
+    let got = |v: &VirtualService| keepalived_virtual_service(v).map(|i| i.to_string());
+    assert_eq!(
+        got(&svc(inet.clone(), KProto::Tcp)).as_deref(),
+        Some("TCP 10.1.0.100:80")
+    );
+    assert_eq!(
+        got(&svc(inet.clone(), KProto::Udp)).as_deref(),
+        Some("UDP 10.1.0.100:80")
+    );
+    assert_eq!(
+        got(&svc(inet.clone(), KProto::Sctp)).as_deref(),
+        Some("SCTP 10.1.0.100:80")
+    );
+    assert_eq!(got(&svc(inet, KProto::Other)), None);
+    assert_eq!(
+        got(&svc(Some(VsAddress::Fwmark(5)), KProto::Other)).as_deref(),
+        Some("FWM 5")
+    );
+    assert_eq!(
+        got(&svc(Some(VsAddress::Group("VSG_1".into())), KProto::Tcp)),
+        None
+    );
+    assert_eq!(got(&svc(None, KProto::Tcp)), None);
+
+    // keepalived's own canonical names parse to the same identity.
+    let v = svc(Some(VsAddress::Inet { ip, port: 443 }), KProto::Tcp);
+    assert_eq!(
+        VirtualServiceId::from_log(&v.canonical()),
+        keepalived_virtual_service(&v)
+    );
+    let r = RealServer {
+        ip: Some("fd00::12".parse().unwrap()),
+        port: 80,
+        ..RealServer::default()
+    };
+    assert_eq!(keepalived_real_server(&r), Some(rs("[fd00::12]:80")));
+    assert_eq!(
+        RealServerId::from_log(&r.canonical(KProto::Tcp)),
+        Some(rs("[fd00::12]:80"))
+    );
+    assert_eq!(keepalived_real_server(&RealServer::default()), None);
+}
+
+#[test]
+fn protocol_names() {
+    for (s, want) in [
+        ("tcp", Some(Protocol::TCP)),
+        ("UDP", Some(Protocol::UDP)),
+        ("Sctp", Some(Protocol::SCTP)),
+        ("icmp", None),
+        ("IP_6", None),
+        ("", None),
+    ] {
+        assert_eq!(Protocol::from_keepalived(s), want, "{s}");
+    }
+    for n in 0..=255u8 {
+        let p = Protocol(n);
+        assert_eq!(p.to_string(), p.name());
+        assert_eq!(Protocol::from_name(&p.name()), Some(p));
+        assert_eq!(Protocol::from_loose(&p.name().to_lowercase()), Some(p));
+    }
+}
+
+fn any_ip() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+        any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+        // Few bits set: the compressed (`::`) forms.
+        (any::<u16>(), any::<u16>(), 0..8u32).prop_map(|(a, b, s)| IpAddr::V6(Ipv6Addr::from(
+            (u128::from(a) << 112) | (u128::from(b) << (16 * s))
+        ))),
+    ]
+}
+
+fn any_vs() -> impl Strategy<Value = VirtualServiceId> {
+    let family = prop_oneof![
+        Just(FwmFamily::Unknown),
+        Just(FwmFamily::V4),
+        Just(FwmFamily::V6)
+    ];
+    prop_oneof![
+        (any::<u8>(), any_ip(), any::<u16>()).prop_map(|(p, addr, port)| {
+            VirtualServiceId::Inet {
+                proto: Protocol(p),
+                addr,
+                port,
+            }
+        }),
+        (any::<u32>(), family).prop_map(|(mark, family)| VirtualServiceId::Fwmark { mark, family }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn virtual_service_text_round_trips(id in any_vs()) {
+        let text = id.to_string();
+        prop_assert_eq!(text.parse::<VirtualServiceId>(), Ok(id));
+        prop_assert_eq!(VirtualServiceId::from_log(&text), Some(id));
+        // What a person types: lower case, extra blanks.
+        let typed = format!("  {}  ", text.to_lowercase().replace(' ', " \t "));
+        prop_assert_eq!(typed.parse::<VirtualServiceId>(), Ok(id), "{}", typed);
+    }
+
+    #[test]
+    fn virtual_service_labels_round_trip(id in any_vs()) {
+        let l = id.labels();
+        let [p, a, port, m] = l.as_array();
+        prop_assert_eq!(
+            VirtualServiceId::from_labels(p, a, port, m),
+            Some(id.with_fwm_family_if_v4_unknown())
+        );
+    }
+
+    #[test]
+    fn real_server_text_and_labels_round_trip(addr in any_ip(), port in any::<u16>()) {
+        let id = RealServerId { addr, port };
+        let text = id.to_string();
+        prop_assert_eq!(text.parse::<RealServerId>(), Ok(id));
+        let (a, p) = id.labels();
+        prop_assert_eq!(RealServerId::from_labels(&a, &p), Some(id));
+        // keepalived's spelling of the same server.
+        let trio = format!("[{addr}]:tcp:{port}");
+        prop_assert_eq!(RealServerId::from_log(&trio), Some(id));
+    }
+
+    #[test]
+    fn any_text_parses_to_a_canonical_form_or_not_at_all(s in "\\PC{0,40}") {
+        if let Ok(id) = s.parse::<VirtualServiceId>() {
+            prop_assert_eq!(id.to_string().parse::<VirtualServiceId>(), Ok(id));
+        }
+        if let Ok(id) = s.parse::<RealServerId>() {
+            prop_assert_eq!(id.to_string().parse::<RealServerId>(), Ok(id));
+        }
+    }
+
+    #[test]
+    fn near_miss_text_never_panics(
+        s in "(?i)(fwm|fwmark|tcp|udp|sctp|ip_[0-9]{1,4})?[ \t]{0,2}\\[?[0-9a-f:.]{0,20}\\]?(:[a-z]{0,4})?(:[0-9]{0,6})?( 0x[0-9a-f]{0,9})?( ipv[46])?"
+    ) {
+        if let Ok(id) = s.parse::<VirtualServiceId>() {
+            prop_assert_eq!(id.to_string().parse::<VirtualServiceId>(), Ok(id));
+        }
+        if let Some(id) = RealServerId::from_log(&s) {
+            prop_assert_eq!(id.to_string().parse::<RealServerId>(), Ok(id));
+        }
+    }
+}
