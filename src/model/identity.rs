@@ -173,6 +173,8 @@ pub enum ParseIdError {
     Protocol,
     #[error("no protocol: a virtual service needs one (`TCP 10.0.0.1:80`)")]
     MissingProtocol,
+    #[error("no address")]
+    MissingAddress,
     #[error("not an IP address")]
     Address,
     #[error("an IPv6 address needs brackets before a port (`[fd00::1]:80`)")]
@@ -437,7 +439,10 @@ impl FromStr for VirtualServiceId {
         let Some(second) = words.next() else {
             // One word: keepalived's `[ADDR]:proto:PORT`, or a service without a protocol.
             if !first.starts_with('[') {
-                return Err(ParseIdError::MissingProtocol);
+                return Err(match Protocol::from_loose(first) {
+                    Some(_) => ParseIdError::MissingAddress,
+                    None => ParseIdError::MissingProtocol,
+                });
             }
             let (addr, proto, port) = parse_bracketed(first)?;
             let proto = proto.ok_or(ParseIdError::MissingProtocol)?;

@@ -334,6 +334,8 @@ fn errors_say_what_was_wrong() {
         ("   ", E::Empty),
         ("HTTP 10.0.0.1:80", E::Protocol),
         ("10.0.0.1:80", E::MissingProtocol),
+        ("TCP", E::MissingAddress),
+        ("fwmark", E::Mark),
         ("[10.0.0.1]:80", E::MissingProtocol),
         ("TCP 10.0.0.256:80", E::Address),
         ("TCP fd00::1:80", E::UnbracketedV6),
