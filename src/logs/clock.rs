@@ -196,6 +196,7 @@ struct Zone {
 /// The zones handed out, each leaked once: a process sees one or two (the system's, the one
 /// `--log.timezone` names) and `YearClock::now()` re-reads the system's zone on every renewal,
 /// so handing out the same `&'static` keeps the leak bounded by the distinct zones ever seen.
+/// Never freeing them is also what makes a zone's address a sound key for the thread cache.
 static ZONES: Mutex<Vec<&'static Zone>> = Mutex::new(Vec::new());
 
 fn intern(tz: TimeZone) -> &'static Zone {
