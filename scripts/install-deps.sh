@@ -7,7 +7,7 @@
 #   keepalived iproute2  real keepalived in network namespaces (tests/logs_keepalived.rs,
 #                    tests/keepalived_live.rs)
 #   mtail            the log benchmark's peer (bench/logs.sh)
-# The Rust toolchain itself (rustup, cargo >= 1.80) is expected on PATH: Debian's own
+# The Rust toolchain itself (rustup, cargo >= 1.85) is expected on PATH: Debian's own
 # cargo is too old for the crates used.
 set -euo pipefail
 

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use lvsmon::logs::frame::{frame, Transport, YearClock};
 
 fuzz_target!(|data: &[u8]| {
-    let clock = YearClock { fixed: None, now: 1_732_528_800 };
+    let clock = YearClock::at(1_732_528_800);
     let f = frame(data, &clock);
     if f.transport != Transport::Json {
         let text = String::from_utf8_lossy(data);

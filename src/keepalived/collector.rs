@@ -97,7 +97,7 @@ impl Keepalived {
             Origin::Live(src) => {
                 let due = c
                     .last_refresh
-                    .map_or(true, |t| t.elapsed() >= self.opts.min_interval);
+                    .is_none_or(|t| t.elapsed() >= self.opts.min_interval);
                 if due {
                     self.refresh(src, &mut c);
                 }

@@ -229,7 +229,7 @@ pub fn wait_complete<T>(
     let mut prev: Option<Stamp> = None;
     loop {
         let now = stamp(path);
-        if let Some(s) = now.filter(|s| fresh.map_or(true, |f| f.accepts(*s))) {
+        if let Some(s) = now.filter(|s| fresh.is_none_or(|f| f.accepts(*s))) {
             // Same size and time as at the previous look: keepalived has finished writing.
             if prev == Some(s) {
                 match read_whole(path, s) {

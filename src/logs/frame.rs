@@ -10,16 +10,20 @@
 //! formats, dmesg (`[ 12.345678]`, `-T`, caller ids, `<N>` priorities) and /dev/kmsg records.
 //! A line that fits none is kept whole as the message, so nothing is dropped.
 //!
-//! Framing is a pure function of the bytes (plus the year to assume for RFC 3164, which
-//! carries none); invalid UTF-8 is decoded lossily.
+//! Framing is a pure function of the bytes and a [`YearClock`]: the year to assume for RFC 3164,
+//! which carries none, and the zone that the writer's wall-clock times are in; invalid UTF-8
+//! is decoded lossily.
 
 use std::borrow::Cow;
+
+pub use super::clock::{days_from_civil, YearClock};
 
 /// When a line was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Time {
     /// Microseconds since the Unix epoch, UTC. Local times without an offset (RFC 3164,
-    /// keepalived's console) are taken as UTC: the transport does not say which zone.
+    /// keepalived's console, `dmesg -T`) are converted from the [`YearClock`]'s zone, the
+    /// writing host's (the transport does not say which).
     Wall(i64),
     /// Microseconds since boot (dmesg, /dev/kmsg).
     SinceBoot(u64),
@@ -65,50 +69,6 @@ impl Frame<'_> {
     }
 }
 
-/// The year to assume for timestamps that carry none (RFC 3164).
-#[derive(Debug, Clone, Copy)]
-pub struct YearClock {
-    /// `--year`: use this year, whatever the date.
-    pub fixed: Option<i32>,
-    /// Now, in seconds since the epoch: a date that would lie more than a day in the future
-    /// in the current year belongs to the previous one (December lines read in January).
-    pub now: i64,
-}
-
-impl YearClock {
-    pub fn now() -> YearClock {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        YearClock { fixed: None, now }
-    }
-
-    pub fn fixed(year: i32) -> YearClock {
-        YearClock {
-            fixed: Some(year),
-            now: 0,
-        }
-    }
-
-    fn wall(&self, month: u32, day: u32, secs_of_day: i64, micros: i64) -> Time {
-        let at = |year: i32| days_from_civil(year, month, day) * 86_400 + secs_of_day;
-        let secs = match self.fixed {
-            Some(y) => at(y),
-            None => {
-                let this_year = civil_year(self.now.div_euclid(86_400));
-                let t = at(this_year);
-                if t > self.now + 86_400 {
-                    at(this_year - 1)
-                } else {
-                    t
-                }
-            }
-        };
-        Time::Wall(secs * 1_000_000 + micros)
-    }
-}
-
 /// Frames one line (without its newline).
 pub fn frame<'a>(line: &'a [u8], years: &YearClock) -> Frame<'a> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -150,7 +110,7 @@ pub fn frame_str<'a>(line: &'a str, years: &YearClock) -> Frame<'a> {
             }
         }
         Some(c) if c.is_ascii_uppercase() => {
-            if let Some(f) = rfc3164(line, years).or_else(|| console(line)) {
+            if let Some(f) = rfc3164(line, years).or_else(|| console(line, years)) {
                 return f;
             }
         }
@@ -294,7 +254,7 @@ fn rfc3164<'a>(line: &'a str, years: &YearClock) -> Option<Frame<'a>> {
     let mut c = Cur::new(line);
     let (mon, day, sod, micros) = c.month_day_clock()?;
     c.eat(b' ')?;
-    let time = years.wall(mon, day, sod, micros);
+    let time = Time::Wall(years.wall(mon, day, sod, micros));
     let (host, rest) = split_word(c.rest())?;
     let (transport, rest) = match busybox_facility(rest) {
         Some(after) => (Transport::Busybox, after),
@@ -350,7 +310,7 @@ fn rfc3339(line: &str) -> Option<Frame<'_>> {
 
 /// keepalived's console (`Mon Nov 25 10:00:00 2024: `, strftime `%c`) and log file
 /// (`Mon Nov 25 10:00:00.123456789 2024: `).
-fn console(line: &str) -> Option<Frame<'_>> {
+fn console<'a>(line: &'a str, years: &YearClock) -> Option<Frame<'a>> {
     let mut c = Cur::new(line);
     if !WEEKDAYS.contains(&c.word(3)?) {
         return None;
@@ -359,9 +319,8 @@ fn console(line: &str) -> Option<Frame<'_>> {
     let (mon, day, sod, micros, year) = human_time(&mut c)?;
     c.eat(b':')?;
     let message = c.rest().strip_prefix(' ').unwrap_or(c.rest());
-    let secs = days_from_civil(year, mon, day) * 86_400 + sod;
     Some(Frame {
-        time: Some(Time::Wall(secs * 1_000_000 + micros)),
+        time: Some(Time::Wall(years.wall_in(year, mon, day, sod, micros))),
         host: None,
         ident: None,
         pid: None,
@@ -379,7 +338,7 @@ fn human_time(c: &mut Cur<'_>) -> Option<(u32, u32, i64, i64, i32)> {
 }
 
 /// dmesg: `[ 12.345678] MSG`, `[12.345678][ T2564] MSG`, `[Mon Nov 25 10:00:00 2024] MSG`.
-fn dmesg<'a>(line: &'a str, _years: &YearClock) -> Option<Frame<'a>> {
+fn dmesg<'a>(line: &'a str, years: &YearClock) -> Option<Frame<'a>> {
     let close = line.find(']')?;
     let inner = line[1..close].trim_start();
     let time = if let Some(t) = since_boot(inner) {
@@ -394,7 +353,7 @@ fn dmesg<'a>(line: &'a str, _years: &YearClock) -> Option<Frame<'a>> {
         if !c.rest().is_empty() {
             return None;
         }
-        Time::Wall((days_from_civil(year, mon, day) * 86_400 + sod) * 1_000_000 + micros)
+        Time::Wall(years.wall_in(year, mon, day, sod, micros))
     };
     let mut rest = &line[close + 1..];
     // CONFIG_PRINTK_CALLER: `[ T2564]` or `[    C3]`.
@@ -536,29 +495,6 @@ fn strip_kernel_stamp(msg: &str) -> &str {
         }
     }
     msg
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
-    let y = i64::from(if m <= 2 { y - 1 } else { y });
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The year of a day count since the epoch.
-fn civil_year(days: i64) -> i32 {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2)) as i32
 }
 
 #[cfg(test)]
