@@ -101,6 +101,8 @@ pub struct LogConfig {
     pub rules: Option<PathBuf>,
     pub max_line_bytes: Option<usize>,
     pub max_series: Option<usize>,
+    /// IANA zone of timestamps that carry none (`--log.timezone`).
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +165,7 @@ kmsg = true
 rules = "/etc/lvsmon/rules.toml"
 max-line-bytes = 65536
 max-series = 500
+timezone = "Europe/Berlin"
 [ipvs]
 source = "netlink"
 netns = "/run/netns/lb"

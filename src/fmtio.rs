@@ -4,12 +4,12 @@
 use std::fmt;
 use std::io;
 
-pub struct IoWriter<'a, W: io::Write> {
+pub struct IoWriter<'a, W: io::Write + ?Sized> {
     inner: &'a mut W,
     error: Option<io::Error>,
 }
 
-impl<'a, W: io::Write> IoWriter<'a, W> {
+impl<'a, W: io::Write + ?Sized> IoWriter<'a, W> {
     pub fn new(inner: &'a mut W) -> Self {
         IoWriter { inner, error: None }
     }
@@ -22,7 +22,7 @@ impl<'a, W: io::Write> IoWriter<'a, W> {
     }
 }
 
-impl<W: io::Write> fmt::Write for IoWriter<'_, W> {
+impl<W: io::Write + ?Sized> fmt::Write for IoWriter<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.inner.write_all(s.as_bytes()).map_err(|e| {
             self.error = Some(e);

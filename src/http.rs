@@ -1,10 +1,14 @@
-//! The HTTP side: `/` (a landing page), the telemetry path (`/metrics`) and
-//! `/api/v1/state` (keepalived's state as JSON), nothing else.
+//! The HTTP side: `/` (a landing page), the telemetry path (`/metrics`), `/api/v1/state`
+//! (keepalived's state as JSON) and `/api/v1/events` (the last classified log events),
+//! nothing else.
 //!
 //! A scrape encodes on a blocking thread and streams the page in 64 KiB chunks, so the
-//! body of a large director (tens of MB) is never held in memory whole. Scrapes run one at
-//! a time: concurrent scrapers queue rather than multiply the work.
+//! body of a large director (tens of MB) is never held in memory whole. No lock is held
+//! while a client reads: each reader serialises only its own read of the kernel or
+//! keepalived, so concurrent scrapers queue there rather than multiply that work.
 
+use crate::app::App;
+use crate::logs::bus::Recent;
 use crate::metrics::{Exporter, Format};
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
@@ -15,17 +19,20 @@ use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 const CHUNK: usize = 64 * 1024;
 
-/// What the server needs: the exporter and where it is served.
+/// What the server needs: the application, its exporter and where it is served.
 #[derive(Debug)]
 pub struct Site {
-    pub exporter: Mutex<Exporter>,
+    pub app: Arc<App>,
+    pub exporter: Exporter,
+    /// The last log events, when a log source is configured.
+    pub recent: Option<Arc<Recent>>,
     pub telemetry_path: String,
 }
 
@@ -77,7 +84,9 @@ fn landing_page(path: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html><head><title>lvsmon</title></head><body>\n\
          <h1>lvsmon {}</h1>\n<p>IPVS/LVS and keepalived exporter.</p>\n\
-         <ul><li><a href=\"{path}\">Metrics</a></li></ul>\n</body></html>\n",
+         <ul><li><a href=\"{path}\">Metrics</a></li>\n\
+         <li><a href=\"/api/v1/state\">keepalived state (JSON)</a></li>\n\
+         <li><a href=\"/api/v1/events\">recent log events (JSON)</a></li></ul>\n</body></html>\n",
         crate::metrics::VERSION
     )
 }
@@ -97,12 +106,12 @@ fn full(
 fn metrics(site: Arc<Site>, format: Format) -> Response<BoxBody<Bytes, Infallible>> {
     let (tx, rx) = mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
-        let exporter = site.exporter.lock().unwrap_or_else(|p| p.into_inner());
         let mut w = ChunkWriter {
             buf: String::with_capacity(CHUNK + 1024),
             tx,
         };
-        if exporter
+        if site
+            .exporter
             .encode(format, &mut w)
             .and_then(|_| w.flush())
             .is_err()
@@ -118,28 +127,44 @@ fn metrics(site: Arc<Site>, format: Format) -> Response<BoxBody<Bytes, Infallibl
     r
 }
 
-/// keepalived's state as JSON (404 when its collector is off). A refresh may wait for
-/// keepalived to finish a dump, so it runs on a blocking thread like a scrape.
-fn state(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
-    let exporter = site.exporter.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(k) = exporter.keepalived().cloned() else {
-        return full(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "keepalived collector is off\n".into(),
-        );
-    };
-    drop(exporter);
+/// A JSON answer produced on a blocking thread (a keepalived refresh may wait for a dump).
+fn json<T: serde::Serialize>(
+    make: impl FnOnce() -> T + Send + 'static,
+) -> Response<BoxBody<Bytes, Infallible>> {
     let (tx, rx) = mpsc::channel(1);
     tokio::task::spawn_blocking(move || {
         // Serialising plain structs cannot fail; an empty body would show it if it did.
-        let body = serde_json::to_string_pretty(&k.snapshot()).unwrap_or_default() + "\n";
+        let body = serde_json::to_string_pretty(&make()).unwrap_or_default() + "\n";
         let _ = tx.blocking_send(Bytes::from(body));
     });
     let mut r = Response::new(ChannelBody(rx).boxed());
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
+}
+
+/// keepalived's state as JSON (404 when its collector is off).
+fn state(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
+    match site.app.keepalived.clone() {
+        Some(k) => json(move || k.snapshot()),
+        None => full(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "keepalived collector is off\n".into(),
+        ),
+    }
+}
+
+/// The last classified log events, oldest first (404 without a log source).
+fn events(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
+    match site.recent.clone() {
+        Some(r) => json(move || r.list()),
+        None => full(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "no log source is configured\n".into(),
+        ),
+    }
 }
 
 /// Answers one request.
@@ -158,6 +183,9 @@ pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes
     }
     if path == "/api/v1/state" {
         return state(&site);
+    }
+    if path == "/api/v1/events" {
+        return events(&site);
     }
     if path == "/" {
         return full(

@@ -1,13 +1,17 @@
 //! lvsmon: observability for Linux IPVS/LVS directors.
 //!
-//! Data flows one way: readers (`ipvs`) build a model; collectors (`metrics`) turn the model
-//! into Prometheus families at scrape time; `http` serves them. Nothing below reaches up.
-//! `model` holds what every reader produces and every consumer borrows: the identities
-//! (`model::VirtualServiceId`, `model::RealServerId`) that join what different readers saw.
+//! Data flows one way: `model` is the identity every source and consumer shares; readers
+//! (`ipvs`, `keepalived`, `logs`) own their state and hand out snapshots and events; `app`
+//! holds the readers of one director, built once by `cli`; consumers borrow them — the
+//! encoders (`metrics`), `http` (`/metrics`, `/api/*`). Nothing below reaches up: a reader
+//! never imports `metrics`, `http`, `cli` or `demo` (checked by `scripts/check-layers.sh`).
 
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod fmtio;
+pub mod health;
 pub mod http;
 pub mod ipvs;
 pub mod keepalived;

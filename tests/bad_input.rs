@@ -4,19 +4,25 @@
 mod common;
 
 use common::*;
+use lvsmon::app::App;
 use lvsmon::http::{self, Site};
 use lvsmon::ipvs::source::ProcSource;
-use lvsmon::metrics::{Exporter, Format, IpvsOptions};
+use lvsmon::ipvs::IpvsOptions;
+use lvsmon::metrics::{Exporter, Format};
 use std::fs;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-fn exporter(dir: &Path) -> Exporter {
+fn app(dir: &Path) -> App {
     let opts = IpvsOptions {
         conntable: true,
         ..IpvsOptions::default()
     };
-    Exporter::ipvs(ProcSource::Dir(dir.to_path_buf()), opts)
+    App::ipvs_only(ProcSource::Dir(dir.to_path_buf()), opts)
+}
+
+fn exporter(dir: &Path) -> Exporter {
+    Exporter::new(&app(dir))
 }
 
 fn up(samples: &[Sample], c: &str) -> f64 {
@@ -120,8 +126,11 @@ fn the_connection_table_cap_truncates_and_says_so() {
 }
 
 fn start_server(dir: &Path) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    let app = Arc::new(app(dir));
     let site = Arc::new(Site {
-        exporter: Mutex::new(exporter(dir)),
+        exporter: Exporter::new(&app),
+        app,
+        recent: None,
         telemetry_path: "/metrics".into(),
     });
     let (tx, rx) = std::sync::mpsc::channel();

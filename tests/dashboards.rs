@@ -12,7 +12,8 @@ mod common;
 
 use common::*;
 use lvsmon::ipvs::source::ProcSource;
-use lvsmon::metrics::{Exporter, Format, IpvsOptions};
+use lvsmon::ipvs::IpvsOptions;
+use lvsmon::metrics::{Exporter, Format};
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr, VectorSelector};
 use promql_parser::util::{walk_expr, ExprVisitor};

@@ -9,14 +9,15 @@
 mod common;
 
 use common::*;
+use lvsmon::app::{App, AppConfig, IpvsAt};
+use lvsmon::ipvs::source::ProcSource;
+use lvsmon::ipvs::IpvsOptions;
 use lvsmon::keepalived::{DumpSource, KeepalivedOptions, Origin};
-use lvsmon::metrics::health::Health;
 use lvsmon::metrics::{Exporter, Format};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lvsmon");
@@ -171,7 +172,13 @@ fn exporter_over(
         origin: Origin::Live(source),
         min_interval,
     };
-    Exporter::with_keepalived(Arc::new(Health::default()), vec![], Some(opts))
+    // No IPVS here: its reader reads an empty tree and reports itself down.
+    let cfg = AppConfig {
+        ipvs_at: IpvsAt::Here(ProcSource::Dir("/nonexistent-procfs".into())),
+        ipvs: IpvsOptions::default(),
+        keepalived: Some(opts),
+    };
+    Exporter::new(&App::new(cfg, None).unwrap())
 }
 
 /// An exporter reading the keepalived of `node`, refreshing at every scrape.
@@ -425,7 +432,7 @@ fn the_collector_can_be_turned_off_by_flag_or_config_and_the_demo_shows_it() {
     };
     let demo = parse_exposition(&dump(&["--demo"]));
     assert_eq!(one(&demo, "keepalived_up", &[]).value, 1.0);
-    let rs = [("real_server", "[10.1.0.12]:tcp:80")];
+    let rs = [("remote_address", "10.1.0.12"), ("remote_port", "80")];
     assert_eq!(find(&demo, "keepalived_real_server_up", &rs).len(), 2);
     assert!(find(&demo, "keepalived_real_server_up", &rs)
         .iter()

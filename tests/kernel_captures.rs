@@ -6,7 +6,8 @@ mod common;
 
 use common::*;
 use lvsmon::ipvs::source::ProcSource;
-use lvsmon::metrics::{Exporter, Format, IpvsOptions};
+use lvsmon::ipvs::IpvsOptions;
+use lvsmon::metrics::{Exporter, Format};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 

@@ -34,8 +34,8 @@ fn messages() -> String {
 
 /// Events by kind in the capture file, as `analyze` counts them.
 fn file_counts() -> BTreeMap<String, u64> {
-    let rules = Rules::builtin().unwrap();
-    let mut a = Analyzer::new(&rules, YearClock::fixed(2026), 1 << 16);
+    let rules = std::sync::Arc::new(Rules::builtin().unwrap());
+    let mut a = Analyzer::new(rules, YearClock::fixed(2026), 1 << 16);
     a.read(CAPTURE.as_bytes()).unwrap();
     a.summary().events
 }

@@ -107,8 +107,8 @@ fn append(path: &Path) -> std::fs::File {
 fn per_line(snap: &Snapshot) -> HashMap<u64, u64> {
     snap.events
         .iter()
-        .filter(|(k, _)| k.kind == "vrrp_master")
-        .map(|(k, n)| (k.instance.trim_start_matches('L').parse().unwrap(), *n))
+        .filter(|(k, _)| &*k.kind == "vrrp_master")
+        .map(|(k, n)| (k.iname.trim_start_matches('L').parse().unwrap(), *n))
         .collect()
 }
 

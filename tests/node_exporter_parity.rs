@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use lvsmon::ipvs::source::ProcSource;
-use lvsmon::metrics::{Exporter, Format, IpvsOptions};
+use lvsmon::ipvs::IpvsOptions;
+use lvsmon::metrics::{Exporter, Format};
 
 fn lvsmon_samples() -> Vec<Sample> {
     let proc = root().join("tests/fixtures/node_exporter/proc");

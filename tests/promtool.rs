@@ -8,7 +8,8 @@ mod common;
 
 use common::*;
 use lvsmon::ipvs::source::ProcSource;
-use lvsmon::metrics::{Exporter, Format, IpvsOptions};
+use lvsmon::ipvs::IpvsOptions;
+use lvsmon::metrics::{Exporter, Format};
 
 #[test]
 fn promtool_finds_no_problem_in_any_capture() {

@@ -15,7 +15,8 @@ mod common;
 use common::*;
 use lvsmon::ipvs::netlink::Recording;
 use lvsmon::ipvs::source::ProcSource;
-use lvsmon::metrics::{Exporter, Format, IpvsOptions};
+use lvsmon::ipvs::IpvsOptions;
+use lvsmon::metrics::{Exporter, Format};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -148,8 +149,16 @@ fn ipvsadm_rows(text: &str) -> (Vec<Row>, Vec<Row>) {
             continue;
         }
         let (addr, port, mark, rest) = if tok[0] == "FWM" {
-            let rest = if tok.get(2) == Some(&"IPv6") { 3 } else { 2 };
-            (String::new(), "0".to_string(), tok[1].to_string(), rest)
+            // Netlink tells an IPv6 firewall-mark service from the IPv4 one with the same
+            // mark: lvsmon gives it `local_address` `::`.
+            let v6 = tok.get(2) == Some(&"IPv6");
+            let addr = if v6 { "::" } else { "" };
+            (
+                addr.to_string(),
+                "0".to_string(),
+                tok[1].to_string(),
+                2 + usize::from(v6),
+            )
         } else {
             let (a, p) = split_addr(tok[1]);
             (a, p, String::new(), 2)
@@ -509,6 +518,9 @@ fn scheduler_flags_persistence_engines_and_tunnel_types_equal_ipvsadm_save() {
             let Some(mut key) = save_service_key(&opt) else {
                 continue;
             };
+            if key[0].1 == "FWM" && tok.contains(&"-6") {
+                key[1].1 = "::".into();
+            }
             if tok[0] == "-A" {
                 let infos = ix.get("ipvs_service_info", &kv(&key));
                 let want = (
@@ -516,7 +528,7 @@ fn scheduler_flags_persistence_engines_and_tunnel_types_equal_ipvsadm_save() {
                     opt("-b").unwrap_or_default(),
                     opt("--pe").unwrap_or_default(),
                 );
-                // Dual-stack fwmark services share one identity: one of them matches.
+                // Any of the service infos under this key may be the one.
                 let found = infos.iter().any(|i| {
                     let flags: Vec<&str> = i
                         .label("flags")

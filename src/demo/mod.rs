@@ -6,6 +6,8 @@
 //! The files live here (`src/demo/net/`, `netlink.rec`, the capture's `meta.txt`), not
 //! under tests/fixtures, so that re-running the harness never changes what `--demo` shows.
 
+pub mod logs;
+
 use crate::ipvs::netlink::recording::{Recording, RecordingError};
 use crate::ipvs::source::{EmbeddedFile, ProcSource};
 
@@ -48,5 +50,13 @@ pub fn keepalived_state() -> crate::keepalived::model::KeepalivedState {
         instances: dump::parse_json(include_str!("keepalived/keepalived.json")).unwrap_or_default(),
         virtual_services: dump::parse_check_data(include_str!("keepalived/keepalived_check.data"))
             .unwrap_or_default(),
+    }
+}
+
+/// The keepalived reader's settings for `--demo`: the embedded dumps, as a fixed reading.
+pub fn keepalived_options() -> crate::keepalived::KeepalivedOptions {
+    crate::keepalived::KeepalivedOptions {
+        origin: crate::keepalived::Origin::Fixed(keepalived_state()),
+        min_interval: crate::keepalived::DEFAULT_MIN_INTERVAL,
     }
 }

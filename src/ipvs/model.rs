@@ -130,6 +130,9 @@ pub struct Service {
 /// A service's figures that /proc does not show (or shows in jiffies).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServiceDetail {
+    /// The address family netlink gave (`AF_INET`, `AF_INET6`): what tells an IPv4
+    /// firewall-mark service from an IPv6 one with the same mark.
+    pub af: u16,
     /// `IP_VS_SVC_F_*` flags.
     pub flags: u32,
     pub timeout_seconds: u32,
@@ -164,6 +167,16 @@ pub struct SyncDaemon {
 }
 
 impl Service {
+    /// The shared identity: a firewall mark's family is known only when netlink read it.
+    pub fn id(&self) -> crate::model::VirtualServiceId {
+        use crate::model::FwmFamily;
+        let family = self
+            .detail
+            .as_ref()
+            .map_or(FwmFamily::Unknown, |d| FwmFamily::from_af(d.af));
+        crate::model::VirtualServiceId::from_service_addr(&self.addr, family)
+    }
+
     /// Destinations that can take new connections (weight above zero).
     pub fn available_dests(&self) -> usize {
         self.dests.iter().filter(|d| d.weight > 0).count()

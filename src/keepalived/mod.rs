@@ -3,16 +3,24 @@
 //! when signalled.
 //!
 //! Flow: `signal` gets complete fresh dump files, `dump` parses them (pure), `model` is the
-//! result, `collector` caches it (last good state, age) and exposes it. Secrets in the dumps
-//! (`auth_data`, the VRRP password) are never deserialised, so nothing downstream can leak
-//! them.
+//! result, `state` caches it (last good state, age) and hands out snapshots to any consumer
+//! (the metrics encoder, `/api/v1/state`, checks). Secrets in the dumps (`auth_data`, the
+//! VRRP password) are never deserialised, so nothing downstream can leak them. Nothing here
+//! knows about Prometheus, the command line or the demo.
 
-pub mod args;
-pub mod checker_metrics;
-pub mod collector;
 pub mod dump;
 pub mod model;
 pub mod signal;
+pub mod state;
 
-pub use collector::{Keepalived, KeepalivedCollector, KeepalivedOptions, Origin, Snapshot};
 pub use signal::DumpSource;
+pub use state::{Keepalived, KeepalivedOptions, Origin, Snapshot};
+
+use std::time::Duration;
+
+/// Where keepalived writes its pid by default.
+pub const DEFAULT_PID_FILE: &str = "/run/keepalived.pid";
+/// How often, at most, keepalived is asked for dumps by default.
+pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a refresh waits for keepalived to finish writing a dump.
+pub const DUMP_TIMEOUT: Duration = Duration::from_secs(3);

@@ -2,6 +2,7 @@
 //! its checkers' view of virtual and real servers. Built by `dump`, read by `collector` and
 //! served as JSON by `/api/v1/state`; nothing secret is ever part of it.
 
+use crate::model::{FwmFamily, Protocol as IpProto, RealServerId, VirtualServiceId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
@@ -88,8 +89,10 @@ pub enum VsAddress {
     Group(String),
 }
 
-/// A virtual service and its real servers, as the checkers see them.
+/// A virtual service and its real servers, as the checkers see them. In JSON it is named
+/// by its identity's text form (`virtual_service: "TCP 10.1.0.100:80"`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(into = "VirtualServiceJson")]
 pub struct VirtualService {
     pub address: Option<VsAddress>,
     pub protocol: Protocol,
@@ -99,7 +102,7 @@ pub struct VirtualService {
 }
 
 /// A real server: whether its checkers consider it alive, and its effective weight.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RealServer {
     pub ip: Option<IpAddr>,
     pub port: u16,
@@ -116,7 +119,74 @@ impl fmt::Display for Bracketed<'_> {
     }
 }
 
+/// How `/api/v1/state` shows a virtual service: by the text forms of the shared identity.
+#[derive(Serialize)]
+struct VirtualServiceJson {
+    /// `TCP 10.1.0.100:80`, `FWM 5`; null for a group or an unknown protocol.
+    virtual_service: Option<String>,
+    /// The virtual server group, for a group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    quorum: u32,
+    quorum_up: bool,
+    real_servers: Vec<RealServerJson>,
+}
+
+#[derive(Serialize)]
+struct RealServerJson {
+    /// `10.2.0.12:80`, `[fd00::12]:80`.
+    real_server: Option<String>,
+    alive: bool,
+    weight: i64,
+}
+
+impl From<VirtualService> for VirtualServiceJson {
+    fn from(vs: VirtualService) -> VirtualServiceJson {
+        VirtualServiceJson {
+            virtual_service: vs.id().map(|i| i.to_string()),
+            group: match &vs.address {
+                Some(VsAddress::Group(g)) => Some(g.clone()),
+                _ => None,
+            },
+            quorum: vs.quorum,
+            quorum_up: vs.quorum_up,
+            real_servers: vs
+                .real_servers
+                .iter()
+                .map(|r| RealServerJson {
+                    real_server: r.id().map(|i| i.to_string()),
+                    alive: r.alive,
+                    weight: r.weight,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl VirtualService {
+    /// The shared identity; `None` for a virtual server group (several kernel services), a
+    /// protocol keepalived could not name, or a service without an address.
+    pub fn id(&self) -> Option<VirtualServiceId> {
+        match self.address.as_ref()? {
+            VsAddress::Inet { ip, port } => Some(VirtualServiceId::Inet {
+                proto: match self.protocol {
+                    Protocol::Tcp => IpProto::TCP,
+                    Protocol::Udp => IpProto::UDP,
+                    Protocol::Sctp => IpProto::SCTP,
+                    Protocol::Other => return None,
+                },
+                addr: *ip,
+                port: *port,
+            }),
+            // The dump does not give a firewall mark's family.
+            VsAddress::Fwmark(mark) => Some(VirtualServiceId::Fwmark {
+                mark: *mark,
+                family: FwmFamily::Unknown,
+            }),
+            VsAddress::Group(_) => None,
+        }
+    }
+
     /// The canonical name keepalived's log lines use: `[10.0.0.100]:tcp:80`, `FWM 5`,
     /// `[GROUP]:port` style names for groups (here `[GROUP]`).
     pub fn canonical(&self) -> String {
@@ -137,6 +207,14 @@ impl VirtualService {
 }
 
 impl RealServer {
+    /// The shared identity; `None` without an address.
+    pub fn id(&self) -> Option<RealServerId> {
+        Some(RealServerId {
+            addr: self.ip?,
+            port: self.port,
+        })
+    }
+
     /// `[10.1.0.11]:tcp:80`, the protocol being the virtual service's.
     pub fn canonical(&self, proto: Protocol) -> String {
         match &self.ip {

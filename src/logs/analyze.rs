@@ -1,17 +1,21 @@
-//! `lvsmon analyze`: classify whole files (plain or gzip) or standard input once and
-//! summarise what happened.
+//! `lvsmon analyze`: classify whole files (plain or gzip) or standard input once, through
+//! the same pipeline as `serve` ([`Classifier`]), and summarise what happened on which
+//! director and when: per host and per kind, the count and the first and last time.
 //!
-//! Counting is per rule while reading (an array index, no map lookups) and folded into kinds
-//! at the end. The summary names kinds only, so the winner's captures are taken (matching
-//! does that) but not rendered into normalised label values, which only the exporter's
-//! series need.
+//! Counting is per (host, rule) while reading — a short list of hosts searched linearly
+//! (a capture holds a handful of directors), then an array index — and folded into kinds at
+//! the end. The summary names kinds and hosts only, so label values are never rendered.
 
-use super::frame::{frame, YearClock};
+use super::event::rfc3339;
+use super::frame::YearClock;
 use super::lines::Splitter;
+use super::pipeline::{Classifier, EventRef, Sink};
 use super::rules::Rules;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
@@ -23,20 +27,62 @@ pub enum AnalyzeError {
     },
 }
 
+/// The host name given to lines whose transport names none (console output, dmesg).
+pub const NO_HOST: &str = "-";
+
+/// How often a kind happened on one host, and when first and last.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct KindStats {
+    pub count: u64,
+    /// RFC 3339 UTC; absent when no line of this kind carried a wall-clock time.
+    #[serde(serialize_with = "ser_time", skip_serializing_if = "Option::is_none")]
+    pub first: Option<i64>,
+    #[serde(serialize_with = "ser_time", skip_serializing_if = "Option::is_none")]
+    pub last: Option<i64>,
+}
+
+fn ser_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(m) => s.serialize_str(&rfc3339(*m)),
+        None => s.serialize_none(),
+    }
+}
+
+impl KindStats {
+    fn add(&mut self, time: Option<i64>) {
+        self.count += 1;
+        if let Some(t) = time {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+
+    fn merge(&mut self, o: &KindStats) {
+        self.count += o.count;
+        for t in [o.first, o.last].into_iter().flatten() {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+}
+
 /// What a set of inputs contained.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub lines: u64,
     pub matched: u64,
     pub unmatched: u64,
     /// Lines longer than the cap, cut (and still classified on their first bytes).
     pub truncated: u64,
+    /// Events per kind, all hosts together.
     pub events: BTreeMap<String, u64>,
+    /// Per host (`-` when the transport names none), per kind.
+    pub hosts: BTreeMap<String, BTreeMap<String, KindStats>>,
 }
 
 impl Summary {
     pub fn to_json(&self) -> String {
-        // A map of strings and integers always serialises.
+        // Maps of strings and integers always serialise.
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
@@ -52,77 +98,89 @@ impl Summary {
                 s.push_str(&format!("  {k:<width$}  {n}\n"));
             }
         }
+        let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339);
+        for (host, kinds) in &self.hosts {
+            s.push_str(&format!("host {host}:\n"));
+            let width = kinds.keys().map(String::len).max().unwrap_or(0);
+            for (k, st) in kinds {
+                s.push_str(&format!(
+                    "  {k:<width$}  {:>6}  {}  {}\n",
+                    st.count,
+                    time(st.first),
+                    time(st.last)
+                ));
+            }
+        }
         s
     }
 }
 
-/// Classifies line after line and counts. Lines are classified in pairs (see
-/// [`Rules::winner_pair`]): the first of a pair waits, copied, for the second.
-pub struct Analyzer<'r> {
-    rules: &'r Rules,
-    scratch: [super::rules::Scratch; 2],
-    /// The first line of a pair, waiting.
-    held: Vec<u8>,
-    holding: bool,
-    clock: YearClock,
-    per_rule: Vec<u64>,
+/// The analyze-side sink: counts per (host, rule).
+struct Tally {
+    hosts: Vec<String>,
+    /// `per[host][rule]`.
+    per: Vec<Vec<KindStats>>,
+    rules: usize,
     lines: u64,
+    matched: u64,
     truncated: u64,
+}
+
+impl Tally {
+    fn host_index(&mut self, host: &str) -> usize {
+        if let Some(i) = self.hosts.iter().position(|h| h == host) {
+            return i;
+        }
+        self.hosts.push(host.to_string());
+        self.per.push(vec![KindStats::default(); self.rules]);
+        self.hosts.len() - 1
+    }
+}
+
+impl Sink for Tally {
+    fn line(&mut self, cut: bool, matched: bool) {
+        self.lines += 1;
+        self.truncated += u64::from(cut);
+        self.matched += u64::from(matched);
+    }
+
+    fn wants_labels(&self) -> bool {
+        false
+    }
+
+    fn event(&mut self, ev: &EventRef<'_>) {
+        let h = self.host_index(ev.host.unwrap_or(NO_HOST));
+        self.per[h][ev.rule].add(ev.time);
+    }
+}
+
+/// Classifies line after line and tallies.
+pub struct Analyzer {
+    classifier: Classifier,
+    tally: Tally,
     max_line: usize,
 }
 
-impl<'r> Analyzer<'r> {
-    pub fn new(rules: &'r Rules, clock: YearClock, max_line: usize) -> Analyzer<'r> {
+impl Analyzer {
+    pub fn new(rules: Arc<Rules>, clock: YearClock, max_line: usize) -> Analyzer {
+        let n = rules.rules().len();
         Analyzer {
-            rules,
-            scratch: [rules.scratch(), rules.scratch()],
-            held: Vec::new(),
-            holding: false,
-            clock,
-            per_rule: vec![0; rules.rules().len()],
-            lines: 0,
-            truncated: 0,
+            classifier: Classifier::new(rules, clock, "analyze").paired(),
+            tally: Tally {
+                hosts: Vec::new(),
+                per: Vec::new(),
+                rules: n,
+                lines: 0,
+                matched: 0,
+                truncated: 0,
+            },
             max_line,
         }
     }
 
     /// One line, without its newline.
     pub fn line(&mut self, bytes: &[u8], cut: bool) {
-        self.lines += 1;
-        self.truncated += u64::from(cut);
-        if !self.holding {
-            self.held.clear();
-            self.held.extend_from_slice(bytes);
-            self.holding = true;
-            return;
-        }
-        self.holding = false;
-        let (a, b) = (frame(&self.held, &self.clock), frame(bytes, &self.clock));
-        let [sa, sb] = &mut self.scratch;
-        let won = self.rules.winner_pair(
-            [sa, sb],
-            [
-                (a.ident.as_deref(), &a.message),
-                (b.ident.as_deref(), &b.message),
-            ],
-        );
-        for rule in won.into_iter().flatten() {
-            self.per_rule[rule] += 1;
-        }
-    }
-
-    /// Classifies a line still waiting for its pair.
-    fn flush(&mut self) {
-        if !std::mem::take(&mut self.holding) {
-            return;
-        }
-        let f = frame(&self.held, &self.clock);
-        if let Some(rule) = self
-            .rules
-            .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message)
-        {
-            self.per_rule[rule] += 1;
-        }
+        self.classifier.line(bytes, cut, &mut self.tally);
     }
 
     /// Reads `input` to its end. Gzip is detected by its magic bytes, not the file name.
@@ -139,6 +197,9 @@ impl<'r> Analyzer<'r> {
     fn read_plain(&mut self, mut input: impl Read) -> io::Result<()> {
         let mut split = Splitter::new(self.max_line);
         let mut buf = vec![0u8; 1 << 18];
+        let Analyzer {
+            classifier, tally, ..
+        } = self;
         loop {
             let n = match input.read(&mut buf) {
                 Ok(0) => break,
@@ -146,10 +207,10 @@ impl<'r> Analyzer<'r> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            split.feed(&buf[..n], &mut |l, cut| self.line(l, cut));
+            split.feed(&buf[..n], &mut |l, cut| classifier.line(l, cut, tally));
         }
-        split.finish(&mut |l, cut| self.line(l, cut));
-        self.flush();
+        split.finish(&mut |l, cut| classifier.line(l, cut, tally));
+        classifier.flush(tally);
         Ok(())
     }
 
@@ -168,20 +229,31 @@ impl<'r> Analyzer<'r> {
     }
 
     pub fn summary(&self) -> Summary {
+        let t = &self.tally;
+        let rules = self.classifier.rules().rules();
         let mut events = BTreeMap::new();
-        let mut matched = 0;
-        for (rule, &n) in self.rules.rules().iter().zip(&self.per_rule) {
-            if n > 0 {
-                *events.entry(rule.kind.clone()).or_insert(0) += n;
-                matched += n;
+        let mut hosts: BTreeMap<String, BTreeMap<String, KindStats>> = BTreeMap::new();
+        for (host, per) in t.hosts.iter().zip(&t.per) {
+            for (rule, st) in rules.iter().zip(per) {
+                if st.count == 0 {
+                    continue;
+                }
+                *events.entry(rule.kind.clone()).or_insert(0) += st.count;
+                hosts
+                    .entry(host.clone())
+                    .or_default()
+                    .entry(rule.kind.clone())
+                    .or_default()
+                    .merge(st);
             }
         }
         Summary {
-            lines: self.lines,
-            matched,
-            unmatched: self.lines - matched,
-            truncated: self.truncated,
+            lines: t.lines,
+            matched: t.matched,
+            unmatched: t.lines - t.matched,
+            truncated: t.truncated,
             events,
+            hosts,
         }
     }
 }
@@ -189,11 +261,12 @@ impl<'r> Analyzer<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::frame::frame;
     use std::io::Write;
 
     fn analyze(bytes: &[u8]) -> Summary {
-        let rules = Rules::builtin().unwrap();
-        let mut a = Analyzer::new(&rules, YearClock::fixed(2024), 4096);
+        let rules = Arc::new(Rules::builtin().unwrap());
+        let mut a = Analyzer::new(rules, YearClock::fixed(2024), 4096);
         a.read(bytes).unwrap();
         a.summary()
     }
@@ -216,11 +289,35 @@ mod tests {
         assert!(s.to_text().contains("vrrp_master"));
     }
 
+    #[test]
+    fn each_host_gets_its_kinds_with_first_and_last_times() {
+        let s = analyze(
+            b"Nov 25 10:00:00 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE\n\
+              Nov 25 10:05:00 lb2 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE\n\
+              Nov 25 10:07:30 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE\n\
+              [ 12.5] nf_conntrack: table full, dropping packet\n",
+        );
+        let json: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+        let lb1 = &json["hosts"]["lb1"]["vrrp_master"];
+        assert_eq!(lb1["count"], 2);
+        assert_eq!(lb1["first"], "2024-11-25T10:00:00Z");
+        assert_eq!(lb1["last"], "2024-11-25T10:07:30Z");
+        assert_eq!(json["hosts"]["lb2"]["vrrp_master"]["count"], 1);
+        let kernel = &json["hosts"][NO_HOST]["conntrack_table_full"];
+        assert_eq!(kernel["count"], 1);
+        assert!(
+            kernel.get("first").is_none(),
+            "no wall time in a dmesg line"
+        );
+        let text = s.to_text();
+        assert!(text.contains("host lb1:") && text.contains("2024-11-25T10:07:30Z"));
+    }
+
     /// Lines go through in pairs; odd counts, mixed idents and lines no rule applies to must
     /// count exactly as classifying each line alone by the reference does.
     #[test]
     fn pairs_count_what_the_reference_counts_line_by_line() {
-        let rules = Rules::builtin().unwrap();
+        let rules = Arc::new(Rules::builtin().unwrap());
         let clock = YearClock::fixed(2024);
         let mut text = String::new();
         for f in [
@@ -235,7 +332,7 @@ mod tests {
         text.push_str("(VI_9) Entering MASTER STATE\n(VI_9) Entering MASTER STATE\n");
         for take in [text.lines().count(), text.lines().count() - 1] {
             let lines: Vec<&str> = text.lines().take(take).collect();
-            let mut a = Analyzer::new(&rules, clock, 4096);
+            let mut a = Analyzer::new(rules.clone(), clock, 4096);
             a.read(lines.join("\n").as_bytes()).unwrap();
             let mut want = BTreeMap::new();
             for l in &lines {

@@ -2,23 +2,25 @@
 //! into counted events.
 //!
 //! Data flows one way: sources (files, the journal, /dev/kmsg, `analyze`'s inputs) yield
-//! raw lines; `frame` splits a line into time, host, ident and message (reading zone-less
-//! times in the writer's zone, `clock`); `rules` classifies the message into an event kind
-//! with bounded labels; `metrics` counts events for the exporter. Nothing here knows about
-//! HTTP.
+//! raw lines; `pipeline` (one for `serve` and `analyze`) frames a line into time, host,
+//! ident and message (`frame`; times without a zone are the writer's, `clock`), classifies
+//! the message into an event kind with bounded labels (`rules`) and hands the `event` to its
+//! consumers: the counters (`stats`), and through the `bus` those that keep events. Nothing
+//! here knows about Prometheus or HTTP.
 
 pub mod addr;
 pub mod analyze;
+pub mod bus;
 pub mod clock;
-pub mod demo;
+pub mod event;
 pub mod frame;
 pub mod frame_json;
 pub mod linear;
 pub mod lines;
+pub mod pipeline;
 pub mod prefilter;
 pub mod rules;
-// rust-version 1.85 (for jiff) makes clippy prefer `is_none_or` (1.82) to `map_or(true, …)`;
-// source/file.rs is being changed on another branch and adopts it there. Remove afterwards.
-#[allow(clippy::unnecessary_map_or)]
 pub mod source;
 pub mod stats;
+
+pub use source::LogPipeline;

@@ -145,6 +145,8 @@ pub enum RulesError {
 pub struct Rule {
     pub name: String,
     pub kind: String,
+    /// `kind` shared, for events that outlive the line.
+    kind_arc: std::sync::Arc<str>,
     pub severity: Severity,
     idents: Vec<String>,
     source: String,
@@ -370,7 +372,7 @@ impl Rules {
         message: &str,
     ) -> Option<Event<'a>> {
         let i = self.winner(scratch, ident, message)?;
-        self.event(scratch, i, message)
+        self.event_of(scratch, i, message)
     }
 
     /// [`Rules::winner`] for two messages, `(ident, message)` each, with one prefilter pass
@@ -391,8 +393,19 @@ impl Rules {
         [self.pick(sa, ia, ma), self.pick(sb, ib, mb)]
     }
 
-    /// The event of rule `i`, which won for `message`: its labels from the captures.
-    fn event<'a>(&'a self, scratch: &'a mut Scratch, i: usize, message: &str) -> Option<Event<'a>> {
+    /// Rule `i`'s kind, shared.
+    pub fn kind_arc(&self, i: usize) -> std::sync::Arc<str> {
+        self.rules[i].kind_arc.clone()
+    }
+
+    /// The event of rule `i`, which won for `message` in `scratch`: its labels from the
+    /// captures that search left there.
+    pub fn event_of<'a>(
+        &'a self,
+        scratch: &'a mut Scratch,
+        i: usize,
+        message: &str,
+    ) -> Option<Event<'a>> {
         let rule = &self.rules[i];
         scratch.text.clear();
         scratch.spans.clear();
@@ -534,6 +547,7 @@ fn compile(spec: RuleSpec, path: &Path) -> Result<Rule, RulesError> {
     let rule = Rule {
         program,
         name: name.clone(),
+        kind_arc: spec.kind.as_str().into(),
         kind: spec.kind,
         severity: spec.severity,
         idents: spec.idents,

@@ -1,13 +1,14 @@
 //! Encoding of the IPVS snapshot into `ipvs_*` families. Families whose source could not
 //! be read are left out; netlink-only families appear when the table came from netlink.
 
-use super::ipvs::Snapshot;
 use super::labels::{service_flags, BackendLabels, BackendTexts, ServiceLabels, With};
 use crate::ipvs::conntable::ConnSummary;
 use crate::ipvs::model::{
     Counters, CpuStats, DestDetail, GlobalStats, ServiceTable, SyncDaemon, Timeouts,
 };
-use crate::ipvs::{Service, ServiceAddr, Stats};
+use crate::ipvs::Snapshot;
+use crate::ipvs::{Service, Stats};
+use crate::model::VirtualServiceId;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -125,9 +126,11 @@ fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Services grouped by their label identity. An IPv4 and an IPv6 firewall-mark service with
-/// the same mark (the usual dual-stack setup) print identically in /proc, so they share
-/// one identity: their backends are all listed, their counts add up.
+/// Services grouped by their identity (`Service::id`). An IPv4 and an IPv6 firewall-mark
+/// service with the same mark (the usual dual-stack setup) print identically in /proc, so
+/// there they share one identity: their backends are all listed, their counts add up.
+/// Netlink tells them apart, and they are two services (the IPv6 one at `local_address`
+/// `::`).
 struct Group<'a> {
     labels: ServiceLabels,
     members: Vec<&'a Service>,
@@ -141,12 +144,13 @@ impl Group<'_> {
 
 fn group_services(table: &ServiceTable) -> Vec<Group<'_>> {
     let mut groups: Vec<Group> = Vec::with_capacity(table.services.len());
-    let mut index: HashMap<ServiceAddr, usize> = HashMap::with_capacity(table.services.len());
+    let mut index: HashMap<VirtualServiceId, usize> = HashMap::with_capacity(table.services.len());
     for svc in &table.services {
-        match index.get(&svc.addr) {
+        let id = svc.id();
+        match index.get(&id) {
             Some(&i) => groups[i].members.push(svc),
             None => {
-                index.insert(svc.addr, groups.len());
+                index.insert(id, groups.len());
                 groups.push(Group {
                     labels: ServiceLabels::of(svc),
                     members: vec![svc],

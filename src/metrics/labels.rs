@@ -2,16 +2,10 @@
 //! `local_port`, `local_mark`, `remote_address`, `remote_port`) so existing PromQL carries
 //! over; `local_mark` is decimal (node_exporter printed it in hex).
 
-use crate::ipvs::{Dest, Service, ServiceAddr};
+use crate::ipvs::{Dest, Service};
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use std::borrow::Cow;
 use std::fmt;
-use std::net::IpAddr;
-
-/// An address as label text: canonical (IPv6 compressed, no brackets), or empty.
-fn ip_text(a: Option<IpAddr>) -> String {
-    a.map(|a| a.to_string()).unwrap_or_default()
-}
 
 /// The labels that identify a virtual service, rendered to text once: a service's labels
 /// are written into every one of its series (and its backends'), and formatting addresses
@@ -24,24 +18,14 @@ pub struct ServiceLabels {
 }
 
 impl ServiceLabels {
+    /// The service's identity labels (`model::VirtualServiceId::labels`), rendered once.
     pub fn of(svc: &Service) -> ServiceLabels {
-        match svc.addr {
-            ServiceAddr::Inet {
-                protocol,
-                addr,
-                port,
-            } => ServiceLabels {
-                proto: protocol.name(),
-                addr: ip_text(Some(addr)),
-                port: port.to_string(),
-                mark: String::new(),
-            },
-            ServiceAddr::Fwmark(mark) => ServiceLabels {
-                proto: "FWM".into(),
-                addr: String::new(),
-                port: "0".into(),
-                mark: mark.to_string(),
-            },
+        let l = svc.id().labels();
+        ServiceLabels {
+            proto: l.proto,
+            addr: l.local_address.into_owned(),
+            port: l.local_port.into_owned(),
+            mark: l.local_mark.into_owned(),
         }
     }
 }

@@ -1,10 +1,14 @@
 //! The log pipeline's families, read from its shared counters at scrape time:
-//! `lvsmon_log_events_total{kind, instance, virtual_service, real_server}`,
+//! `lvsmon_log_events_total{kind, iname, proto, local_address, local_port, local_mark,
+//! remote_address, remote_port}` (the identity labels of every other family, so it joins
+//! with `ipvs_*` and `keepalived_*` as written), `lvsmon_log_events_dropped_total{consumer}`,
+//! `lvsmon_log_identities_dropped_total`,
 //! `lvsmon_log_lines_total{source}`, `lvsmon_log_lines_unmatched_total{source}`,
 //! `lvsmon_log_lines_truncated_total{source}`, `lvsmon_log_source_up{source}`,
 //! `lvsmon_log_rotations_total{source, kind}` and `lvsmon_kmsg_lost_total`.
 
-use crate::logs::stats::{LogStats, SourceCounts};
+use crate::logs::source::LogPipeline;
+use crate::logs::stats::{EventKey, SourceCounts, OVERFLOW};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -14,11 +18,41 @@ use std::fmt;
 use std::sync::Arc;
 
 #[derive(Debug)]
-pub struct LogCollector(pub Arc<LogStats>);
+pub struct LogCollector(pub Arc<LogPipeline>);
+
+/// The eight label values of one event series.
+fn event_labels(k: &EventKey) -> [(&'static str, String); 8] {
+    let over = |s: &str| {
+        if k.overflow {
+            OVERFLOW.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let vs = k.virtual_service.map(|v| v.labels());
+    let [proto, addr, port, mark] = match &vs {
+        Some(l) => l.as_array().map(over),
+        None => std::array::from_fn(|_| over("")),
+    };
+    let (raddr, rport) = match k.real_server {
+        Some(r) => r.labels(),
+        None => (over(""), over("")),
+    };
+    [
+        ("kind", k.kind.to_string()),
+        ("iname", k.iname.clone()),
+        ("proto", proto),
+        ("local_address", addr),
+        ("local_port", port),
+        ("local_mark", mark),
+        ("remote_address", raddr),
+        ("remote_port", rport),
+    ]
+}
 
 impl Collector for LogCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        let snap = self.0.snapshot();
+        let snap = self.0.stats.snapshot();
         let mut m = enc.encode_descriptor(
             "lvsmon_log_events",
             "Log lines classified as this event kind (series beyond the cap count as 'overflow').",
@@ -26,14 +60,26 @@ impl Collector for LogCollector {
             MetricType::Counter,
         )?;
         for (k, n) in &snap.events {
-            let labels = [
-                ("kind", k.kind.as_str()),
-                ("instance", k.instance.as_str()),
-                ("virtual_service", k.virtual_service.as_str()),
-                ("real_server", k.real_server.as_str()),
-            ];
+            let labels = event_labels(k);
+            let labels: [(&str, &str); 8] = std::array::from_fn(|i| (labels[i].0, &*labels[i].1));
             ConstCounter::new(*n).encode(m.encode_family(&labels)?)?;
         }
+        let mut m = enc.encode_descriptor(
+            "lvsmon_log_events_dropped",
+            "Events a consumer did not get because its queue was full (the tailers never wait).",
+            None,
+            MetricType::Counter,
+        )?;
+        for c in self.0.bus.stats() {
+            ConstCounter::new(c.dropped).encode(m.encode_family(&[("consumer", c.name)])?)?;
+        }
+        let m = enc.encode_descriptor(
+            "lvsmon_log_identities_dropped",
+            "Virtual services or real servers named in log lines that could not be parsed (the event is kept without them).",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(snap.identities_dropped).encode(m)?;
         per_source(
             &mut enc,
             &snap.sources,

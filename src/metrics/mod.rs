@@ -1,26 +1,29 @@
-//! Prometheus exposition: the registry of collectors and the two text formats.
+//! Prometheus exposition: the collectors, the one place that registers them, and the two
+//! text formats. This layer only encodes: the readers of [`App`] own their state, and a
+//! collector asks one for a snapshot at scrape time (there is no background polling).
 //!
-//! Collectors read at scrape time; there is no background polling. They are registered in
-//! the order they must run: the IPVS readers first, the tool's own health last, so that
-//! `lvsmon_collector_*` describes the scrape it is part of.
+//! Collectors are registered in the order they must run: the readers first, the tool's own
+//! health last, so that `lvsmon_collector_*` describes the scrape it is part of.
 
 pub mod health;
 pub mod ipvs;
 pub mod ipvs_families;
+pub mod keepalived;
+pub mod keepalived_checker;
 pub mod labels;
 pub mod logs;
 pub mod process;
 
-use health::{Health, HealthCollector};
+use crate::app::App;
+use health::HealthCollector;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use std::fmt;
-use std::sync::Arc;
 
-pub use ipvs::{IpvsCollector, IpvsOptions, SourceChoice};
+pub use ipvs::IpvsCollector;
 
 /// The exposition formats lvsmon serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,92 +77,42 @@ impl Collector for BuildInfo {
     }
 }
 
-/// A registry holding every collector, ready to encode.
+/// A registry holding every collector, ready to encode. Shared by every scrape: encoding
+/// takes `&self`, and each reader serialises its own reads.
 #[derive(Debug)]
 pub struct Exporter {
     registry: Registry,
-    health: Arc<Health>,
-    keepalived: Option<Arc<crate::keepalived::Keepalived>>,
 }
 
 impl Exporter {
-    /// Builds the exporter. `collectors` run in order, before the tool's own metrics.
-    pub fn new(health: Arc<Health>, collectors: Vec<Box<dyn Collector>>) -> Exporter {
+    /// Registers a collector for each reader `app` has, in scrape order. This is the only
+    /// place collectors are registered.
+    pub fn new(app: &App) -> Exporter {
+        let mut collectors: Vec<Box<dyn Collector>> = vec![
+            Box::new(BuildInfo),
+            Box::new(ipvs::IpvsCollector(app.ipvs.clone())),
+        ];
+        if let Some(k) = &app.keepalived {
+            collectors.push(Box::new(keepalived::KeepalivedCollector(k.clone())));
+        }
+        if let Some(l) = &app.logs {
+            collectors.push(Box::new(logs::LogCollector(l.clone())));
+        }
+        collectors.push(Box::new(process::ProcessCollector));
+        collectors.push(Box::new(HealthCollector(app.health.clone())));
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(BuildInfo));
         for c in collectors {
             registry.register_collector(c);
         }
-        registry.register_collector(Box::new(process::ProcessCollector));
-        registry.register_collector(Box::new(HealthCollector(health.clone())));
-        Exporter {
-            registry,
-            health,
-            keepalived: None,
-        }
+        Exporter { registry }
     }
 
-    /// Builds the exporter with keepalived's collector after `collectors` (when `keepalived`
-    /// is given) and keeps its state at hand for `/api/v1/state`.
-    pub fn with_keepalived(
-        health: Arc<Health>,
-        mut collectors: Vec<Box<dyn Collector>>,
-        keepalived: Option<crate::keepalived::KeepalivedOptions>,
-    ) -> Exporter {
-        let ka =
-            keepalived.map(|o| Arc::new(crate::keepalived::Keepalived::new(o, health.clone())));
-        if let Some(k) = &ka {
-            collectors.push(Box::new(crate::keepalived::KeepalivedCollector(k.clone())));
-        }
-        let mut e = Exporter::new(health, collectors);
-        e.keepalived = ka;
-        e
-    }
-
-    /// keepalived's state, when its collector is on.
-    pub fn keepalived(&self) -> Option<&Arc<crate::keepalived::Keepalived>> {
-        self.keepalived.as_ref()
-    }
-
-    /// The IPVS exporter reading from `source` (and netlink, as `opts.source` says).
-    pub fn ipvs(source: crate::ipvs::source::ProcSource, opts: IpvsOptions) -> Exporter {
-        Exporter::ipvs_and_keepalived(source, opts, None)
-    }
-
-    /// The IPVS exporter plus keepalived's collector (when `keepalived` is given).
-    pub fn ipvs_and_keepalived(
+    /// The IPVS exporter alone over `source` (tests, benchmarks, replayed captures).
+    pub fn ipvs(
         source: crate::ipvs::source::ProcSource,
-        opts: IpvsOptions,
-        keepalived: Option<crate::keepalived::KeepalivedOptions>,
+        opts: crate::ipvs::IpvsOptions,
     ) -> Exporter {
-        let health = Arc::new(Health::default());
-        let ipvs = IpvsCollector::new(source, opts, health.clone());
-        Exporter::with_keepalived(health, vec![Box::new(ipvs)], keepalived)
-    }
-
-    /// The IPVS exporter reading inside the network namespace at `netns`.
-    pub fn ipvs_in_netns(
-        netns: &std::path::Path,
-        opts: IpvsOptions,
-        keepalived: Option<crate::keepalived::KeepalivedOptions>,
-    ) -> Result<Exporter, crate::ipvs::netns::NetnsError> {
-        let health = Arc::new(Health::default());
-        let worker = crate::ipvs::netns::NetnsWorker::start(netns)?;
-        let ipvs = IpvsCollector::in_netns(worker, opts, health.clone())?;
-        Ok(Exporter::with_keepalived(
-            health,
-            vec![Box::new(ipvs)],
-            keepalived,
-        ))
-    }
-
-    /// Adds a collector after those given to [`Exporter::new`] (the log pipeline's).
-    pub fn add_collector(&mut self, c: Box<dyn Collector>) {
-        self.registry.register_collector(c);
-    }
-
-    pub fn health(&self) -> &Health {
-        &self.health
+        Exporter::new(&App::ipvs_only(source, opts))
     }
 
     /// Runs every collector and writes the page.

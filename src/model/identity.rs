@@ -22,8 +22,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use crate::ipvs::model::{Dest, Service, ServiceAddr};
-use crate::keepalived::model as kmodel;
+use crate::ipvs::model::{Dest, ServiceAddr};
 
 /// An IP protocol number, named the way the kernel's `ip_vs_proto_name()` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -351,13 +350,6 @@ impl From<&ServiceAddr> for VirtualServiceId {
     }
 }
 
-impl From<&Service> for VirtualServiceId {
-    /// With the family of a firewall mark `Unknown`; see [`VirtualServiceId::from_service_addr`].
-    fn from(svc: &Service) -> VirtualServiceId {
-        VirtualServiceId::from(&svc.addr)
-    }
-}
-
 impl From<&Dest> for RealServerId {
     fn from(d: &Dest) -> RealServerId {
         RealServerId {
@@ -365,37 +357,6 @@ impl From<&Dest> for RealServerId {
             port: d.port,
         }
     }
-}
-
-/// A virtual service from keepalived's dump; `None` for a virtual server group, a protocol
-/// keepalived could not name, or a service without an address.
-pub fn keepalived_virtual_service(vs: &kmodel::VirtualService) -> Option<VirtualServiceId> {
-    match vs.address.as_ref()? {
-        kmodel::VsAddress::Inet { ip, port } => Some(VirtualServiceId::Inet {
-            proto: match vs.protocol {
-                kmodel::Protocol::Tcp => Protocol::TCP,
-                kmodel::Protocol::Udp => Protocol::UDP,
-                kmodel::Protocol::Sctp => Protocol::SCTP,
-                kmodel::Protocol::Other => return None,
-            },
-            addr: *ip,
-            port: *port,
-        }),
-        // The dump does not give a firewall mark's family.
-        kmodel::VsAddress::Fwmark(mark) => Some(VirtualServiceId::Fwmark {
-            mark: *mark,
-            family: FwmFamily::Unknown,
-        }),
-        kmodel::VsAddress::Group(_) => None,
-    }
-}
-
-/// A real server from keepalived's dump; `None` when the dump gave no address.
-pub fn keepalived_real_server(rs: &kmodel::RealServer) -> Option<RealServerId> {
-    Some(RealServerId {
-        addr: rs.ip?,
-        port: rs.port,
-    })
 }
 
 impl fmt::Display for VirtualServiceId {

@@ -10,6 +10,5 @@
 pub mod identity;
 
 pub use identity::{
-    keepalived_real_server, keepalived_virtual_service, FwmFamily, ParseIdError, Protocol,
-    RealServerId, ServiceLabelValues, VirtualServiceId,
+    FwmFamily, ParseIdError, Protocol, RealServerId, ServiceLabelValues, VirtualServiceId,
 };

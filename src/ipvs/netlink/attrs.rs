@@ -262,6 +262,7 @@ fn parse_service(bytes: &[u8], skipped: &mut Skipped) -> Option<NlService> {
             persistence,
             dests: Vec::new(),
             detail: Some(ServiceDetail {
+                af,
                 flags,
                 timeout_seconds: timeout,
                 pe_name,

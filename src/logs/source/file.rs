@@ -19,6 +19,7 @@
 //! a filesystem without inotify events (NFS, some overlays) still works.
 
 use super::{fnv1a, Pipeline, StateStore, Stop};
+use crate::health::OnceLog;
 use crate::logs::lines::Splitter;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -79,8 +80,8 @@ pub struct Tailer {
     started: bool,
     last_save: Option<Instant>,
     saved: Option<Saved>,
-    /// The last error logged, so that a persisting one is logged once.
-    logged: Option<String>,
+    /// A persisting error is logged once, its recovery once.
+    log: OnceLog,
     buf: Vec<u8>,
 }
 
@@ -101,7 +102,7 @@ impl Tailer {
             started: false,
             last_save: None,
             saved: None,
-            logged: None,
+            log: OnceLog::default(),
             buf: vec![0; 1 << 16],
         }
     }
@@ -350,17 +351,15 @@ impl Tailer {
 
     fn up(&mut self) {
         self.pipeline.stats().set_up(self.pipeline.source(), true);
-        if self.logged.take().is_some() {
-            tracing::info!(path = %self.path.display(), "log file readable again");
-        }
+        self.log.ok(
+            "log file",
+            &format!("{} readable again", self.path.display()),
+        );
     }
 
     fn down(&mut self, msg: &str) {
         self.pipeline.stats().set_up(self.pipeline.source(), false);
-        if self.logged.as_deref() != Some(msg) {
-            tracing::warn!("{msg}");
-            self.logged = Some(msg.to_string());
-        }
+        self.log.failed("log file", msg);
     }
 }
 
@@ -422,7 +421,7 @@ pub fn run(pattern: PathBuf, make: impl Fn(&Path) -> Tailer, opts: FileOptions, 
     let mut tailers: Vec<Tailer> = Vec::new();
     let mut last_scan: Option<Instant> = None;
     while !stop.stopped() {
-        if last_scan.map_or(true, |t| t.elapsed() > Duration::from_secs(5)) {
+        if last_scan.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
             last_scan = Some(Instant::now());
             for p in expand(&pattern) {
                 if !tailers.iter().any(|t| t.path == p) {

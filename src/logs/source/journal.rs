@@ -4,6 +4,7 @@
 //! is restarted with a backoff doubling from 1 s to 30 s.
 
 use super::{Pipeline, StateStore, Stop};
+use crate::health::OnceLog;
 use crate::logs::frame_json::cursor;
 use crate::logs::lines::Splitter;
 use std::io::Read;
@@ -54,17 +55,14 @@ pub fn args(cursor: Option<&str>, from_beginning: bool) -> Vec<String> {
 /// Runs journalctl until `stop`, restarting it when it ends.
 pub fn run(opts: JournalOptions, mut pipeline: Pipeline, store: Option<StateStore>, stop: Stop) {
     let mut backoff = Duration::from_secs(1);
-    let mut logged: Option<String> = None;
+    let mut log = OnceLog::default();
     let mut last = store.as_ref().and_then(|s| s.load(STATE_KEY));
     while !stop.stopped() {
         let started = Instant::now();
         match read_child(&opts, &mut pipeline, store.as_ref(), &mut last, &stop) {
-            Ok(()) => {}
+            Ok(()) => log.ok("journal", "journalctl ran again"),
             Err(msg) => {
-                if logged.as_deref() != Some(msg.as_str()) {
-                    tracing::warn!("{msg}");
-                    logged = Some(msg);
-                }
+                log.failed("journal", &msg);
             }
         }
         pipeline.stats().set_up(pipeline.source(), false);

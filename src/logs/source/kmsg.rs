@@ -5,6 +5,7 @@
 //! returns the oldest record still there.
 
 use super::{Pipeline, Stop};
+use crate::health::OnceLog;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
@@ -39,27 +40,40 @@ impl Gaps {
     }
 }
 
+/// The instant of boot, in microseconds since the epoch, as the kernel's record times count
+/// from it (CLOCK_MONOTONIC): the wall clock now less the monotonic clock now. `None` if
+/// either clock cannot be read.
+pub fn boot_time() -> Option<i64> {
+    let read = |clock| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec through a valid pointer.
+        let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+        (rc == 0).then_some(ts.tv_sec * 1_000_000 + ts.tv_nsec / 1_000)
+    };
+    Some(read(libc::CLOCK_REALTIME)? - read(libc::CLOCK_MONOTONIC)?)
+}
+
 /// Reads `path` (normally /dev/kmsg) until `stop`: the body of the kmsg thread. Starts at
 /// the end of the ring unless `from_beginning`; reopens with a delay when it fails.
 pub fn run(path: &Path, mut pipeline: Pipeline, from_beginning: bool, stop: Stop) {
     let mut gaps = Gaps::default();
-    let mut logged = false;
+    let mut log = OnceLog::default();
     let mut buf = vec![0u8; 16 * 1024];
     while !stop.stopped() {
         let mut f = match open(path, from_beginning) {
             Ok(f) => f,
             Err(e) => {
                 pipeline.stats().set_up(pipeline.source(), false);
-                if !logged {
-                    tracing::warn!("cannot read {}: {e}", path.display());
-                    logged = true;
-                }
+                log.failed("kmsg", &format!("cannot read {}: {e}", path.display()));
                 std::thread::sleep(Duration::from_secs(5));
                 continue;
             }
         };
         pipeline.stats().set_up(pipeline.source(), true);
-        logged = false;
+        log.ok("kmsg", "kernel ring readable again");
         while !stop.stopped() {
             match f.read(&mut buf) {
                 Ok(0) => std::thread::sleep(Duration::from_millis(200)),

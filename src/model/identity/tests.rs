@@ -272,8 +272,7 @@ fn ipvsadm_listings_round_trip_and_agree_with_proc() {
         }
         let proc = read(&dir.join("proc/net/ip_vs"));
         let table = crate::ipvs::procfs::parse_services(proc.as_bytes()).value;
-        let from_proc: Vec<VirtualServiceId> =
-            table.services.iter().map(VirtualServiceId::from).collect();
+        let from_proc: Vec<VirtualServiceId> = table.services.iter().map(|s| s.id()).collect();
         assert_eq!(services.len(), from_proc.len(), "{}", dir.display());
         for s in &services {
             let n = from_proc.iter().filter(|p| p.matches(s)).count();
@@ -508,7 +507,7 @@ fn keepalived_conversions() {
     };
     let ip: IpAddr = "10.1.0.100".parse().unwrap();
     let inet = Some(VsAddress::Inet { ip, port: 80 });
-    let got = |v: &VirtualService| keepalived_virtual_service(v).map(|i| i.to_string());
+    let got = |v: &VirtualService| v.id().map(|i| i.to_string());
     assert_eq!(
         got(&svc(inet.clone(), KProto::Tcp)).as_deref(),
         Some("TCP 10.1.0.100:80")
@@ -534,21 +533,18 @@ fn keepalived_conversions() {
 
     // keepalived's own canonical names parse to the same identity.
     let v = svc(Some(VsAddress::Inet { ip, port: 443 }), KProto::Tcp);
-    assert_eq!(
-        VirtualServiceId::from_log(&v.canonical()),
-        keepalived_virtual_service(&v)
-    );
+    assert_eq!(VirtualServiceId::from_log(&v.canonical()), v.id());
     let r = RealServer {
         ip: Some("fd00::12".parse().unwrap()),
         port: 80,
         ..RealServer::default()
     };
-    assert_eq!(keepalived_real_server(&r), Some(rs("[fd00::12]:80")));
+    assert_eq!(r.id(), Some(rs("[fd00::12]:80")));
     assert_eq!(
         RealServerId::from_log(&r.canonical(KProto::Tcp)),
         Some(rs("[fd00::12]:80"))
     );
-    assert_eq!(keepalived_real_server(&RealServer::default()), None);
+    assert_eq!(RealServer::default().id(), None);
 }
 
 #[test]

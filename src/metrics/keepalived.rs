@@ -1,165 +1,18 @@
-//! keepalived at scrape time: refresh the dumps at most once per `min_interval`, keep the
-//! last complete state when a refresh fails, and encode the `keepalived_*` families plus
-//! `lvsmon_keepalived_dump_*`. The same snapshot answers `GET /api/v1/state`.
+//! The keepalived families: `keepalived_up`, `keepalived_vrrp_*` (labelled by `iname`,
+//! `vrid`, `interface`), the checker families (`keepalived_checker`) and
+//! `lvsmon_keepalived_dump_*`, encoded from the shared reader's snapshot at scrape time.
 
-use super::model::{KeepalivedState, VrrpInstance, VrrpStats};
-use super::signal::{DumpSource, Reading, Signums};
-use crate::metrics::health::Health;
+use crate::keepalived::model::{VrrpInstance, VrrpStats};
+use crate::keepalived::Keepalived;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
-use serde::Serialize;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
 
-const NAME: &str = "keepalived";
-
-/// Where the collector's state comes from.
-#[derive(Debug, Clone)]
-pub enum Origin {
-    /// A running keepalived (or, passive, the dumps something else asks it for).
-    Live(DumpSource),
-    /// A fixed reading (`--demo`), its age counted from when lvsmon started.
-    Fixed(KeepalivedState),
-}
-
-/// The collector's settings.
-#[derive(Debug, Clone)]
-pub struct KeepalivedOptions {
-    pub origin: Origin,
-    /// No refresh (and so no signal) more often than this, however many scrapers ask.
-    pub min_interval: Duration,
-}
-
-/// What a scrape or `/api/v1/state` sees.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Snapshot {
-    /// keepalived answered and a fresh dump was read at the last refresh.
-    pub up: bool,
-    /// The last refresh failed for a reason other than keepalived being absent.
-    pub collector_error: Option<String>,
-    /// Seconds since the state's JSON dump was written (absent without a state).
-    pub dump_age_seconds: Option<f64>,
-    /// How long the last refresh took (signal to parsed state).
-    pub dump_duration_seconds: f64,
-    #[serde(flatten)]
-    pub state: KeepalivedState,
-}
-
-#[derive(Debug, Default)]
-struct Cache {
-    last_refresh: Option<Instant>,
-    up: bool,
-    error: Option<String>,
-    good: Option<Reading>,
-    duration: Duration,
-    /// The absence last logged, so a host without keepalived logs it once.
-    absent_logged: Option<String>,
-}
-
-/// keepalived's state with its refresh policy; shared by the collector and the HTTP API.
-#[derive(Debug)]
-pub struct Keepalived {
-    opts: KeepalivedOptions,
-    health: Arc<Health>,
-    signums: Signums,
-    cache: Mutex<Cache>,
-}
-
-impl Keepalived {
-    pub fn new(opts: KeepalivedOptions, health: Arc<Health>) -> Keepalived {
-        let cache = match &opts.origin {
-            Origin::Fixed(state) => Cache {
-                up: true,
-                good: Some(Reading {
-                    state: state.clone(),
-                    dumped_at: SystemTime::now(),
-                }),
-                ..Cache::default()
-            },
-            Origin::Live(_) => Cache::default(),
-        };
-        Keepalived {
-            opts,
-            health,
-            signums: Signums::default(),
-            cache: Mutex::new(cache),
-        }
-    }
-
-    /// Refreshes if the last refresh is older than `min_interval`, then returns the state.
-    pub fn snapshot(&self) -> Snapshot {
-        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let refreshed = match &self.opts.origin {
-            Origin::Live(src) => {
-                let due = c
-                    .last_refresh
-                    .is_none_or(|t| t.elapsed() >= self.opts.min_interval);
-                if due {
-                    self.refresh(src, &mut c);
-                }
-                due
-            }
-            Origin::Fixed(_) => true,
-        };
-        // Health counts collections: a scrape answered from the cache is not one.
-        if refreshed {
-            let result = c.error.clone().map_or(Ok(()), Err);
-            self.health.record(NAME, c.duration, result);
-        }
-        Snapshot {
-            up: c.up,
-            collector_error: c.error.clone(),
-            dump_age_seconds: c.good.as_ref().map(|g| age(g.dumped_at)),
-            dump_duration_seconds: c.duration.as_secs_f64(),
-            state: c.good.as_ref().map(|g| g.state.clone()).unwrap_or_default(),
-        }
-    }
-
-    fn refresh(&self, src: &DumpSource, c: &mut Cache) {
-        let t0 = Instant::now();
-        let result = src.read(&self.signums);
-        c.duration = t0.elapsed();
-        c.last_refresh = Some(Instant::now());
-        match result {
-            Ok(r) => {
-                c.up = true;
-                c.error = None;
-                c.good = Some(r);
-                c.absent_logged = None;
-            }
-            // No keepalived: nothing to keep, and no failure of the collector.
-            Err(e) if e.is_absent() => {
-                let msg = e.to_string();
-                if c.absent_logged.as_deref() != Some(msg.as_str()) {
-                    tracing::info!(collector = NAME, "{msg}: keepalived_up 0");
-                    c.absent_logged = Some(msg);
-                }
-                c.up = false;
-                c.error = None;
-                c.good = None;
-            }
-            // A dump that did not arrive or did not parse: keep serving the last good one.
-            Err(e) => {
-                c.up = false;
-                // Every SourceError names its cause (and the file) in its message.
-                c.error = Some(e.to_string());
-            }
-        }
-    }
-}
-
-fn age(t: SystemTime) -> f64 {
-    SystemTime::now()
-        .duration_since(t)
-        .unwrap_or_default()
-        .as_secs_f64()
-}
-
-/// The collector registered in the exporter.
+/// The keepalived collector: one refresh (or cached state) per scrape.
 #[derive(Debug)]
 pub struct KeepalivedCollector(pub Arc<Keepalived>);
 
@@ -191,12 +44,12 @@ impl Collector for KeepalivedCollector {
             &[(&[], snap.dump_duration_seconds)],
         )?;
         encode_vrrp(&mut enc, &snap.state.instances)?;
-        super::checker_metrics::encode(&mut enc, &snap.state.virtual_services)
+        super::keepalived_checker::encode(&mut enc, &snap.state.virtual_services)
     }
 }
 
 /// Encodes one gauge family from (labels, value) pairs.
-pub(super) fn gauge(
+pub(crate) fn gauge(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,

@@ -5,13 +5,13 @@
 //! `lvsmon_log_*` family with real figures. Kept here rather than read from tests/fixtures
 //! so that re-capturing never changes what `--demo` shows.
 
-use super::source::file::{FileOptions, Tailer};
-use super::source::Pipeline;
+use crate::logs::source::file::{FileOptions, Tailer};
+use crate::logs::source::Pipeline;
 use std::io::Write;
 use std::path::Path;
 
 /// The embedded capture.
-pub const CAPTURE: &str = include_str!("demo/keepalived-2.2.7.log");
+pub const CAPTURE: &str = include_str!("logs/keepalived-2.2.7.log");
 
 /// The `source` label of the replayed lines.
 pub const SOURCE: &str = "demo";

@@ -1,0 +1,178 @@
+//! Every flag of every subcommand, as clap parses them: raw, before the config file and the
+//! defaults are merged in (`settings`). Each flag's config key is its dotted name turned
+//! into a table path (`--log.state-dir` is `state-dir` in `[log]`).
+
+use crate::ipvs::SourceChoice;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lvsmon",
+    version,
+    about = "Observability for Linux IPVS/LVS directors and keepalived"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve Prometheus metrics (and /api/v1/*) over HTTP.
+    Serve(ServeArgs),
+    /// Print the metrics page once to standard output (same collectors as `serve`).
+    Dump(DumpArgs),
+    /// Classify log files (plain or gzip, `-` for stdin) once and summarise the events per
+    /// host and kind.
+    Analyze(AnalyzeArgs),
+}
+
+/// The director's readers: shared by `serve` and `dump`.
+#[derive(Args, Debug)]
+pub struct Common {
+    /// TOML config file; every flag has a key there, and flags win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// procfs root to read IPVS tables from (a captured tree replays a director).
+    #[arg(long = "path.procfs", value_name = "DIR")]
+    pub procfs: Option<PathBuf>,
+    /// Summarise /proc/net/ip_vs_conn into ipvs_connections{proto,state} (opt-in: it can be
+    /// millions of lines).
+    #[arg(long = "collector.ipvs.conntable")]
+    pub conntable: bool,
+    /// Stop reading ip_vs_conn after this many lines (sets lvsmon_conntable_truncated).
+    #[arg(long = "collector.ipvs.conntable-max-lines", value_name = "N")]
+    pub conntable_max_lines: Option<u64>,
+    /// Read from a real-kernel capture compiled into the binary instead of /proc.
+    #[arg(long)]
+    pub demo: bool,
+    /// Where to read the IPVS service table: auto (netlink when it answers and the process
+    /// has CAP_NET_ADMIN, else /proc), netlink or procfs. A --path.procfs other than /proc
+    /// implies procfs.
+    #[arg(long = "ipvs.source", value_name = "SOURCE")]
+    pub ipvs_source: Option<SourceChoice>,
+    /// Read IPVS inside this network namespace (/run/netns/NAME, /proc/PID/ns/net) without
+    /// moving the process (entering it needs CAP_SYS_ADMIN).
+    #[arg(long = "ipvs.netns", value_name = "PATH")]
+    pub ipvs_netns: Option<PathBuf>,
+    /// Write each read's netlink conversation with the kernel to FILE (for a bug report, or
+    /// to replay it elsewhere with --ipvs.netlink-replay).
+    #[arg(long = "ipvs.netlink-record", value_name = "FILE")]
+    pub netlink_record: Option<PathBuf>,
+    /// Answer netlink requests from a conversation recorded with --ipvs.netlink-record
+    /// instead of the kernel (combine with --path.procfs for the /proc side).
+    #[arg(long = "ipvs.netlink-replay", value_name = "FILE")]
+    pub netlink_replay: Option<PathBuf>,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long = "log.level", value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub keepalived: KeepalivedArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Address to listen on (repeatable); `:PORT` means every IPv4 address.
+    #[arg(long = "web.listen-address", value_name = "ADDR")]
+    pub listen: Vec<String>,
+    /// Path under which metrics are served.
+    #[arg(long = "web.telemetry-path", value_name = "PATH")]
+    pub telemetry_path: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Write OpenMetrics instead of the Prometheus 0.0.4 text format.
+    #[arg(long)]
+    pub openmetrics: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Output: a readable summary (text) or one JSON document.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Year for RFC 3164 timestamps, which carry none (default: inferred from today).
+    #[arg(long, value_name = "N")]
+    pub year: Option<i32>,
+    /// Time zone of timestamps that carry none (RFC 3164, keepalived's console): an IANA
+    /// name such as Europe/Berlin, or UTC (default: the system's, from TZ or /etc/localtime).
+    #[arg(long = "log.timezone", value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// Extra rules (TOML) that extend or override the built-in library.
+    #[arg(long = "log.rules", value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Lines longer than this many bytes are cut (and counted as truncated).
+    #[arg(long = "log.max-line-bytes", value_name = "N")]
+    pub max_line: Option<usize>,
+    /// Files to read (plain or gzip); `-` is standard input.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// The log pipeline's flags of `serve` (and `dump`, which refuses the sources).
+#[derive(Args, Debug, Default)]
+pub struct LogArgs {
+    /// Follow this log file (repeatable; `*` and `?` allowed in the file name).
+    #[arg(long = "log.file", value_name = "PATH")]
+    pub file: Vec<PathBuf>,
+    /// Keep file offsets and the journal cursor here, so a restart reads each line once.
+    #[arg(long = "log.state-dir", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Read files seen for the first time from their start (default: from their end).
+    #[arg(long = "log.from-beginning")]
+    pub from_beginning: bool,
+    /// Follow the systemd journal (keepalived's identifiers and the kernel) via journalctl.
+    #[arg(long = "log.journal")]
+    pub journal: bool,
+    /// Read the kernel ring from /dev/kmsg.
+    #[arg(long = "log.kmsg")]
+    pub kmsg: bool,
+    /// Extra rules (TOML) that extend or override the built-in library.
+    #[arg(long = "log.rules", value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Lines longer than this many bytes are cut (and counted).
+    #[arg(long = "log.max-line-bytes", value_name = "N")]
+    pub max_line_bytes: Option<usize>,
+    /// Most `lvsmon_log_events_total` series; events beyond go to an `overflow` series.
+    #[arg(long = "log.max-series", value_name = "N")]
+    pub max_series: Option<usize>,
+    /// Time zone of timestamps that carry none (RFC 3164, keepalived's console): an IANA
+    /// name such as Europe/Berlin, or UTC (default: the system's, from TZ or /etc/localtime).
+    #[arg(long = "log.timezone", value_name = "ZONE")]
+    pub timezone: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct KeepalivedArgs {
+    /// keepalived's pid file (its parent process), default /run/keepalived.pid. Without it
+    /// lvsmon exports keepalived_up 0 and says so once.
+    #[arg(long = "keepalived.pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Do not collect keepalived's state.
+    #[arg(long = "no-collector.keepalived")]
+    pub no_collector: bool,
+    /// Where keepalived writes its dumps (default: its TMPDIR from /proc/PID/environ, else
+    /// /tmp).
+    #[arg(long = "keepalived.dump-dir", value_name = "DIR")]
+    pub dump_dir: Option<PathBuf>,
+    /// Ask keepalived for dumps at most this often (e.g. 5s, 500ms; default 5s).
+    #[arg(long = "keepalived.min-interval", value_name = "DURATION")]
+    pub min_interval: Option<String>,
+    /// Never signal keepalived: read dumps something else asked for and export their age.
+    #[arg(long = "keepalived.passive")]
+    pub passive: bool,
+}

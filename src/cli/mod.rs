@@ -1,0 +1,192 @@
+//! The command line, in one home: `args` (every flag, as parsed), `settings` (flags merged
+//! over the config file over defaults, by one rule), and here the subcommands, which build
+//! the application state once and hand it to its consumers. `main.rs` only calls [`main`].
+
+pub mod args;
+pub mod logs;
+pub mod settings;
+
+use crate::app::App;
+use crate::http::{self, Site};
+use crate::logs::analyze::Analyzer;
+use crate::logs::frame::YearClock;
+use crate::logs::rules::Rules;
+use crate::metrics::{Exporter, Format};
+use anyhow::{bail, Context, Result};
+use args::{AnalyzeArgs, Cli, Command, DumpArgs, OutputFormat, ServeArgs};
+use clap::Parser;
+use settings::{load_config, pick, resolve};
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+/// Parses the command line and runs the subcommand.
+pub fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Serve(a) => serve(a),
+        Command::Dump(a) => dump(a),
+        Command::Analyze(a) => analyze(a),
+    }
+}
+
+/// The clock for timestamps without a year or zone: `--log.timezone` (or the system's
+/// zone), and `--year` when given.
+pub fn clock(timezone: Option<&str>, year: Option<i32>) -> Result<YearClock> {
+    let clock = match year {
+        Some(y) => YearClock::fixed(y),
+        None => YearClock::now(),
+    };
+    Ok(match timezone {
+        Some(z) => clock.with_zone(crate::logs::clock::parse_zone(z)?),
+        None => clock,
+    })
+}
+
+fn init_logging(level: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .with_context(|| format!("bad --log.level {level:?}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    Ok(())
+}
+
+/// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.
+fn parse_listen(addr: &str) -> Result<Vec<SocketAddr>> {
+    let full = match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr.to_string(),
+    };
+    let addrs: Vec<_> = full
+        .to_socket_addrs()
+        .with_context(|| format!("bad listen address {addr:?}"))?
+        .collect();
+    if addrs.is_empty() {
+        bail!("listen address {addr:?} resolves to nothing");
+    }
+    Ok(addrs)
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let file = load_config(args.common.config.as_deref())?;
+    let s = resolve(&args.common, &file)?;
+    init_logging(&s.log_level)?;
+    let listen = if args.listen.is_empty() {
+        file.web
+            .listen_address
+            .clone()
+            .unwrap_or_else(|| vec![format!(":{}", crate::config::DEFAULT_PORT)])
+    } else {
+        args.listen.clone()
+    };
+    let mut addrs = Vec::new();
+    for a in &listen {
+        addrs.extend(parse_listen(a)?);
+    }
+    let path = pick(
+        args.telemetry_path.as_ref(),
+        file.web.telemetry_path.as_ref(),
+        || "/metrics".into(),
+    );
+    if !path.starts_with('/') || path == "/" {
+        bail!("--web.telemetry-path must start with / and not be / itself (got {path:?})");
+    }
+    let logs = logs::LogSetup::new(&s.logs, s.demo)?;
+    let source = format!("{:?}", s.app.ipvs_at);
+    let app = Arc::new(App::new(s.app, logs.as_ref().map(|l| l.pipeline.clone()))?);
+    let site = Arc::new(Site {
+        exporter: Exporter::new(&app),
+        recent: logs.as_ref().map(|l| l.recent.clone()),
+        app,
+        telemetry_path: path.clone(),
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(4)
+        .build()?;
+    rt.block_on(async move {
+        let listeners = http::bind_all(&addrs).await?;
+        for l in listeners {
+            tracing::info!(address = %l.local_addr()?, path = %path, source, "serving metrics");
+            tokio::spawn(http::serve(l, site.clone()));
+        }
+        let stop = crate::logs::source::Stop::default();
+        let log_threads = logs.as_ref().map(|l| l.start(&stop)).unwrap_or_default();
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        stop.stop();
+        for t in log_threads {
+            let _ = t.join();
+        }
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Writes to standard output; a reader that went away (`lvsmon dump | head`) ends the
+/// command quietly and successfully, as it does for `cat`.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match write(&mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing to standard output"),
+    }
+}
+
+fn dump(args: DumpArgs) -> Result<()> {
+    let file = load_config(args.common.config.as_deref())?;
+    let s = resolve(&args.common, &file)?;
+    init_logging(&s.log_level)?;
+    if s.logs.any_source() {
+        bail!(
+            "dump prints one page of the director's state and does not read logs: \
+             --log.file, --log.journal and --log.kmsg (or [log] file/journal/kmsg) are for \
+             `lvsmon serve` (to follow them) and `lvsmon analyze FILE…` (to read them once)"
+        );
+    }
+    let logs = logs::LogSetup::new(&s.logs, s.demo)?;
+    let app = App::new(s.app, logs.map(|l| l.pipeline))?;
+    let exporter = Exporter::new(&app);
+    let format = if args.openmetrics {
+        Format::OpenMetrics
+    } else {
+        Format::Prometheus
+    };
+    write_stdout(|out| {
+        let mut w = crate::fmtio::IoWriter::new(out);
+        exporter.encode(format, &mut w).map_err(|_| w.error())
+    })
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<()> {
+    let rules = Arc::new(Rules::load(args.rules.as_deref())?);
+    let clock = clock(args.timezone.as_deref(), args.year)?;
+    let max_line = args.max_line.unwrap_or(settings::DEFAULT_MAX_LINE);
+    let mut a = Analyzer::new(rules, clock, max_line);
+    for f in &args.files {
+        a.read_path(f)
+            .with_context(|| format!("analyze {}", f.display()))?;
+    }
+    let s = a.summary();
+    let text = match args.format {
+        OutputFormat::Json => format!("{}\n", s.to_json()),
+        OutputFormat::Text => s.to_text(),
+    };
+    write_stdout(|out| out.write_all(text.as_bytes()))
+}

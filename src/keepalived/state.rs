@@ -1,0 +1,151 @@
+//! keepalived's state with its refresh policy: refresh the dumps at most once per
+//! `min_interval` however many consumers ask, keep the last complete state when a refresh
+//! fails, and hand out a [`Snapshot`]. The metrics layer encodes it; `/api/v1/state` serves
+//! it as JSON.
+
+use super::model::KeepalivedState;
+use super::signal::{DumpSource, Reading, Signums};
+use crate::health::{Health, OnceLog};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+const NAME: &str = "keepalived";
+
+/// Where the collector's state comes from.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A running keepalived (or, passive, the dumps something else asks it for).
+    Live(DumpSource),
+    /// A fixed reading (`--demo`), its age counted from when lvsmon started.
+    Fixed(KeepalivedState),
+}
+
+/// The reader's settings.
+#[derive(Debug, Clone)]
+pub struct KeepalivedOptions {
+    pub origin: Origin,
+    /// No refresh (and so no signal) more often than this, however many scrapers ask.
+    pub min_interval: Duration,
+}
+
+/// What a scrape or `/api/v1/state` sees.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    /// keepalived answered and a fresh dump was read at the last refresh.
+    pub up: bool,
+    /// The last refresh failed for a reason other than keepalived being absent.
+    pub collector_error: Option<String>,
+    /// Seconds since the state's JSON dump was written (absent without a state).
+    pub dump_age_seconds: Option<f64>,
+    /// How long the last refresh took (signal to parsed state).
+    pub dump_duration_seconds: f64,
+    #[serde(flatten)]
+    pub state: KeepalivedState,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    last_refresh: Option<Instant>,
+    up: bool,
+    error: Option<String>,
+    good: Option<Reading>,
+    duration: Duration,
+    /// A host without keepalived says so once.
+    absent: OnceLog,
+}
+
+/// keepalived's state with its refresh policy; shared by the collector and the HTTP API.
+#[derive(Debug)]
+pub struct Keepalived {
+    opts: KeepalivedOptions,
+    health: Arc<Health>,
+    signums: Signums,
+    cache: Mutex<Cache>,
+}
+
+impl Keepalived {
+    pub fn new(opts: KeepalivedOptions, health: Arc<Health>) -> Keepalived {
+        let cache = match &opts.origin {
+            Origin::Fixed(state) => Cache {
+                up: true,
+                good: Some(Reading {
+                    state: state.clone(),
+                    dumped_at: SystemTime::now(),
+                }),
+                ..Cache::default()
+            },
+            Origin::Live(_) => Cache::default(),
+        };
+        Keepalived {
+            opts,
+            health,
+            signums: Signums::default(),
+            cache: Mutex::new(cache),
+        }
+    }
+
+    /// Refreshes if the last refresh is older than `min_interval`, then returns the state.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let refreshed = match &self.opts.origin {
+            Origin::Live(src) => {
+                let due = c
+                    .last_refresh
+                    .is_none_or(|t| t.elapsed() >= self.opts.min_interval);
+                if due {
+                    self.refresh(src, &mut c);
+                }
+                due
+            }
+            Origin::Fixed(_) => true,
+        };
+        // Health counts collections: a scrape answered from the cache is not one.
+        if refreshed {
+            let result = c.error.clone().map_or(Ok(()), Err);
+            self.health.record(NAME, c.duration, result);
+        }
+        Snapshot {
+            up: c.up,
+            collector_error: c.error.clone(),
+            dump_age_seconds: c.good.as_ref().map(|g| age(g.dumped_at)),
+            dump_duration_seconds: c.duration.as_secs_f64(),
+            state: c.good.as_ref().map(|g| g.state.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn refresh(&self, src: &DumpSource, c: &mut Cache) {
+        let t0 = Instant::now();
+        let result = src.read(&self.signums);
+        c.duration = t0.elapsed();
+        c.last_refresh = Some(Instant::now());
+        match result {
+            Ok(r) => {
+                c.up = true;
+                c.error = None;
+                c.good = Some(r);
+                c.absent.ok(NAME, "keepalived answers again");
+            }
+            // No keepalived: nothing to keep, and no failure of the collector.
+            Err(e) if e.is_absent() => {
+                c.absent.absent(NAME, &format!("{e}: keepalived_up 0"));
+                c.up = false;
+                c.error = None;
+                c.good = None;
+            }
+            // A dump that did not arrive or did not parse: keep serving the last good one.
+            Err(e) => {
+                c.up = false;
+                // Every SourceError names its cause (and the file) in its message.
+                c.error = Some(e.to_string());
+            }
+        }
+    }
+}
+
+fn age(t: SystemTime) -> f64 {
+    SystemTime::now()
+        .duration_since(t)
+        .unwrap_or_default()
+        .as_secs_f64()
+}

@@ -1,0 +1,241 @@
+//! The one path from a raw line to an event, shared by `serve` (each followed source) and
+//! `analyze` (each input): frame (time, host, ident, message), classify (kind, labels),
+//! and hand the result to a [`Sink`].
+//!
+//! A sink sees every line (for the line counters) and every event as a borrowed
+//! [`EventRef`]; it takes an owned [`Event`] only if it keeps one, so `analyze` over
+//! millions of lines allocates nothing per line. In `analyze` lines are classified in pairs
+//! (one prefilter pass over two lines, see [`Rules::winner_pair`]); in `serve` one at a
+//! time, so that an event is never held back waiting for the next line.
+
+use super::event::{bounded_line, wall_time, Event, MAX_EVENT_LINE};
+use super::frame::{frame, Frame, YearClock};
+use super::rules::{self, Label, Rules, Scratch, Severity};
+use crate::model::{RealServerId, VirtualServiceId};
+use std::sync::Arc;
+
+/// A line named a virtual service or real server in a form no identity could be made of (a
+/// mangled address, keepalived 1.2's protocol-less service, a virtual server group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the line names a service or server that cannot be parsed")]
+pub struct Unparsed;
+
+/// A classified line, borrowed from the pipeline for the length of one [`Sink::event`].
+#[derive(Debug)]
+pub struct EventRef<'a> {
+    /// UTC microseconds since the epoch, when the line had a wall-clock time.
+    pub time: Option<i64>,
+    pub host: Option<&'a str>,
+    pub source: &'a Arc<str>,
+    /// Index of the winning rule in [`Rules::rules`].
+    pub rule: usize,
+    pub kind: &'a str,
+    pub severity: Severity,
+    /// The labels, when the sink asked for them ([`Sink::wants_labels`]).
+    labels: Option<rules::Event<'a>>,
+    pub line: &'a [u8],
+    rules: &'a Rules,
+}
+
+impl<'a> EventRef<'a> {
+    /// A label's normalised text (`iname`, `virtual_service`, …).
+    pub fn label(&self, l: Label) -> Option<&'a str> {
+        self.labels.as_ref().and_then(|e| e.label(l))
+    }
+
+    /// The VRRP instance named in the line.
+    pub fn iname(&self) -> Option<&'a str> {
+        self.label(Label::Instance)
+    }
+
+    /// The virtual service named in the line: `Ok(None)` when it names none, an error when
+    /// it names one that cannot be understood (the identity stays empty; callers count it).
+    pub fn virtual_service(&self) -> Result<Option<VirtualServiceId>, Unparsed> {
+        match self.label(Label::VirtualService) {
+            None => Ok(None),
+            Some(t) => VirtualServiceId::from_log(t).map(Some).ok_or(Unparsed),
+        }
+    }
+
+    /// The real server named in the line, as [`EventRef::virtual_service`].
+    pub fn real_server(&self) -> Result<Option<RealServerId>, Unparsed> {
+        match self.label(Label::RealServer) {
+            None => Ok(None),
+            Some(t) => RealServerId::from_log(t).map(Some).ok_or(Unparsed),
+        }
+    }
+
+    /// The kind, shared (for a key that outlives the line).
+    pub fn kind_arc(&self) -> Arc<str> {
+        self.rules.kind_arc(self.rule)
+    }
+
+    /// The owned event, for a consumer that keeps it.
+    pub fn to_event(&self) -> Event {
+        Event {
+            time: self.time,
+            host: self.host.map(str::to_string),
+            source: self.source.clone(),
+            kind: self.kind_arc(),
+            severity: self.severity,
+            iname: self.iname().map(str::to_string),
+            virtual_service: self.virtual_service().ok().flatten(),
+            real_server: self.real_server().ok().flatten(),
+            line: bounded_line(self.line, MAX_EVENT_LINE),
+        }
+    }
+}
+
+/// What the pipeline hands its results to.
+pub trait Sink {
+    /// Every line: whether it was cut, whether a rule matched it.
+    fn line(&mut self, cut: bool, matched: bool);
+    /// Whether events need their labels (capture normalisation costs ~10 % of classifying).
+    fn wants_labels(&self) -> bool {
+        true
+    }
+    /// One classified line.
+    fn event(&mut self, ev: &EventRef<'_>);
+}
+
+/// Frames and classifies the lines of one source.
+pub struct Classifier {
+    rules: Arc<Rules>,
+    scratch: [Scratch; 2],
+    clock: YearClock,
+    source: Arc<str>,
+    /// The epoch time of boot, in microseconds, for kernel times since boot (live kmsg).
+    boot: Option<i64>,
+    paired: bool,
+    /// The first line of a pair, waiting (paired mode only).
+    held: Vec<u8>,
+    held_cut: bool,
+    holding: bool,
+}
+
+impl Classifier {
+    /// One line at a time (`serve`).
+    pub fn new(rules: Arc<Rules>, clock: YearClock, source: &str) -> Classifier {
+        Classifier {
+            scratch: [rules.scratch(), rules.scratch()],
+            rules,
+            clock,
+            source: Arc::from(source),
+            boot: None,
+            paired: false,
+            held: Vec::new(),
+            held_cut: false,
+            holding: false,
+        }
+    }
+
+    /// Two lines at a time (`analyze`: throughput over latency); call [`Classifier::flush`]
+    /// at the end of the input.
+    pub fn paired(mut self) -> Classifier {
+        self.paired = true;
+        self
+    }
+
+    /// Kernel times since boot become wall times from this boot instant.
+    pub fn with_boot(mut self, boot_micros: Option<i64>) -> Classifier {
+        self.boot = boot_micros;
+        self
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Keeps the year inference current in a long-running process.
+    pub fn set_clock(&mut self, clock: YearClock) {
+        self.clock = clock;
+    }
+
+    pub fn clock(&self) -> &YearClock {
+        &self.clock
+    }
+
+    /// One line, without its newline.
+    pub fn line(&mut self, bytes: &[u8], cut: bool, sink: &mut impl Sink) {
+        if !self.paired {
+            let f = frame(bytes, &self.clock);
+            let won = self
+                .rules
+                .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message);
+            self.emit(0, won, &f, bytes, cut, sink);
+            return;
+        }
+        if !self.holding {
+            self.held.clear();
+            self.held.extend_from_slice(bytes);
+            self.held_cut = cut;
+            self.holding = true;
+            return;
+        }
+        self.holding = false;
+        let held = std::mem::take(&mut self.held);
+        let (a, b) = (frame(&held, &self.clock), frame(bytes, &self.clock));
+        let [sa, sb] = &mut self.scratch;
+        let won = self.rules.winner_pair(
+            [sa, sb],
+            [
+                (a.ident.as_deref(), &a.message),
+                (b.ident.as_deref(), &b.message),
+            ],
+        );
+        self.emit(0, won[0], &a, &held, self.held_cut, sink);
+        self.emit(1, won[1], &b, bytes, cut, sink);
+        self.held = held;
+    }
+
+    /// Classifies a line still waiting for its pair.
+    pub fn flush(&mut self, sink: &mut impl Sink) {
+        if !std::mem::take(&mut self.holding) {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        let f = frame(&held, &self.clock);
+        let won = self
+            .rules
+            .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message);
+        self.emit(0, won, &f, &held, self.held_cut, sink);
+        self.held = held;
+    }
+
+    /// Reports one line (and its event, if a rule won) to the sink.
+    fn emit(
+        &mut self,
+        slot: usize,
+        won: Option<usize>,
+        f: &Frame<'_>,
+        bytes: &[u8],
+        cut: bool,
+        sink: &mut impl Sink,
+    ) {
+        sink.line(cut, won.is_some());
+        let Some(rule) = won else { return };
+        let labels = if sink.wants_labels() {
+            self.rules
+                .event_of(&mut self.scratch[slot], rule, &f.message)
+        } else {
+            None
+        };
+        let r = &self.rules.rules()[rule];
+        let ev = EventRef {
+            time: wall_time(f.time, self.boot),
+            host: f.host.as_deref(),
+            source: &self.source,
+            rule,
+            kind: &r.kind,
+            severity: r.severity,
+            labels,
+            line: bytes,
+            rules: &self.rules,
+        };
+        sink.event(&ev);
+    }
+}
