@@ -1,24 +1,34 @@
-//! `--demo` for the log families: real keepalived 2.2.7 console output (two directors of
-//! the capture in tests/logs_keepalived.rs: a crash, a failover, a preemption, a respawned
-//! VRRP child, an auth mismatch), compiled in and replayed once through the real file
-//! tailer, with one real rename rotation in the middle, so the page shows every
-//! `lvsmon_log_*` family with real figures. Kept here rather than read from tests/fixtures
-//! so that re-capturing never changes what `--demo` shows.
+//! `--demo` for the log families: real keepalived 2.2.7 console output, compiled in and
+//! replayed once through the real file tailer, with one real rename rotation between the
+//! two captures, so the page shows every `lvsmon_log_*` family with real figures:
+//! - the VRRP capture of tests/logs_keepalived.rs (two directors: a crash, a failover, a
+//!   preemption, a respawned VRRP child, an auth mismatch);
+//! - the health checker of the VM harness's `keepalived_check` scenario, the same director
+//!   whose dumps `--demo` shows (src/demo/keepalived/): a real server of TCP 10.0.0.100:80
+//!   taken out by its TCP_CHECK, the quorum lost. Its events name the services and real
+//!   servers of the IPVS demo, so joins across the three sources have something to join.
+//!
+//! Kept here rather than read from tests/fixtures so that re-capturing never changes what
+//! `--demo` shows.
 
 use crate::logs::source::file::{FileOptions, Tailer};
 use crate::logs::source::Pipeline;
 use std::io::Write;
 use std::path::Path;
 
-/// The embedded capture.
+/// The embedded VRRP capture.
 pub const CAPTURE: &str = include_str!("logs/keepalived-2.2.7.log");
+
+/// The embedded health-checker capture (`tests/fixtures/kernel/keepalived_check/keepalived/
+/// console.log`).
+pub const CHECK_CAPTURE: &str = include_str!("logs/keepalived-2.2.7-check.log");
 
 /// The `source` label of the replayed lines.
 pub const SOURCE: &str = "demo";
 
-/// Replays the capture through `pipeline` (whose source should be [`SOURCE`]): the first
-/// half is written to a scratch file, the file is rotated (renamed), the second half goes
-/// to a new file; the scratch directory is removed afterwards.
+/// Replays the captures through `pipeline` (whose source should be [`SOURCE`]): the VRRP
+/// capture is written to a scratch file, the file is rotated (renamed), the checker's
+/// capture goes to a new file; the scratch directory is removed afterwards.
 pub fn replay(pipeline: Pipeline) -> std::io::Result<()> {
     let dir = std::env::temp_dir().join(format!("lvsmon-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -29,9 +39,9 @@ pub fn replay(pipeline: Pipeline) -> std::io::Result<()> {
 
 fn replay_in(dir: &Path, pipeline: Pipeline) -> std::io::Result<()> {
     let log = dir.join("keepalived.log");
-    let lines: Vec<&str> = CAPTURE.lines().collect();
-    let (first, second) = lines.split_at(lines.len() / 2);
-    write(&log, first)?;
+    let first: Vec<&str> = CAPTURE.lines().collect();
+    let second: Vec<&str> = CHECK_CAPTURE.lines().collect();
+    write(&log, &first)?;
     let opts = FileOptions {
         from_beginning: true,
         ..FileOptions::default()
@@ -39,7 +49,7 @@ fn replay_in(dir: &Path, pipeline: Pipeline) -> std::io::Result<()> {
     let mut t = Tailer::new(&log, pipeline, None, opts);
     t.poll();
     std::fs::rename(&log, dir.join("keepalived.log.1"))?;
-    write(&log, second)?;
+    write(&log, &second)?;
     t.poll();
     Ok(())
 }
@@ -66,12 +76,34 @@ mod tests {
         replay(Pipeline::new(rules, stats.clone(), SOURCE)).unwrap();
         let snap = stats.snapshot();
         let s = &snap.sources[SOURCE];
-        assert_eq!(s.lines as usize, CAPTURE.lines().count());
+        assert_eq!(
+            s.lines as usize,
+            CAPTURE.lines().count() + CHECK_CAPTURE.lines().count()
+        );
         assert_eq!(s.rotations.get("rename"), Some(&1));
         let masters = CAPTURE
             .lines()
+            .chain(CHECK_CAPTURE.lines())
             .filter(|l| l.contains("Entering MASTER STATE"))
             .count();
         assert_eq!(snap.kind("vrrp_master") as usize, masters);
+        // The checker's capture names the IPVS demo's service and real server.
+        let down = snap
+            .events
+            .iter()
+            .find(|(k, _)| {
+                &*k.kind == "real_server_down"
+                    && k.virtual_service
+                        .is_some_and(|v| v.to_string().ends_with(":80"))
+            })
+            .expect("a real_server_down event");
+        assert_eq!(
+            down.0.virtual_service.map(|v| v.to_string()).as_deref(),
+            Some("TCP 10.0.0.100:80")
+        );
+        assert_eq!(
+            down.0.real_server.map(|r| r.to_string()).as_deref(),
+            Some("10.1.0.12:80")
+        );
     }
 }
