@@ -146,3 +146,101 @@ fn analyze_into_a_closed_pipe_exits_cleanly_instead_of_panicking() {
     assert!(out.status.success(), "{}: {err}", out.status);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn dump_into_a_closed_pipe_exits_zero_quietly() {
+    // `lvsmon dump --demo | head -1`: head exits after one line, the rest meets EPIPE.
+    // A large director: its page (megabytes) is far larger than a pipe's buffer.
+    let scale = root().join("tests/fixtures/kernel/scale/proc");
+    let mut child = Command::new(BIN)
+        .arg("dump")
+        .arg("--path.procfs")
+        .arg(&scale)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then go away as head does.
+    {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        r.read_line(&mut first).unwrap();
+        assert!(first.starts_with("# HELP"), "{first}");
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {err}", out.status);
+    assert!(err.trim().is_empty(), "quietly: {err}");
+}
+
+#[test]
+fn dump_refuses_log_sources_with_a_clear_message() {
+    for flag in [
+        &["--log.file", "/var/log/syslog"][..],
+        &["--log.journal"],
+        &["--log.kmsg"],
+    ] {
+        let out = Command::new(BIN)
+            .args(["dump", "--demo"])
+            .args(flag)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag:?} accepted");
+        assert!(
+            err.contains("does not read logs") && err.contains("lvsmon analyze"),
+            "{flag:?}: {err}"
+        );
+    }
+}
+
+/// An RFC 3164 line carries neither zone nor year: `--log.timezone` says where it was
+/// written, `--year` which year. 02:30 on 2024-03-31 does not exist in Berlin (clocks jump
+/// from 02:00 to 03:00); in New York it is 06:30 UTC; in UTC it is itself.
+#[test]
+fn analyze_reads_zoneless_times_in_the_zone_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("syslog");
+    std::fs::write(
+        &log,
+        "Mar 31 02:30:00 lb1 Keepalived_vrrp[7]: (VI_1) Entering MASTER STATE\n",
+    )
+    .unwrap();
+    let first = |zone: &str| {
+        let out = Command::new(BIN)
+            .args([
+                "analyze",
+                "--format",
+                "json",
+                "--year",
+                "2024",
+                "--log.timezone",
+                zone,
+            ])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["hosts"]["lb1"]["vrrp_master"]["first"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(first("UTC"), "2024-03-31T02:30:00Z");
+    assert_eq!(first("America/New_York"), "2024-03-31T06:30:00Z");
+    // The skipped hour is read with the offset before the gap (CET, +01:00).
+    assert_eq!(first("Europe/Berlin"), "2024-03-31T01:30:00Z");
+    let out = Command::new(BIN)
+        .args(["analyze", "--log.timezone", "Mars/Olympus_Mons"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Mars/Olympus_Mons"));
+}
