@@ -244,3 +244,59 @@ fn analyze_reads_zoneless_times_in_the_zone_it_is_given() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Mars/Olympus_Mons"));
 }
+
+/// Two directors' console captures (lines that name no host) told apart by `HOST=FILE`.
+#[test]
+fn analyze_tells_which_director_did_what_and_when() {
+    let logs = root().join("tests/fixtures/logs");
+    let out = Command::new(BIN)
+        .args(["analyze", "--format", "json"])
+        .arg(format!(
+            "lb-a={}",
+            logs.join("keepalived-2.2.7-lbA.log").display()
+        ))
+        .arg(format!(
+            "lb-b={}",
+            logs.join("keepalived-2.2.7-lbB.log").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts = v["hosts"].as_object().unwrap();
+    assert_eq!(hosts.keys().collect::<Vec<_>>(), ["lb-a", "lb-b"]);
+    // Each capture's own MASTER transitions, with the times its lines carry.
+    for (host, file) in [("lb-a", "lbA"), ("lb-b", "lbB")] {
+        let text =
+            std::fs::read_to_string(logs.join(format!("keepalived-2.2.7-{file}.log"))).unwrap();
+        let masters: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("Entering MASTER STATE"))
+            .collect();
+        let m = &v["hosts"][host]["vrrp_master"];
+        assert_eq!(m["count"], masters.len(), "{host}");
+        // `Tue Dec  1 23:44:21 2026: …`: the console's local time, read as UTC here.
+        let clock = |l: &str| l.split_whitespace().nth(3).unwrap().to_string();
+        assert!(
+            m["first"].as_str().unwrap().contains(&clock(masters[0])),
+            "{host}: {m}"
+        );
+        assert!(
+            m["last"]
+                .as_str()
+                .unwrap()
+                .contains(&clock(masters[masters.len() - 1])),
+            "{host}: {m}"
+        );
+    }
+    // The sum over hosts is what the files hold together.
+    let total: u64 = hosts
+        .values()
+        .map(|k| k["vrrp_master"]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(v["events"]["vrrp_master"], total);
+}

@@ -118,8 +118,9 @@ pub struct AnalyzeArgs {
     /// Lines longer than this many bytes are cut (and counted as truncated).
     #[arg(long = "log.max-line-bytes", value_name = "N")]
     pub max_line: Option<usize>,
-    /// Files to read (plain or gzip); `-` is standard input.
-    #[arg(value_name = "FILE", required = true)]
+    /// Files to read (plain or gzip); `-` is standard input. `HOST=FILE` names the director
+    /// whose lines, when they name no host (keepalived's console, dmesg), the file holds.
+    #[arg(value_name = "[HOST=]FILE", required = true)]
     pub files: Vec<PathBuf>,
 }
 

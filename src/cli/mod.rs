@@ -174,14 +174,29 @@ fn dump(args: DumpArgs) -> Result<()> {
     })
 }
 
+/// `HOST=FILE` names the director whose lines (if they name none) the file holds; a path
+/// that exists as given is a path, even with a `=` in it.
+fn input_name(arg: &std::path::Path) -> (Option<String>, std::path::PathBuf) {
+    let text = arg.to_string_lossy();
+    match text.split_once('=') {
+        Some((host, file))
+            if !arg.exists() && !host.is_empty() && !host.contains('/') && !file.is_empty() =>
+        {
+            (Some(host.to_string()), file.into())
+        }
+        _ => (None, arg.to_path_buf()),
+    }
+}
+
 fn analyze(args: AnalyzeArgs) -> Result<()> {
     let rules = Arc::new(Rules::load(args.rules.as_deref())?);
     let clock = clock(args.timezone.as_deref(), args.year)?;
     let max_line = args.max_line.unwrap_or(settings::DEFAULT_MAX_LINE);
     let mut a = Analyzer::new(rules, clock, max_line);
     for f in &args.files {
-        a.read_path(f)
-            .with_context(|| format!("analyze {}", f.display()))?;
+        let (host, path) = input_name(f);
+        a.read_path(&path, host.as_deref())
+            .with_context(|| format!("analyze {}", path.display()))?;
     }
     let s = a.summary();
     let text = match args.format {

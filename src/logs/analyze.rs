@@ -27,7 +27,8 @@ pub enum AnalyzeError {
     },
 }
 
-/// The host name given to lines whose transport names none (console output, dmesg).
+/// The host name given to lines whose transport names none (console output, dmesg) read
+/// from standard input without a name.
 pub const NO_HOST: &str = "-";
 
 /// How often a kind happened on one host, and when first and last.
@@ -76,7 +77,8 @@ pub struct Summary {
     pub truncated: u64,
     /// Events per kind, all hosts together.
     pub events: BTreeMap<String, u64>,
-    /// Per host (`-` when the transport names none), per kind.
+    /// Per host (for lines that name none, their input's name: `HOST=FILE`, the file, or
+    /// `-` for standard input), per kind.
     pub hosts: BTreeMap<String, BTreeMap<String, KindStats>>,
 }
 
@@ -149,7 +151,9 @@ impl Sink for Tally {
     }
 
     fn event(&mut self, ev: &EventRef<'_>) {
-        let h = self.host_index(ev.host.unwrap_or(NO_HOST));
+        // A line that names no host (keepalived's console, dmesg) is its input's: the name
+        // given as `HOST=FILE`, else the file.
+        let h = self.host_index(ev.host.unwrap_or(ev.source));
         self.per[h][ev.rule].add(ev.time);
     }
 }
@@ -165,7 +169,7 @@ impl Analyzer {
     pub fn new(rules: Arc<Rules>, clock: YearClock, max_line: usize) -> Analyzer {
         let n = rules.rules().len();
         Analyzer {
-            classifier: Classifier::new(rules, clock, "analyze").paired(),
+            classifier: Classifier::new(rules, clock, NO_HOST).paired(),
             tally: Tally {
                 hosts: Vec::new(),
                 per: Vec::new(),
@@ -214,12 +218,19 @@ impl Analyzer {
         Ok(())
     }
 
-    /// Reads a file, or standard input for `-`.
-    pub fn read_path(&mut self, path: &Path) -> Result<(), AnalyzeError> {
+    /// Reads a file, or standard input for `-`; lines that name no host are `host`'s (by
+    /// default the path as given, [`NO_HOST`] for standard input).
+    pub fn read_path(&mut self, path: &Path, host: Option<&str>) -> Result<(), AnalyzeError> {
         let err = |source| AnalyzeError::Io {
             path: path.to_path_buf(),
             source,
         };
+        let name = match host {
+            Some(h) => h.to_string(),
+            None if path == Path::new("-") => NO_HOST.to_string(),
+            None => path.display().to_string(),
+        };
+        self.classifier.set_source(&name);
         if path == Path::new("-") {
             self.read(io::stdin().lock()).map_err(err)
         } else {

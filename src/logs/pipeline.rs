@@ -146,6 +146,11 @@ impl Classifier {
         &self.source
     }
 
+    /// Names the source of the lines that follow (`analyze`'s next input).
+    pub fn set_source(&mut self, source: &str) {
+        self.source = Arc::from(source);
+    }
+
     pub fn rules(&self) -> &Rules {
         &self.rules
     }

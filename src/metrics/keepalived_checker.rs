@@ -19,8 +19,12 @@ pub fn encode(enc: &mut DescriptorEncoder, services: &[VirtualService]) -> fmt::
     // (service labels, real server labels, alive, weight), rendered once.
     let mut rows: Vec<([String; 4], [String; 2], bool, i64)> = Vec::new();
     let mut quorum: Vec<([String; 4], bool)> = Vec::new();
+    let mut unidentified = 0;
     for vs in services {
-        let Some(id) = vs.id() else { continue };
+        let Some(id) = vs.id() else {
+            unidentified += 1;
+            continue;
+        };
         let v = id.labels().as_array().map(str::to_string);
         for rs in &vs.real_servers {
             if let Some(r) = rs.id() {
@@ -81,5 +85,11 @@ pub fn encode(enc: &mut DescriptorEncoder, services: &[VirtualService]) -> fmt::
         "keepalived_virtual_service_quorum_up",
         "1 while a virtual service with a configured quorum (above 1) has it, else 0.",
         &qs,
+    )?;
+    gauge(
+        enc,
+        "lvsmon_keepalived_services_unidentified",
+        "Virtual services in keepalived's dump with no one identity (a virtual server group, a protocol keepalived did not name): left out of the checker families.",
+        &[(&[], f64::from(unidentified))],
     )
 }
