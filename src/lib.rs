@@ -8,7 +8,6 @@
 
 pub mod app;
 pub mod cli;
-pub mod config;
 pub mod demo;
 pub mod fmtio;
 pub mod health;

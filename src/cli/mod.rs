@@ -3,6 +3,7 @@
 //! the application state once and hand it to its consumers. `main.rs` only calls [`main`].
 
 pub mod args;
+pub mod config;
 pub mod logs;
 pub mod settings;
 
@@ -77,7 +78,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         file.web
             .listen_address
             .clone()
-            .unwrap_or_else(|| vec![format!(":{}", crate::config::DEFAULT_PORT)])
+            .unwrap_or_else(|| vec![format!(":{}", config::DEFAULT_PORT)])
     } else {
         args.listen.clone()
     };

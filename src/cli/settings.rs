@@ -4,7 +4,7 @@
 
 use super::args::{Common, KeepalivedArgs, LogArgs};
 use crate::app::{AppConfig, IpvsAt};
-use crate::config::{FileConfig, LogConfig};
+use crate::cli::config::{FileConfig, LogConfig};
 use crate::ipvs::netlink::Recording;
 use crate::ipvs::{IpvsOptions, SourceChoice};
 use crate::keepalived::{DumpSource, KeepalivedOptions, Origin};

@@ -131,3 +131,57 @@ impl Recent {
         q.iter().cloned().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::frame::YearClock;
+    use crate::logs::pipeline::{Classifier, Sink};
+    use crate::logs::rules::Rules;
+
+    struct Publish<'a>(&'a EventBus);
+    impl Sink for Publish<'_> {
+        fn line(&mut self, _: bool, _: bool) {}
+        fn event(&mut self, ev: &EventRef<'_>) {
+            self.0.publish(ev);
+        }
+    }
+
+    #[test]
+    fn a_consumer_that_does_not_read_loses_events_and_never_blocks_the_others() {
+        let bus = EventBus::default();
+        let stuck = bus.subscribe("stuck", 2);
+        let live = bus.subscribe("live", 100);
+        let rules = Arc::new(Rules::builtin().unwrap());
+        let mut c = Classifier::new(rules, YearClock::fixed(2026), "f");
+        for i in 0..10 {
+            let line = format!(
+                "Dec  2 10:00:0{i} lb1 Keepalived_healthcheckers[3]: \
+                 Removing service [10.2.0.12]:tcp:80 from VS [10.1.0.100]:tcp:80"
+            );
+            c.line(line.as_bytes(), false, &mut Publish(&bus));
+        }
+        let stats = bus.stats();
+        let by = |n: &str| stats.iter().find(|s| s.name == n).cloned().unwrap();
+        assert_eq!((by("stuck").delivered, by("stuck").dropped), (2, 8));
+        assert_eq!((by("live").delivered, by("live").dropped), (10, 0));
+        let got: Vec<Arc<Event>> = live.try_iter().collect();
+        assert_eq!(got.len(), 10);
+        let e = &got[9];
+        assert_eq!(&*e.kind, "real_server_down");
+        assert_eq!(e.host.as_deref(), Some("lb1"));
+        assert_eq!(
+            e.virtual_service.map(|v| v.to_string()).as_deref(),
+            Some("TCP 10.1.0.100:80")
+        );
+        assert_eq!(
+            e.real_server.map(|r| r.to_string()).as_deref(),
+            Some("10.2.0.12:80")
+        );
+        assert!(e.line.ends_with("from VS [10.1.0.100]:tcp:80"));
+        let json = serde_json::to_value(&**e).unwrap();
+        assert_eq!(json["virtual_service"], "TCP 10.1.0.100:80");
+        assert!(json["time"].as_str().unwrap().ends_with('Z'), "{json}");
+        drop(stuck);
+    }
+}

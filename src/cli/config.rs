@@ -188,7 +188,7 @@ enabled = false
 
     #[test]
     fn the_shipped_example_config_is_valid() {
-        let c = FileConfig::parse(include_str!("../deploy/lvsmon.toml")).unwrap();
+        let c = FileConfig::parse(include_str!("../../deploy/lvsmon.toml")).unwrap();
         assert_eq!(c.web.listen_address, Some(vec![format!(":{DEFAULT_PORT}")]));
     }
 
