@@ -3,7 +3,8 @@
 //! (`proto`, `local_address`, `local_port`, `local_mark`, and `remote_address`,
 //! `remote_port`) exactly as the `ipvs_*` families are, so that
 //! `ipvs_backend_weight * on(proto, local_address, local_port, local_mark, remote_address,
-//! remote_port) group_left keepalived_real_server_up` works as written.
+//! remote_port) group_left keepalived_real_server_up` works as written on one director's
+//! series (across directors, add `instance` to the `on` list).
 //!
 //! A virtual server group has no one identity (keepalived expands it into several kernel
 //! services), so its real servers are not exported here; `/api/v1/state` shows them.
