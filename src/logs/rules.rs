@@ -30,8 +30,9 @@ pub enum Severity {
     Info,
 }
 
-/// The labels an event may carry. Only `instance`, `virtual_service` and `real_server` become
-/// metric labels (bounded by the series cap); the others are for analysis output.
+/// The labels an event may carry. Only `iname` (the VRRP instance), `virtual_service` and
+/// `real_server` reach metrics — the latter two as identity labels — bounded by the series
+/// cap; the others are for analysis output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Label {
     Instance,
@@ -56,7 +57,7 @@ impl Label {
 
     pub fn name(self) -> &'static str {
         match self {
-            Label::Instance => "instance",
+            Label::Instance => "iname",
             Label::VirtualService => "virtual_service",
             Label::RealServer => "real_server",
             Label::Peer => "peer",
@@ -66,8 +67,12 @@ impl Label {
         }
     }
 
+    /// A label name in a rules file; `instance` is the round-1 name of `iname`, still read.
     fn parse(s: &str) -> Option<Label> {
-        Label::ALL.into_iter().find(|l| l.name() == s)
+        match s {
+            "instance" => Some(Label::Instance),
+            s => Label::ALL.into_iter().find(|l| l.name() == s),
+        }
     }
 
     fn normalise_into(self, raw: &str, out: &mut String) {
