@@ -467,5 +467,4 @@ fn watch(pattern: &Path, tx: std::sync::mpsc::Sender<()>) -> Option<notify::Reco
 }
 
 #[cfg(test)]
-#[path = "file_tests.rs"]
 mod tests;
