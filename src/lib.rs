@@ -5,6 +5,7 @@
 //! holds the readers of one director, built once by `cli`; consumers borrow them — the
 //! encoders (`metrics`), `http` (`/metrics`, `/api/*`). Nothing below reaches up: a reader
 //! never imports `metrics`, `http`, `cli` or `demo` (checked by `scripts/check-layers.sh`).
+//! Readers may share the neutral helpers below them: `lines` (the capped line splitter).
 
 pub mod app;
 pub mod cli;
@@ -15,7 +16,7 @@ pub mod health;
 pub mod http;
 pub mod ipvs;
 pub mod keepalived;
-pub mod linereader;
+pub mod lines;
 pub mod logs;
 pub mod metrics;
 pub mod model;

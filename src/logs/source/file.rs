@@ -20,7 +20,7 @@
 
 use super::{fnv1a, Pipeline, StateStore, Stop};
 use crate::health::OnceLog;
-use crate::logs::lines::Splitter;
+use crate::lines::Splitter;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
