@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Named steps:
 #   deps      install what the tests need (scripts/install-deps.sh)
-#   lint      cargo fmt --check; cargo clippy --all-targets -D warnings
+#   lint      cargo fmt --check; cargo clippy --all-targets -D warnings; the layer check
+#             (scripts/check-layers.sh, after its self-test)
 #   unit      cargo test (fast: parsers, collectors, HTTP, CLI, promtool as an oracle)
 #   vm        the real-kernel suite: a Debian kernel with IPVS under QEMU, real ipvsadm and
 #             traffic, lvsmon run inside and compared with ipvsadm (tests/vm/ci.sh)
@@ -30,6 +31,8 @@ step() {
 lint() {
     cargo fmt --all -- --check
     cargo clippy --all-targets --locked -- -D warnings
+    bash scripts/check-layers.sh --self-test
+    bash scripts/check-layers.sh
 }
 
 vm() {

@@ -4,7 +4,10 @@
 //! (`ipvs`, `keepalived`, `logs`) own their state and hand out snapshots and events; `app`
 //! holds the readers of one director, built once by `cli`; consumers borrow them — the
 //! encoders (`metrics`), `http` (`/metrics`, `/api/*`). Nothing below reaches up: a reader
-//! never imports `metrics`, `http`, `cli` or `demo` (checked by `scripts/check-layers.sh`).
+//! (or `model`, `health`) never imports `metrics`, `http`, `cli`, `demo` or `app`, nor
+//! prometheus_client, clap or hyper, and `model` imports no reader (checked, tests
+//! included, by `scripts/check-layers.sh` in the lint step).
+//! Readers may share the neutral helpers below them: `lines` (the capped line splitter).
 
 pub mod app;
 pub mod cli;
@@ -14,7 +17,7 @@ pub mod health;
 pub mod http;
 pub mod ipvs;
 pub mod keepalived;
-pub mod linereader;
+pub mod lines;
 pub mod logs;
 pub mod metrics;
 pub mod model;

@@ -15,12 +15,13 @@ use lvsmon::ipvs::model::{
     ServiceTable, Stats,
 };
 use lvsmon::ipvs::procfs::{parse_global_stats, parse_percpu_stats, parse_services};
-use lvsmon::linereader::read_line_capped;
+use lvsmon::lines::{for_each_line, Splitter};
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::ControlFlow;
 
 // ---------------------------------------------------------------------------------------
 // The kernel's formatting, re-implemented independently of the crate under test.
@@ -765,16 +766,20 @@ proptest! {
         prop_assert!(!c.truncated || c.lines == cap);
         prop_assert_eq!(c.bad_lines > 0, c.first_error.is_some());
         let mut r = BufReader::with_capacity(chunk, data.as_slice());
-        let mut buf = Vec::new();
-        while let Some(line) = read_line_capped(&mut r, &mut buf, line_cap).unwrap() {
-            prop_assert!(buf.len() <= line_cap);
-            prop_assert!(!buf.contains(&b'\n'));
-            prop_assert!(!line.cut || buf.len() == line_cap);
+        let mut got = Vec::new();
+        for_each_line(&mut r, line_cap, |l, cut| {
+            got.push((l.to_vec(), cut));
+            ControlFlow::Continue(())
+        }).unwrap();
+        for (line, cut) in got {
+            prop_assert!(line.len() <= line_cap);
+            prop_assert!(!line.contains(&b'\n'));
+            prop_assert!(!cut || line.len() == line_cap);
         }
     }
 
     #[test]
-    fn read_line_capped_splits_like_the_kernel_writes(
+    fn lines_split_like_the_kernel_writes(
         lines in prop::collection::vec(prop::collection::vec(
             any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..60), 0..12),
         trailing_newline in any::<bool>(),
@@ -791,17 +796,27 @@ proptest! {
         if input.is_empty() || input.ends_with(b"\n") {
             want.pop();
         }
-        let mut r = Choppy { data: &input, chunk, interrupt, flip: false };
-        let mut buf = Vec::new();
-        let mut got = Vec::new();
-        while let Some(l) = read_line_capped(&mut r, &mut buf, cap).unwrap() {
-            got.push((buf.clone(), l.cut));
-        }
         let want: Vec<(Vec<u8>, bool)> = want
             .iter()
             .map(|l| (l[..l.len().min(cap)].to_vec(), l.len() > cap))
             .collect();
-        prop_assert_eq!(got, want);
+        // Pulled from a reader that hands out `chunk` bytes at a time and may be interrupted.
+        let mut r = Choppy { data: &input, chunk, interrupt, flip: false };
+        let mut got = Vec::new();
+        for_each_line(&mut r, cap, |l, cut| {
+            got.push((l.to_vec(), cut));
+            ControlFlow::Continue(())
+        }).unwrap();
+        prop_assert_eq!(&got, &want);
+        // Pushed in the same chunks, as the log tailers do.
+        let mut split = Splitter::new(cap);
+        let mut got = Vec::new();
+        let mut f = |l: &[u8], cut: bool| got.push((l.to_vec(), cut));
+        for piece in input.chunks(chunk) {
+            split.feed(piece, &mut f);
+        }
+        split.finish(&mut f);
+        prop_assert_eq!(&got, &want);
     }
 }
 

@@ -60,3 +60,26 @@ pub fn keepalived_options() -> crate::keepalived::KeepalivedOptions {
         min_interval: crate::keepalived::DEFAULT_MIN_INTERVAL,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::keepalived::dump::{parse_check_data, parse_json};
+
+    macro_rules! capture {
+        ($f:literal) => {
+            include_str!(concat!(
+                "../../tests/fixtures/kernel/keepalived_check/keepalived/",
+                $f
+            ))
+        };
+    }
+
+    #[test]
+    fn the_keepalived_demo_shows_the_captured_state() {
+        let d = super::keepalived_state();
+        let json = parse_json(capture!("keepalived.json")).unwrap();
+        assert_eq!(d.instances, json);
+        let check = parse_check_data(capture!("keepalived_check.data")).unwrap();
+        assert_eq!(d.virtual_services, check);
+    }
+}

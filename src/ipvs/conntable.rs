@@ -4,8 +4,9 @@
 //! whole, and reading stops at a line cap (the summary then says it was truncated).
 
 use super::model::Protocol;
-use crate::linereader::read_line_capped;
+use crate::lines::for_each_line;
 use std::io::{self, BufRead};
+use std::ops::ControlFlow;
 
 /// Longest line kept: real lines are under 200 bytes even with IPv6 and persistence data.
 const MAX_LINE: usize = 512;
@@ -81,22 +82,21 @@ fn parse_conn_line(line: &[u8]) -> Result<Option<(Protocol, &str)>, &'static str
 /// Reads `ip_vs_conn` from `reader`, stopping after `max_lines` connection lines.
 pub fn summarize<R: BufRead + ?Sized>(reader: &mut R, max_lines: u64) -> io::Result<ConnSummary> {
     let mut out = ConnSummary::default();
-    let mut buf = Vec::with_capacity(MAX_LINE);
     let mut n = 0u64;
-    while let Some(line) = read_line_capped(reader, &mut buf, MAX_LINE)? {
+    for_each_line(reader, MAX_LINE, |line, cut| {
         n += 1;
-        if line.cut {
+        if cut {
             out.bad(n, "line too long");
-            continue;
+            return ControlFlow::Continue(());
         }
-        if buf.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            return ControlFlow::Continue(());
         }
         if out.lines >= max_lines {
             out.truncated = true;
-            break;
+            return ControlFlow::Break(());
         }
-        match parse_conn_line(&buf) {
+        match parse_conn_line(line) {
             Ok(None) => {}
             Ok(Some((proto, state))) => {
                 out.lines += 1;
@@ -106,7 +106,8 @@ pub fn summarize<R: BufRead + ?Sized>(reader: &mut R, max_lines: u64) -> io::Res
             }
             Err(reason) => out.bad(n, reason),
         }
-    }
+        ControlFlow::Continue(())
+    })?;
     Ok(out)
 }
 

@@ -1,5 +1,6 @@
 //! What an IPVS director's tables contain, independent of how they were read.
 
+use crate::model::{FwmFamily, RealServerId, VirtualServiceId};
 use std::net::IpAddr;
 
 /// Defined with the other identity types in `crate::model`; re-exported so readers keep
@@ -15,6 +16,27 @@ pub enum ServiceAddr {
         port: u16,
     },
     Fwmark(u32),
+}
+
+impl ServiceAddr {
+    /// The shared identity of a service as an IPVS reader saw it; `family` is what the reader
+    /// knew of a firewall-mark service's address family (`FwmFamily::from_af(af)` for
+    /// netlink, `Unknown` for /proc). An address-and-port service's family is its address's,
+    /// so `family` is ignored there.
+    pub fn id(&self, family: FwmFamily) -> VirtualServiceId {
+        match *self {
+            ServiceAddr::Inet {
+                protocol,
+                addr,
+                port,
+            } => VirtualServiceId::Inet {
+                proto: protocol,
+                addr,
+                port,
+            },
+            ServiceAddr::Fwmark(mark) => VirtualServiceId::Fwmark { mark, family },
+        }
+    }
 }
 
 /// How packets reach a destination (the kernel's `IP_VS_CONN_F_FWD_MASK`).
@@ -65,6 +87,16 @@ pub struct Dest {
     pub inactive_conns: i64,
     /// What only netlink tells; `None` when read from /proc.
     pub detail: Option<DestDetail>,
+}
+
+impl Dest {
+    /// The shared identity of the real server.
+    pub fn id(&self) -> RealServerId {
+        RealServerId {
+            addr: self.addr,
+            port: self.port,
+        }
+    }
 }
 
 /// A destination's figures that /proc does not show.
@@ -168,13 +200,12 @@ pub struct SyncDaemon {
 
 impl Service {
     /// The shared identity: a firewall mark's family is known only when netlink read it.
-    pub fn id(&self) -> crate::model::VirtualServiceId {
-        use crate::model::FwmFamily;
+    pub fn id(&self) -> VirtualServiceId {
         let family = self
             .detail
             .as_ref()
             .map_or(FwmFamily::Unknown, |d| FwmFamily::from_af(d.af));
-        crate::model::VirtualServiceId::from_service_addr(&self.addr, family)
+        self.addr.id(family)
     }
 
     /// Destinations that can take new connections (weight above zero).
@@ -224,4 +255,50 @@ pub struct GlobalStats {
 pub struct CpuStats {
     pub cpu: u32,
     pub totals: Stats,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_keep_what_the_reader_knew() {
+        let fwm = ServiceAddr::Fwmark(7);
+        assert_eq!(fwm.id(FwmFamily::Unknown).to_string(), "FWM 7");
+        let v6 = fwm.id(FwmFamily::from_af(10));
+        assert_eq!(v6.to_string(), "FWM 7 IPv6");
+        let v4 = fwm.id(FwmFamily::from_af(2));
+        assert_eq!(v4.to_string(), "FWM 7 IPv4");
+        assert_eq!(FwmFamily::from_af(0), FwmFamily::Unknown);
+        assert_ne!(v4, v6);
+        assert!(v4.matches(&fwm.id(FwmFamily::Unknown)));
+        assert!(fwm.id(FwmFamily::Unknown).matches(&v6));
+        assert!(!v4.matches(&v6));
+        assert_eq!(
+            fwm.id(FwmFamily::Unknown).with_fwm_family(FwmFamily::V6),
+            v6
+        );
+        let inet = ServiceAddr::Inet {
+            protocol: Protocol::SCTP,
+            addr: IpAddr::V6("fd00:2::1".parse().unwrap()),
+            port: 3868,
+        };
+        let id = inet.id(FwmFamily::V4);
+        assert_eq!(id.to_string(), "SCTP [fd00:2::1]:3868");
+        assert_eq!(id.with_fwm_family(FwmFamily::V6), id);
+    }
+
+    #[test]
+    fn a_dest_is_named_by_address_and_port() {
+        let d = Dest {
+            addr: "fd00::12".parse().unwrap(),
+            port: 80,
+            forward: Forward::Masq,
+            weight: 1,
+            active_conns: 0,
+            inactive_conns: 0,
+            detail: None,
+        };
+        assert_eq!(d.id().to_string(), "[fd00::12]:80");
+    }
 }

@@ -231,3 +231,58 @@ pub struct KeepalivedState {
     pub instances: Vec<VrrpInstance>,
     pub virtual_services: Vec<VirtualService>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities() {
+        use super::Protocol as KProto;
+        let svc = |address, protocol| VirtualService {
+            address,
+            protocol,
+            ..VirtualService::default()
+        };
+        let ip: IpAddr = "10.1.0.100".parse().unwrap();
+        let inet = Some(VsAddress::Inet { ip, port: 80 });
+        let got = |v: &VirtualService| v.id().map(|i| i.to_string());
+        assert_eq!(
+            got(&svc(inet.clone(), KProto::Tcp)).as_deref(),
+            Some("TCP 10.1.0.100:80")
+        );
+        assert_eq!(
+            got(&svc(inet.clone(), KProto::Udp)).as_deref(),
+            Some("UDP 10.1.0.100:80")
+        );
+        assert_eq!(
+            got(&svc(inet.clone(), KProto::Sctp)).as_deref(),
+            Some("SCTP 10.1.0.100:80")
+        );
+        assert_eq!(got(&svc(inet, KProto::Other)), None);
+        assert_eq!(
+            got(&svc(Some(VsAddress::Fwmark(5)), KProto::Other)).as_deref(),
+            Some("FWM 5")
+        );
+        assert_eq!(
+            got(&svc(Some(VsAddress::Group("VSG_1".into())), KProto::Tcp)),
+            None
+        );
+        assert_eq!(got(&svc(None, KProto::Tcp)), None);
+
+        // keepalived's own canonical names parse to the same identity.
+        let v = svc(Some(VsAddress::Inet { ip, port: 443 }), KProto::Tcp);
+        assert_eq!(VirtualServiceId::from_log(&v.canonical()), v.id());
+        let r = RealServer {
+            ip: Some("fd00::12".parse().unwrap()),
+            port: 80,
+            ..RealServer::default()
+        };
+        assert_eq!(r.id(), Some("[fd00::12]:80".parse().unwrap()));
+        assert_eq!(
+            RealServerId::from_log(&r.canonical(KProto::Tcp)),
+            Some("[fd00::12]:80".parse().unwrap())
+        );
+        assert_eq!(RealServer::default().id(), None);
+    }
+}

@@ -8,9 +8,9 @@
 
 use super::event::rfc3339;
 use super::frame::YearClock;
-use super::lines::Splitter;
 use super::pipeline::{Classifier, EventRef, Sink};
 use super::rules::Rules;
+use crate::lines::Splitter;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Read};

@@ -498,5 +498,4 @@ fn strip_kernel_stamp(msg: &str) -> &str {
 }
 
 #[cfg(test)]
-#[path = "frame_tests.rs"]
 mod tests;

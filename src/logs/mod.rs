@@ -16,7 +16,6 @@ pub mod event;
 pub mod frame;
 pub mod frame_json;
 pub mod linear;
-pub mod lines;
 pub mod pipeline;
 pub mod prefilter;
 pub mod rules;

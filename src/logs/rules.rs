@@ -588,5 +588,4 @@ fn captures_of(hir: &regex_syntax::hir::Hir, names: &mut Vec<Option<String>>) {
 }
 
 #[cfg(test)]
-#[path = "rules_tests.rs"]
 mod tests;

@@ -22,8 +22,6 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use crate::ipvs::model::{Dest, ServiceAddr};
-
 /// An IP protocol number, named the way the kernel's `ip_vs_proto_name()` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Protocol(pub u8);
@@ -210,24 +208,6 @@ impl ServiceLabelValues {
 }
 
 impl VirtualServiceId {
-    /// A service as an IPVS reader saw it; `family` is what the reader knew of a firewall-mark
-    /// service's address family (`FwmFamily::from_af(af)` for netlink, `Unknown` for /proc).
-    /// An address-and-port service's family is its address's, so `family` is ignored there.
-    pub fn from_service_addr(addr: &ServiceAddr, family: FwmFamily) -> VirtualServiceId {
-        match *addr {
-            ServiceAddr::Inet {
-                protocol,
-                addr,
-                port,
-            } => VirtualServiceId::Inet {
-                proto: protocol,
-                addr,
-                port,
-            },
-            ServiceAddr::Fwmark(mark) => VirtualServiceId::Fwmark { mark, family },
-        }
-    }
-
     /// The same service with a firewall mark's family set (e.g. once a caller knows it read
     /// ipvsadm's listing, where a bare `FWM 7` is IPv4); other services are returned as is.
     pub fn with_fwm_family(self, family: FwmFamily) -> VirtualServiceId {
@@ -340,22 +320,6 @@ impl RealServerId {
             addr: remote_address.parse().ok()?,
             port: digits(remote_port)?,
         })
-    }
-}
-
-impl From<&ServiceAddr> for VirtualServiceId {
-    /// With the family of a firewall mark `Unknown` (what /proc knows).
-    fn from(addr: &ServiceAddr) -> VirtualServiceId {
-        VirtualServiceId::from_service_addr(addr, FwmFamily::Unknown)
-    }
-}
-
-impl From<&Dest> for RealServerId {
-    fn from(d: &Dest) -> RealServerId {
-        RealServerId {
-            addr: d.addr,
-            port: d.port,
-        }
     }
 }
 

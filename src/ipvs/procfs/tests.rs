@@ -2,6 +2,7 @@
 //! real-kernel captures under `tests/fixtures/kernel/` are exercised by `tests/procfs.rs`.
 
 use super::*;
+use crate::model::{RealServerId, VirtualServiceId};
 
 const HEADER: &str = "IP Virtual Server version 1.2.1 (size=4096)
 Prot LocalAddress:Port Scheduler Flags
@@ -208,4 +209,76 @@ CPU    Conns  Packets  Packets            Bytes            Bytes
     assert_eq!(p.value[0].totals.in_bytes, 1000);
     let cut = &text[..text.find("  ~").unwrap()];
     assert_eq!(parse_percpu_stats(cut.as_bytes()).bad_lines, 1);
+}
+
+/// Service and destination lines of every `ipvsadm -Ln` capture, the text forms of what
+/// they list, and what /proc/net/ip_vs in the same capture gives.
+#[test]
+fn ipvsadm_listings_round_trip_and_agree_with_proc() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kernel");
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("ipvsadm/Ln.txt").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 5, "{dirs:?}");
+    let mut fwm_v6 = 0;
+    for dir in dirs {
+        let listing = std::fs::read_to_string(dir.join("ipvsadm/Ln.txt")).unwrap();
+        let (mut services, mut dests) = (Vec::new(), Vec::new());
+        for line in listing.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["->", "RemoteAddress:Port", ..] | [] => {}
+                ["->", d, ..] => {
+                    let id: RealServerId = d.parse().unwrap();
+                    assert_eq!(id.to_string(), *d, "{}", dir.display());
+                    dests.push(id);
+                }
+                ["FWM", mark, "IPv6", ..] => {
+                    let text = format!("FWM {mark} IPv6");
+                    assert_eq!(text.parse::<VirtualServiceId>().unwrap().to_string(), text);
+                    fwm_v6 += 1;
+                    services.push(text.parse::<VirtualServiceId>().unwrap());
+                }
+                ["FWM", mark, ..] => {
+                    let text = format!("FWM {mark}");
+                    assert_eq!(text.parse::<VirtualServiceId>().unwrap().to_string(), text);
+                    services.push(text.parse::<VirtualServiceId>().unwrap());
+                }
+                [proto, addr, ..] if Protocol::from_name(proto).is_some() && addr.contains(':') => {
+                    let text = format!("{proto} {addr}");
+                    assert_eq!(
+                        text.parse::<VirtualServiceId>().unwrap().to_string(),
+                        text,
+                        "{}",
+                        dir.display()
+                    );
+                    services.push(text.parse::<VirtualServiceId>().unwrap());
+                }
+                _ => {}
+            }
+        }
+        let proc = std::fs::read_to_string(dir.join("proc/net/ip_vs")).unwrap();
+        let table = parse_services(proc.as_bytes()).value;
+        let from_proc: Vec<VirtualServiceId> = table.services.iter().map(|s| s.id()).collect();
+        assert_eq!(services.len(), from_proc.len(), "{}", dir.display());
+        for s in &services {
+            let n = from_proc.iter().filter(|p| p.matches(s)).count();
+            assert!(n >= 1, "{s} not in /proc ({})", dir.display());
+        }
+        let proc_dests: std::collections::BTreeSet<RealServerId> = table
+            .services
+            .iter()
+            .flat_map(|s| s.dests.iter().map(Dest::id))
+            .collect();
+        assert_eq!(
+            dests.into_iter().collect::<std::collections::BTreeSet<_>>(),
+            proc_dests,
+            "{}",
+            dir.display()
+        );
+    }
+    assert!(fwm_v6 >= 1, "no `FWM n IPv6` service in any capture");
 }

@@ -173,13 +173,6 @@ fn ipv6_and_fwmark_services_get_keepalived_log_names() {
 }
 
 #[test]
-fn the_demo_shows_the_captured_state() {
-    let d = crate::demo::keepalived_state();
-    assert_eq!(d.instances, parse_json(JSON).unwrap());
-    assert_eq!(d.virtual_services, parse_check_data(CHECK).unwrap());
-}
-
-#[test]
 fn garbage_is_an_error_not_a_panic() {
     for s in ["", "x", "{}", "[{}]", "[1]", "{\"vrrp\":3}", "\u{0}"] {
         assert!(parse_json(s).is_err(), "{s:?}");

@@ -20,7 +20,7 @@
 
 use super::{fnv1a, Pipeline, StateStore, Stop};
 use crate::health::OnceLog;
-use crate::logs::lines::Splitter;
+use crate::lines::Splitter;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -467,5 +467,4 @@ fn watch(pattern: &Path, tx: std::sync::mpsc::Sender<()>) -> Option<notify::Reco
 }
 
 #[cfg(test)]
-#[path = "file_tests.rs"]
 mod tests;

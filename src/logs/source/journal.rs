@@ -5,8 +5,8 @@
 
 use super::{Pipeline, StateStore, Stop};
 use crate::health::OnceLog;
+use crate::lines::Splitter;
 use crate::logs::frame_json::cursor;
-use crate::logs::lines::Splitter;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -1,8 +1,8 @@
 use super::*;
 use crate::logs::frame::{frame, YearClock};
 
-const KEEPALIVED: &str = include_str!("../../tests/fixtures/logs/keepalived_lines.txt");
-const KERNEL: &str = include_str!("../../tests/fixtures/logs/kernel_lines.txt");
+const KEEPALIVED: &str = include_str!("../../../tests/fixtures/logs/keepalived_lines.txt");
+const KERNEL: &str = include_str!("../../../tests/fixtures/logs/kernel_lines.txt");
 
 fn rules() -> Rules {
     Rules::builtin().expect("the built-in library compiles")
@@ -330,10 +330,10 @@ fn fast(
 }
 
 const CAPTURES: [&str; 4] = [
-    include_str!("../../tests/fixtures/logs/keepalived-2.2.7-check.log"),
-    include_str!("../../tests/fixtures/logs/keepalived-2.2.7-lbA.log"),
-    include_str!("../../tests/fixtures/logs/keepalived-2.2.7-lbB.log"),
-    include_str!("../../tests/fixtures/logs/keepalived-2.2.7-lbC.log"),
+    include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-check.log"),
+    include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbA.log"),
+    include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbB.log"),
+    include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbC.log"),
 ];
 
 /// Every line at hand: the samples, the reference lines, the real captures.

@@ -2,8 +2,8 @@ use super::*;
 use crate::logs::clock::civil_year;
 use jiff::tz::TimeZone;
 
-const KEEPALIVED: &str = include_str!("../../tests/fixtures/logs/keepalived_lines.txt");
-const KERNEL: &str = include_str!("../../tests/fixtures/logs/kernel_lines.txt");
+const KEEPALIVED: &str = include_str!("../../../tests/fixtures/logs/keepalived_lines.txt");
+const KERNEL: &str = include_str!("../../../tests/fixtures/logs/kernel_lines.txt");
 
 /// In UTC, so that the expected instants do not depend on the machine's zone.
 fn y2024() -> YearClock {
