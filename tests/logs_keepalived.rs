@@ -107,7 +107,7 @@ fn the_real_health_checker_capture_tells_the_failure_and_recovery() {
     ] {
         assert_eq!(ev(&s, kind), n, "{kind}: {s:?}");
     }
-    // Labels in the canonical forms.
+    // The labels name the shared identities.
     let rules = Rules::builtin().unwrap();
     let mut scratch = rules.scratch();
     let line = text
@@ -119,8 +119,11 @@ fn the_real_health_checker_capture_tells_the_failure_and_recovery() {
         .classify(&mut scratch, f.ident.as_deref(), &f.message)
         .unwrap();
     use lvsmon::logs::rules::Label;
-    assert_eq!(e.label(Label::RealServer), Some("10.1.0.12:8080"));
-    assert_eq!(e.label(Label::VirtualService), Some("TCP 10.0.0.100:8080"));
+    use lvsmon::model::{RealServerId, VirtualServiceId};
+    let rs = RealServerId::from_log(e.label(Label::RealServer).unwrap()).unwrap();
+    let vs = VirtualServiceId::from_log(e.label(Label::VirtualService).unwrap()).unwrap();
+    assert_eq!(rs.to_string(), "10.1.0.12:8080");
+    assert_eq!(vs.to_string(), "TCP 10.0.0.100:8080");
 }
 
 /// What happened, as the events must tell it.

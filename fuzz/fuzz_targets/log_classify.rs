@@ -1,7 +1,7 @@
 //! `logs::rules`: framing then classifying any bytes never panics, and the fast path
 //! (literal prefilter, the linear matcher, reused label buffers) gives exactly what trying
 //! every rule's regex in order with the regex crate gives: the same winner and the same
-//! normalised labels.
+//! labels.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -8,7 +8,6 @@
 //! consumers: the counters (`stats`), and through the `bus` those that keep events. Nothing
 //! here knows about Prometheus or HTTP.
 
-pub mod addr;
 pub mod analyze;
 pub mod bus;
 pub mod clock;

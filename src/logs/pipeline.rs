@@ -38,7 +38,7 @@ pub struct EventRef<'a> {
 }
 
 impl<'a> EventRef<'a> {
-    /// A label's normalised text (`iname`, `virtual_service`, …).
+    /// A label's captured text (`iname`, `virtual_service`, …).
     pub fn label(&self, l: Label) -> Option<&'a str> {
         self.labels.as_ref().and_then(|e| e.label(l))
     }
@@ -90,7 +90,7 @@ impl<'a> EventRef<'a> {
 pub trait Sink {
     /// Every line: whether it was cut, whether a rule matched it.
     fn line(&mut self, cut: bool, matched: bool);
-    /// Whether events need their labels (capture normalisation costs ~10 % of classifying).
+    /// Whether events need their labels (taking captures costs ~10 % of classifying).
     fn wants_labels(&self) -> bool {
         true
     }

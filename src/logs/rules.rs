@@ -4,13 +4,14 @@
 //! A message is scanned once by the literal prefilter ([`super::prefilter`]), which names
 //! the rules it can possibly match; only those regexes run, in file order, and the first
 //! whose regex and ident both match wins. Its captures come from that same search, into
-//! buffers kept in the caller's [`Scratch`], and its labels are normalised into one reused
-//! string, so classifying allocates nothing per line. `--log.rules FILE` extends the
+//! buffers kept in the caller's [`Scratch`], and its labels are copied into one reused
+//! string, so classifying allocates nothing per line. Labels are the captured text as
+//! written: the services and real servers in them become identities in one place
+//! ([`crate::model`], through [`super::pipeline::EventRef`]), whatever the wording. `--log.rules FILE` extends the
 //! library: a rule with the name of a built-in one replaces it in place (`disabled = true`
 //! removes it), other rules are tried before the built-in ones. Every rule is validated when
 //! loaded (regex, label names, capture names, and its samples must match it).
 
-use super::addr;
 use super::linear::{bytes_eq, Program, Stack};
 use super::prefilter::{ones, Prefilter};
 use regex::{CaptureLocations, Regex};
@@ -72,14 +73,6 @@ impl Label {
         match s {
             "instance" => Some(Label::Instance),
             s => Label::ALL.into_iter().find(|l| l.name() == s),
-        }
-    }
-
-    fn normalise_into(self, raw: &str, out: &mut String) {
-        match self {
-            Label::VirtualService => addr::virtual_service_into(raw, out),
-            Label::RealServer => addr::real_server_into(raw, out),
-            _ => out.push_str(raw),
         }
     }
 }
@@ -440,7 +433,7 @@ impl Rules {
         for (label, groups) in &rule.labels {
             if let Some((a, b)) = groups.iter().find_map(|&g| span(g)) {
                 let start = text.len();
-                label.normalise_into(&message[a..b], text);
+                text.push_str(&message[a..b]);
                 spans.push((*label, start, text.len()));
             }
         }
@@ -472,9 +465,7 @@ impl Rules {
             .iter()
             .filter_map(|(label, groups)| {
                 let m = groups.iter().find_map(|&g| caps.get(g))?;
-                let mut v = String::new();
-                label.normalise_into(m.as_str(), &mut v);
-                Some((*label, v))
+                Some((*label, m.as_str().to_string()))
             })
             .collect();
         Some((i, labels))
