@@ -245,18 +245,18 @@ fn analyze_reads_zoneless_times_in_the_zone_it_is_given() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Mars/Olympus_Mons"));
 }
 
-/// Two directors' console captures (lines that name no host) told apart by `HOST=FILE`.
+/// Two directors' console captures (lines that name no host) told apart by `FILE@HOST`.
 #[test]
 fn analyze_tells_which_director_did_what_and_when() {
     let logs = root().join("tests/fixtures/logs");
     let out = Command::new(BIN)
-        .args(["analyze", "--format", "json"])
+        .args(["analyze", "--format", "json", "--log.timezone", "UTC"])
         .arg(format!(
-            "lb-a={}",
+            "{}@lb-a",
             logs.join("keepalived-2.2.7-lbA.log").display()
         ))
         .arg(format!(
-            "lb-b={}",
+            "{}@lb-b",
             logs.join("keepalived-2.2.7-lbB.log").display()
         ))
         .output()

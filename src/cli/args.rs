@@ -118,9 +118,9 @@ pub struct AnalyzeArgs {
     /// Lines longer than this many bytes are cut (and counted as truncated).
     #[arg(long = "log.max-line-bytes", value_name = "N")]
     pub max_line: Option<usize>,
-    /// Files to read (plain or gzip); `-` is standard input. `HOST=FILE` names the director
+    /// Files to read (plain or gzip); `-` is standard input. `FILE@HOST` names the director
     /// whose lines, when they name no host (keepalived's console, dmesg), the file holds.
-    #[arg(value_name = "[HOST=]FILE", required = true)]
+    #[arg(value_name = "FILE[@HOST]", required = true)]
     pub files: Vec<PathBuf>,
 }
 

@@ -175,12 +175,12 @@ fn dump(args: DumpArgs) -> Result<()> {
     })
 }
 
-/// `HOST=FILE` names the director whose lines (if they name none) the file holds; a path
-/// that exists as given is a path, even with a `=` in it.
+/// `FILE@HOST` names the director whose lines (if they name none) the file holds; a path
+/// that exists as given is a path, even with an `@` in it.
 fn input_name(arg: &std::path::Path) -> (Option<String>, std::path::PathBuf) {
     let text = arg.to_string_lossy();
-    match text.split_once('=') {
-        Some((host, file))
+    match text.rsplit_once('@') {
+        Some((file, host))
             if !arg.exists() && !host.is_empty() && !host.contains('/') && !file.is_empty() =>
         {
             (Some(host.to_string()), file.into())

@@ -77,7 +77,7 @@ pub struct Summary {
     pub truncated: u64,
     /// Events per kind, all hosts together.
     pub events: BTreeMap<String, u64>,
-    /// Per host (for lines that name none, their input's name: `HOST=FILE`, the file, or
+    /// Per host (for lines that name none, their input's name: `FILE@HOST`, the file, or
     /// `-` for standard input), per kind.
     pub hosts: BTreeMap<String, BTreeMap<String, KindStats>>,
 }
@@ -152,7 +152,7 @@ impl Sink for Tally {
 
     fn event(&mut self, ev: &EventRef<'_>) {
         // A line that names no host (keepalived's console, dmesg) is its input's: the name
-        // given as `HOST=FILE`, else the file.
+        // given as `FILE@HOST`, else the file.
         let h = self.host_index(ev.host.unwrap_or(ev.source));
         self.per[h][ev.rule].add(ev.time);
     }
