@@ -24,7 +24,11 @@ use std::time::{Duration, Instant};
 fn summary(text: &str) -> Summary {
     static RULES: std::sync::OnceLock<std::sync::Arc<Rules>> = std::sync::OnceLock::new();
     let rules = RULES.get_or_init(|| std::sync::Arc::new(Rules::builtin().unwrap()));
-    let mut a = Analyzer::new(rules.clone(), YearClock::fixed(2026), 1 << 16);
+    let mut a = Analyzer::new(
+        rules.clone(),
+        YearClock::fixed(2026).with_zone(lvsmon::logs::clock::parse_zone("UTC").unwrap()),
+        1 << 16,
+    );
     a.read(text.as_bytes()).unwrap();
     a.summary()
 }

@@ -277,7 +277,11 @@ mod tests {
 
     fn analyze(bytes: &[u8]) -> Summary {
         let rules = Arc::new(Rules::builtin().unwrap());
-        let mut a = Analyzer::new(rules, YearClock::fixed(2024), 4096);
+        let mut a = Analyzer::new(
+            rules,
+            YearClock::fixed(2024).with_zone(jiff::tz::TimeZone::UTC),
+            4096,
+        );
         a.read(bytes).unwrap();
         a.summary()
     }
