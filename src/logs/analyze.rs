@@ -120,6 +120,8 @@ impl Summary {
 /// The analyze-side sink: counts per (host, rule).
 struct Tally {
     hosts: Vec<String>,
+    /// The host of the last event: consecutive lines are mostly one director's.
+    last: usize,
     /// `per[host][rule]`.
     per: Vec<Vec<KindStats>>,
     rules: usize,
@@ -130,9 +132,16 @@ struct Tally {
 
 impl Tally {
     fn host_index(&mut self, host: &str) -> usize {
-        if let Some(i) = self.hosts.iter().position(|h| h == host) {
+        // The last host first: one comparison for most lines.
+        let same = |h: &String| h == host;
+        if self.hosts.get(self.last).is_some_and(same) {
+            return self.last;
+        }
+        if let Some(i) = self.hosts.iter().position(same) {
+            self.last = i;
             return i;
         }
+        self.last = self.hosts.len();
         self.hosts.push(host.to_string());
         self.per.push(vec![KindStats::default(); self.rules]);
         self.hosts.len() - 1
@@ -172,6 +181,7 @@ impl Analyzer {
             classifier: Classifier::new(rules, clock, NO_HOST).paired(),
             tally: Tally {
                 hosts: Vec::new(),
+                last: 0,
                 per: Vec::new(),
                 rules: n,
                 lines: 0,
