@@ -15,6 +15,7 @@ pub mod demo;
 pub mod fmtio;
 pub mod health;
 pub mod http;
+pub mod incidents;
 pub mod ipvs;
 pub mod keepalived;
 pub mod lines;

@@ -1,5 +1,5 @@
 //! lvsmon's command line: everything lives in `lvsmon::cli`; this only runs it.
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     lvsmon::cli::main()
 }

@@ -23,8 +23,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the metrics page once to standard output (same collectors as `serve`).
     Dump(DumpArgs),
-    /// Classify log files (plain or gzip, `-` for stdin) once and summarise the events per
-    /// host and kind.
+    /// Classify log files (plain or gzip, `-` for stdin) once: events per host and kind, and
+    /// the incidents they tell. Exit status 0, 1 when a critical incident was found, 2 on an
+    /// error.
     Analyze(AnalyzeArgs),
 }
 
@@ -102,6 +103,9 @@ pub enum OutputFormat {
 
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
+    /// TOML config file: its `[incidents]` windows and thresholds apply.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Output: a readable summary (text) or one JSON document.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,

@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub ipvs: IpvsSourceConfig,
     #[serde(default)]
     pub keepalived: KeepalivedConfig,
+    /// `[incidents]`: the incident engine's windows and thresholds.
+    pub incidents: Option<crate::incidents::Settings>,
     pub demo: Option<bool>,
 }
 
@@ -176,6 +178,9 @@ min-interval = "2s"
 passive = true
 [collector.keepalived]
 enabled = false
+[incidents]
+flapping-window = 300
+quiet-window = 30
 "#,
         )
         .unwrap();
@@ -184,6 +189,12 @@ enabled = false
         assert_eq!(c.demo, Some(true));
         assert_eq!(c.keepalived.min_interval.as_deref(), Some("2s"));
         assert_eq!(c.collector.keepalived.enabled, Some(false));
+        let inc = c.incidents.unwrap();
+        assert_eq!((inc.flapping_window, inc.quiet_window), (300, 30));
+        assert_eq!(
+            inc.vrrp_flapping_changes, 4,
+            "unset keys keep their defaults"
+        );
     }
 
     #[test]

@@ -19,15 +19,22 @@ use clap::Parser;
 use settings::{load_config, pick, resolve};
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Parses the command line and runs the subcommand.
-pub fn main() -> Result<()> {
-    match Cli::parse().command {
-        Command::Serve(a) => serve(a),
-        Command::Dump(a) => dump(a),
-        Command::Analyze(a) => analyze(a),
-    }
+/// Parses the command line and runs the subcommand. Exit status: 0; 1 on an error of
+/// `serve` or `dump`; for `analyze` (scripts rely on it) 0 when no critical incident was
+/// found, 1 when one was, 2 on an error.
+pub fn main() -> ExitCode {
+    let (result, error_status) = match Cli::parse().command {
+        Command::Serve(a) => (serve(a).map(|_| ExitCode::SUCCESS), 1),
+        Command::Dump(a) => (dump(a).map(|_| ExitCode::SUCCESS), 1),
+        Command::Analyze(a) => (analyze(a), 2),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("Error: {e:?}");
+        ExitCode::from(error_status)
+    })
 }
 
 /// The clock for timestamps without a year or zone: `--log.timezone` (or the system's
@@ -189,11 +196,13 @@ fn input_name(arg: &std::path::Path) -> (Option<String>, std::path::PathBuf) {
     }
 }
 
-fn analyze(args: AnalyzeArgs) -> Result<()> {
+fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    let file = load_config(args.config.as_deref())?;
     let rules = Arc::new(Rules::load(args.rules.as_deref())?);
     let clock = clock(args.timezone.as_deref(), args.year)?;
     let max_line = args.max_line.unwrap_or(settings::DEFAULT_MAX_LINE);
-    let mut a = Analyzer::new(rules, clock, max_line);
+    let mut a = Analyzer::new(rules, clock, max_line)
+        .with_incidents(file.incidents.clone().unwrap_or_default());
     for f in &args.files {
         let (host, path) = input_name(f);
         a.read_path(&path, host.as_deref())
@@ -204,5 +213,14 @@ fn analyze(args: AnalyzeArgs) -> Result<()> {
         OutputFormat::Json => format!("{}\n", s.to_json()),
         OutputFormat::Text => s.to_text(),
     };
-    write_stdout(|out| out.write_all(text.as_bytes()))
+    write_stdout(|out| out.write_all(text.as_bytes()))?;
+    let critical = s
+        .incidents
+        .iter()
+        .any(|i| i.severity == crate::logs::rules::Severity::Critical);
+    Ok(if critical {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -10,6 +10,7 @@ use super::event::rfc3339;
 use super::frame::YearClock;
 use super::pipeline::{Classifier, EventRef, Sink};
 use super::rules::Rules;
+use crate::incidents::{Engine, Incident};
 use crate::lines::Splitter;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -80,6 +81,8 @@ pub struct Summary {
     /// Per host (for lines that name none, their input's name: `FILE@HOST`, the file, or
     /// `-` for standard input), per kind.
     pub hosts: BTreeMap<String, BTreeMap<String, KindStats>>,
+    /// What the incident engine found, oldest first (empty when it did not run).
+    pub incidents: Vec<Incident>,
 }
 
 impl Summary {
@@ -101,6 +104,34 @@ impl Summary {
             }
         }
         let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339);
+        if !self.incidents.is_empty() {
+            s.push_str(&format!("incidents ({}):\n", self.incidents.len()));
+            // Closed ones in time order, then what is still open at the end of the input.
+            let (closed, open): (Vec<&Incident>, Vec<&Incident>) =
+                self.incidents.iter().partition(|i| i.end.is_some());
+            for (title, list) in [
+                ("", closed),
+                ("  still open at the end of the input:\n", open),
+            ] {
+                if list.is_empty() {
+                    continue;
+                }
+                s.push_str(title);
+                for i in list {
+                    let who = i.host.clone().unwrap_or_else(|| i.hosts.join(","));
+                    let sev = serde_json::to_value(i.severity).ok();
+                    let sev = sev.as_ref().and_then(|v| v.as_str()).unwrap_or("");
+                    s.push_str(&format!(
+                        "  {} … {}  {sev:<8}  {:<24}  {who}: {}\n      check: {}\n",
+                        rfc3339(i.start),
+                        time(i.end),
+                        i.kind,
+                        i.summary,
+                        i.hint
+                    ));
+                }
+            }
+        }
         for (host, kinds) in &self.hosts {
             s.push_str(&format!("host {host}:\n"));
             let width = kinds.keys().map(String::len).max().unwrap_or(0);
@@ -117,8 +148,10 @@ impl Summary {
     }
 }
 
-/// The analyze-side sink: counts per (host, rule).
+/// The analyze-side sink: counts per (host, rule), and hands events to the incident
+/// engine when it runs.
 struct Tally {
+    engine: Option<Engine>,
     hosts: Vec<String>,
     /// The host of the last event: consecutive lines are mostly one director's.
     last: usize,
@@ -156,13 +189,18 @@ impl Sink for Tally {
     }
 
     fn wants_labels(&self) -> bool {
-        false
+        // Only the incident engine reads identities.
+        self.engine.is_some()
     }
 
     fn event(&mut self, ev: &EventRef<'_>) {
         // A line that names no host (keepalived's console, dmesg) is its input's: the name
         // given as `FILE@HOST`, else the file.
-        let h = self.host_index(ev.host.unwrap_or(ev.source));
+        let host = ev.host.unwrap_or(ev.source);
+        if let Some(e) = &mut self.engine {
+            e.event(ev, host);
+        }
+        let h = self.host_index(host);
         self.per[h][ev.rule].add(ev.time);
     }
 }
@@ -180,6 +218,7 @@ impl Analyzer {
         Analyzer {
             classifier: Classifier::new(rules, clock, NO_HOST).paired(),
             tally: Tally {
+                engine: None,
                 hosts: Vec::new(),
                 last: 0,
                 per: Vec::new(),
@@ -190,6 +229,12 @@ impl Analyzer {
             },
             max_line,
         }
+    }
+
+    /// Runs the incident engine over the events too.
+    pub fn with_incidents(mut self, settings: crate::incidents::Settings) -> Analyzer {
+        self.tally.engine = Some(Engine::new(settings));
+        self
     }
 
     /// One line, without its newline.
@@ -228,6 +273,12 @@ impl Analyzer {
         Ok(())
     }
 
+    /// Reads `input` to its end; its lines that name no host are `name`'s.
+    pub fn read_named(&mut self, input: impl Read, name: &str) -> io::Result<()> {
+        self.classifier.set_source(name);
+        self.read(input)
+    }
+
     /// Reads a file, or standard input for `-`; lines that name no host are `host`'s (by
     /// default the path as given, [`NO_HOST`] for standard input).
     pub fn read_path(&mut self, path: &Path, host: Option<&str>) -> Result<(), AnalyzeError> {
@@ -240,12 +291,11 @@ impl Analyzer {
             None if path == Path::new("-") => NO_HOST.to_string(),
             None => path.display().to_string(),
         };
-        self.classifier.set_source(&name);
         if path == Path::new("-") {
-            self.read(io::stdin().lock()).map_err(err)
+            self.read_named(io::stdin().lock(), &name).map_err(err)
         } else {
             let f = std::fs::File::open(path).map_err(err)?;
-            self.read(f).map_err(err)
+            self.read_named(f, &name).map_err(err)
         }
     }
 
@@ -275,6 +325,7 @@ impl Analyzer {
             truncated: t.truncated,
             events,
             hosts,
+            incidents: t.engine.as_ref().map(Engine::incidents).unwrap_or_default(),
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct EventRef<'a> {
     pub severity: Severity,
     /// The labels, when the sink asked for them ([`Sink::wants_labels`]).
     labels: Option<rules::Event<'a>>,
+    /// The message, after the transport's time, host and ident.
+    pub message: &'a str,
     pub line: &'a [u8],
     rules: &'a Rules,
 }
@@ -238,6 +240,7 @@ impl Classifier {
             kind: &r.kind,
             severity: r.severity,
             labels,
+            message: &f.message,
             line: bytes,
             rules: &self.rules,
         };

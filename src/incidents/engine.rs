@@ -1,0 +1,729 @@
+//! The detectors. Per director, as events arrive: an incident opens on the event that
+//! starts it and closes on the one that ends it (a real server added back, quorum regained,
+//! the instance leaving FAULT) or, for messages that repeat while something is wrong
+//! (mismatched adverts, a full conntrack table), after a quiet window. Across directors,
+//! from the VRRP transitions kept on the way (a handful per instance, not the lines): who
+//! was MASTER when, so failovers name the old and the new master and overlapping masters
+//! are a split brain — the logs of several directors may come one file after another, so
+//! this is decided when the input ends.
+//!
+//! Memory is bounded by what is open and by the transitions, never by lines.
+
+use super::{kind, Evidence, Incident, Settings};
+use crate::logs::event::bounded_line;
+use crate::logs::pipeline::EventRef;
+use crate::logs::rules::Label;
+use crate::model::{RealServerId, VirtualServiceId};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// Longest evidence line kept, in bytes.
+const EVIDENCE_LINE: usize = 300;
+
+/// Event times are microseconds; settings are seconds.
+fn micros(seconds: u64) -> i64 {
+    i64::try_from(seconds).unwrap_or(i64::MAX / 2_000_000) * 1_000_000
+}
+
+/// What identifies one open incident.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    kind: &'static str,
+    host: String,
+    iname: Option<String>,
+    vs: Option<VirtualServiceId>,
+    rs: Option<RealServerId>,
+}
+
+/// An open incident and how it closes.
+#[derive(Debug, Clone)]
+struct Open {
+    inc: Incident,
+    /// Closes after this many seconds without a repeat (`None`: only its end event closes
+    /// it).
+    quiet: Option<u64>,
+    last: i64,
+    /// The newest evidence, kept apart so the first lines stay.
+    tail: VecDeque<Evidence>,
+}
+
+/// A VRRP instance entering or leaving MASTER on a director.
+#[derive(Debug, Clone)]
+struct Transition {
+    time: i64,
+    host: String,
+    iname: String,
+    master: bool,
+    line: String,
+}
+
+/// What the engine remembers of one director.
+#[derive(Debug, Default, Clone)]
+struct Host {
+    /// keepalived is running (a start was seen, and no stop after it).
+    running: bool,
+    last_time: i64,
+    /// Per instance: the times of its recent state changes.
+    changes: HashMap<String, VecDeque<i64>>,
+    /// Per real server: the times it was taken down recently.
+    downs: HashMap<(Option<VirtualServiceId>, RealServerId), VecDeque<i64>>,
+    /// Per real server: the checker's last failure, for the reason.
+    failures: HashMap<RealServerId, String>,
+    /// Per virtual service: the sorry server in use.
+    sorry: HashMap<VirtualServiceId, RealServerId>,
+    /// Why an instance went to FAULT (a track script, a link), last seen.
+    fault_reason: Option<String>,
+    /// Instances MASTER now.
+    masters: Vec<String>,
+}
+
+/// The incident engine over one stream of events (one `serve`, one `analyze` run).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    s: Settings,
+    open: BTreeMap<Key, Open>,
+    done: Vec<Incident>,
+    hosts: HashMap<String, Host>,
+    transitions: Vec<Transition>,
+}
+
+/// One event as the detectors see it.
+struct In<'a> {
+    time: i64,
+    /// The director's previous event's time.
+    prev: i64,
+    host: &'a str,
+    kind: &'a str,
+    iname: Option<&'a str>,
+    vs: Option<VirtualServiceId>,
+    rs: Option<RealServerId>,
+    ev: &'a EventRef<'a>,
+}
+
+impl In<'_> {
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            time: Some(self.time),
+            host: self.host.to_string(),
+            line: bounded_line(self.ev.line, EVIDENCE_LINE),
+        }
+    }
+}
+
+impl Engine {
+    pub fn new(s: Settings) -> Engine {
+        Engine {
+            s,
+            open: BTreeMap::new(),
+            done: Vec::new(),
+            hosts: HashMap::new(),
+            transitions: Vec::new(),
+        }
+    }
+
+    /// One event. `host` names the director when the line does not (`analyze`'s input
+    /// name); events without a wall-clock time take the director's last one.
+    pub fn event(&mut self, ev: &EventRef<'_>, host: &str) {
+        let h = self.hosts.entry(host.to_string()).or_default();
+        let prev = h.last_time;
+        let time = ev.time.unwrap_or(prev);
+        h.last_time = prev.max(time);
+        let e = In {
+            time,
+            prev,
+            host,
+            kind: ev.kind,
+            iname: ev.iname(),
+            vs: ev.virtual_service().ok().flatten(),
+            rs: ev.real_server().ok().flatten(),
+            ev,
+        };
+        self.close_quiet(host, time);
+        self.detect(&e);
+    }
+
+    fn host(&mut self, host: &str) -> &mut Host {
+        self.hosts.entry(host.to_string()).or_default()
+    }
+
+    fn detect(&mut self, e: &In<'_>) {
+        match e.kind {
+            "real_server_down" => self.real_server_down(e),
+            "real_server_up" => {
+                if let Some(rs) = e.rs {
+                    self.close(&key("real_server_down", e, e.vs, Some(rs)), e);
+                }
+            }
+            "check_failed" => {
+                if let Some(rs) = e.rs {
+                    let msg = e.ev.message.to_string();
+                    self.host(e.host).failures.insert(rs, msg);
+                }
+            }
+            "quorum_lost" | "quorum_down_at_start" => {
+                let sorry =
+                    e.vs.and_then(|v| self.hosts.get(e.host)?.sorry.get(&v).copied());
+                let summary = format!(
+                    "{} lost its quorum on {}{}",
+                    text(e.vs),
+                    e.host,
+                    sorry.map_or(String::new(), |s| format!(", sorry server {s} in use"))
+                );
+                self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, None, summary);
+            }
+            "quorum_gained" => self.close(&key("virtual_service_down", e, e.vs, None), e),
+            "sorry_server_on" => {
+                if let (Some(v), Some(r)) = (e.vs, e.rs) {
+                    self.host(e.host).sorry.insert(v, r);
+                    if let Some(o) = self
+                        .open
+                        .get_mut(&key("virtual_service_down", e, e.vs, None))
+                    {
+                        if !o.inc.summary.contains("sorry server") {
+                            o.inc
+                                .summary
+                                .push_str(&format!(", sorry server {r} in use"));
+                        }
+                    }
+                }
+            }
+            "sorry_server_off" => {
+                if let Some(v) = e.vs {
+                    self.host(e.host).sorry.remove(&v);
+                }
+            }
+            "ipvs_no_destination" => {
+                let summary = format!(
+                    "the kernel found no destination for {} on {}",
+                    text(e.vs),
+                    e.host
+                );
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, q, summary);
+            }
+            "vrrp_master" => self.vrrp_state(e, true),
+            "vrrp_backup" => self.vrrp_state(e, false),
+            // A MASTER that sends priority 0 resigns (it is stopping).
+            "vrrp_priority_zero_sent" => self.vrrp_state(e, false),
+            "vrrp_fault" => {
+                self.vrrp_state(e, false);
+                let reason = self.hosts.get(e.host).and_then(|h| h.fault_reason.clone());
+                let summary = format!(
+                    "{} is in FAULT on {}{}",
+                    e.iname.unwrap_or("an instance"),
+                    e.host,
+                    reason.map_or(String::new(), |r| format!(" ({r})"))
+                );
+                self.open_or_repeat(key("vrrp_fault", e, None, None), e, None, summary);
+            }
+            "vrrp_script_failed" => {
+                let why =
+                    e.ev.label(Label::Script)
+                        .map(|s| format!("track script {s} failed"));
+                self.host(e.host).fault_reason = why;
+            }
+            "link_down" => {
+                let why =
+                    e.ev.label(Label::Interface)
+                        .map(|i| format!("interface {i} down"));
+                self.host(e.host).fault_reason = why;
+            }
+            "vrrp_fault_reason" => {
+                // `(VI_1): entering FAULT state (interface eth0 down)`, `… due to script x`.
+                let why =
+                    e.ev.message
+                        .split_once("FAULT state")
+                        .map(|(_, r)| r.trim().trim_start_matches("due to").trim())
+                        .map(|r| r.trim_start_matches('(').trim_end_matches(')').to_string())
+                        .filter(|r| !r.is_empty());
+                if why.is_some() {
+                    self.host(e.host).fault_reason = why;
+                }
+            }
+            "vrrp_auth_mismatch" => {
+                let summary = format!(
+                    "{} on {} receives adverts with another password or authentication type",
+                    e.iname.unwrap_or("an instance"),
+                    e.host
+                );
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("vrrp_auth_mismatch", e, None, None), e, q, summary);
+            }
+            "vrrp_vip_mismatch"
+            | "vrrp_vrid_conflict"
+            | "vrrp_advert_interval_mismatch"
+            | "vrrp_owner_conflict" => {
+                let what = match e.kind {
+                    "vrrp_vip_mismatch" => "its peers advertise other virtual addresses",
+                    "vrrp_vrid_conflict" => "another instance uses its VRID",
+                    "vrrp_advert_interval_mismatch" => "its peers advertise another interval",
+                    _ => "another director claims to own its address",
+                };
+                let summary = format!("{} on {}: {what}", e.iname.unwrap_or("VRRP"), e.host);
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("vrrp_config_mismatch", e, None, None), e, q, summary);
+            }
+            "keepalived_started" => {
+                let h = self.host(e.host);
+                let crashed = std::mem::replace(&mut h.running, true);
+                if crashed {
+                    // A start with no stop before it: the previous keepalived died
+                    // without a word (SIGKILL, the OOM killer, a power cut).
+                    // It was last seen at its previous event; MASTER may have lasted to
+                    // the kill, but nothing says so, and a split brain must be proven.
+                    self.leave_all_master(e.host, e.prev, "restart");
+                    let summary = format!(
+                        "keepalived on {} started again without having stopped: it was killed",
+                        e.host
+                    );
+                    self.instant(key("keepalived_crash", e, None, None), e, summary);
+                }
+            }
+            "keepalived_stopped" => {
+                self.host(e.host).running = false;
+                self.leave_all_master(e.host, e.time, "stop");
+                self.close_host(e.host, e);
+            }
+            "keepalived_child_died" | "keepalived_child_exited" => {
+                let summary = format!(
+                    "a keepalived process on {} died: {}",
+                    e.host,
+                    e.ev.message.trim()
+                );
+                // The two lines of one death are one incident.
+                let k = key("keepalived_crash", e, None, None);
+                match self.open.get_mut(&k) {
+                    Some(o) if o.last == e.time => {
+                        push_evidence(o, e.evidence(), self.s.evidence_lines)
+                    }
+                    _ => self.instant(k, e, summary),
+                }
+            }
+            "keepalived_config_error" => {
+                let summary = format!("keepalived on {} rejected its configuration", e.host);
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("keepalived_config_error", e, None, None), e, q, summary);
+            }
+            "conntrack_table_full" => {
+                let summary = format!("the conntrack table of {} is full", e.host);
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("conntrack_table_full", e, None, None), e, q, summary);
+            }
+            "ipvs_sync_error" => {
+                let summary = format!("IPVS connection sync fails on {}", e.host);
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("ipvs_sync_errors", e, None, None), e, q, summary);
+            }
+            _ => {}
+        }
+    }
+
+    fn real_server_down(&mut self, e: &In<'_>) {
+        let Some(rs) = e.rs else { return };
+        let reason = self
+            .hosts
+            .get(e.host)
+            .and_then(|h| h.failures.get(&rs))
+            .map(|l| format!(" ({})", checker_of(l)))
+            .unwrap_or_default();
+        let summary = format!(
+            "real server {rs} of {} taken out on {}{reason}",
+            text(e.vs),
+            e.host
+        );
+        self.open_or_repeat(key("real_server_down", e, e.vs, Some(rs)), e, None, summary);
+        // Flapping: down again and again within the window.
+        let (window, n) = (
+            micros(self.s.flapping_window),
+            self.s.real_server_flapping_cycles,
+        );
+        let downs = self.host(e.host).downs.entry((e.vs, rs)).or_default();
+        downs.push_back(e.time);
+        while downs.front().is_some_and(|&t| t < e.time - window) {
+            downs.pop_front();
+        }
+        let cycles = downs.len();
+        if cycles >= n {
+            let summary = format!(
+                "real server {rs} of {} went down {cycles} times in {} s on {}",
+                text(e.vs),
+                self.s.flapping_window,
+                e.host
+            );
+            let q = Some(self.s.flapping_window);
+            self.open_or_repeat(
+                key("real_server_flapping", e, e.vs, Some(rs)),
+                e,
+                q,
+                summary,
+            );
+        }
+    }
+
+    /// A VRRP state change: MASTER transitions are kept for the cross-director verdicts,
+    /// every change counts towards flapping, and leaving FAULT closes it.
+    fn vrrp_state(&mut self, e: &In<'_>, master: bool) {
+        let Some(iname) = e.iname else { return };
+        if e.kind != "vrrp_fault" {
+            self.close(&key("vrrp_fault", e, None, None), e);
+        }
+        let h = self.host(e.host);
+        let was_master = h.masters.iter().any(|m| m == iname);
+        if master && !was_master {
+            h.masters.push(iname.to_string());
+        } else if !master {
+            h.masters.retain(|m| m != iname);
+        }
+        if master != was_master {
+            self.transitions.push(Transition {
+                time: e.time,
+                host: e.host.to_string(),
+                iname: iname.to_string(),
+                master,
+                line: bounded_line(e.ev.line, EVIDENCE_LINE),
+            });
+        }
+        // Flapping counts changes in and out of MASTER and entries into FAULT; a BACKUP
+        // after a restart is no change.
+        if master == was_master && e.kind != "vrrp_fault" {
+            return;
+        }
+        let (window, n) = (micros(self.s.flapping_window), self.s.vrrp_flapping_changes);
+        let changes = self
+            .host(e.host)
+            .changes
+            .entry(iname.to_string())
+            .or_default();
+        changes.push_back(e.time);
+        while changes.front().is_some_and(|&t| t < e.time - window) {
+            changes.pop_front();
+        }
+        let count = changes.len();
+        if count >= n {
+            let summary = format!(
+                "{iname} changed state {count} times in {} s on {}",
+                self.s.flapping_window, e.host
+            );
+            let q = Some(self.s.flapping_window);
+            self.open_or_repeat(key("vrrp_flapping", e, None, None), e, q, summary);
+        }
+    }
+
+    /// Every instance MASTER on `host` leaves it (keepalived stopped, or died unseen: then
+    /// the last line before the restart is the latest it can have been MASTER).
+    fn leave_all_master(&mut self, host: &str, time: i64, why: &str) {
+        let masters = match self.hosts.get_mut(host) {
+            Some(h) => std::mem::take(&mut h.masters),
+            None => return,
+        };
+        for iname in masters {
+            self.transitions.push(Transition {
+                time,
+                host: host.to_string(),
+                iname,
+                master: false,
+                line: format!("keepalived {why}"),
+            });
+        }
+    }
+
+    /// Opens an incident, or folds a repeat into the open one.
+    fn open_or_repeat(&mut self, k: Key, e: &In<'_>, quiet: Option<u64>, summary: String) {
+        let keep = self.s.evidence_lines;
+        if let Some(o) = self.open.get_mut(&k) {
+            o.inc.count += 1;
+            o.last = e.time;
+            push_evidence(o, e.evidence(), keep);
+            return;
+        }
+        let inc = incident(&k, e.time, summary, e.evidence());
+        self.open.insert(
+            k,
+            Open {
+                inc,
+                quiet,
+                last: e.time,
+                tail: VecDeque::new(),
+            },
+        );
+    }
+
+    /// A zero-length incident (a crash, a failover).
+    fn instant(&mut self, k: Key, e: &In<'_>, summary: String) {
+        self.open_or_repeat(k.clone(), e, Some(0), summary);
+        if let Some(o) = self.open.get_mut(&k) {
+            o.inc.end = Some(e.time);
+        }
+    }
+
+    fn close(&mut self, k: &Key, e: &In<'_>) {
+        if let Some(mut o) = self.open.remove(k) {
+            o.inc.end = Some(e.time);
+            let keep = self.s.evidence_lines;
+            push_evidence(&mut o, e.evidence(), keep);
+            self.done.push(finish(o));
+        }
+    }
+
+    /// keepalived stopped on `host`: its VRRP incidents end there — those made of repeated
+    /// messages at the last repeat, the others (a FAULT) at the stop.
+    fn close_host(&mut self, host: &str, e: &In<'_>) {
+        let keys: Vec<Key> = self
+            .open
+            .keys()
+            .filter(|k| k.host == host && k.kind.starts_with("vrrp_"))
+            .cloned()
+            .collect();
+        for k in keys {
+            match self.open.remove(&k) {
+                Some(mut o) if o.quiet.is_some() => {
+                    o.inc.end = Some(o.inc.end.unwrap_or(o.last));
+                    self.done.push(finish(o));
+                }
+                Some(o) => {
+                    self.open.insert(k.clone(), o);
+                    self.close(&k, e);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Closes `host`'s incidents whose quiet window has passed by `now`.
+    fn close_quiet(&mut self, host: &str, now: i64) {
+        let keys: Vec<Key> = self
+            .open
+            .iter()
+            .filter(|(k, o)| k.host == host && o.quiet.is_some_and(|q| now > o.last + micros(q)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            if let Some(mut o) = self.open.remove(&k) {
+                // A zero-length incident keeps its end; a quiet one ends at its last repeat.
+                o.inc.end = Some(o.inc.end.unwrap_or(o.last));
+                self.done.push(finish(o));
+            }
+        }
+    }
+
+    /// The incidents so far (closed and open), as [`Engine::finish`] would give them now.
+    pub fn incidents(&self) -> Vec<Incident> {
+        self.clone().finish()
+    }
+
+    /// The incidents found so far and still open, oldest first, with the cross-director
+    /// verdicts (failovers, split brains) decided from every director's transitions.
+    pub fn finish(mut self) -> Vec<Incident> {
+        let hosts: Vec<(String, i64)> = self
+            .hosts
+            .iter()
+            .map(|(h, s)| (h.clone(), s.last_time))
+            .collect();
+        for (h, last) in hosts {
+            self.close_quiet(&h, last);
+        }
+        let mut out = std::mem::take(&mut self.done);
+        out.extend(std::mem::take(&mut self.open).into_values().map(finish));
+        out.extend(self.cross_director());
+        out.sort_by(|a, b| (a.start, a.kind).cmp(&(b.start, b.kind)));
+        out
+    }
+
+    /// Failovers and split brains from the MASTER transitions of every director.
+    fn cross_director(&mut self) -> Vec<Incident> {
+        let min_overlap = micros(self.s.split_brain_min_overlap);
+        let mut by_instance: BTreeMap<String, Vec<Transition>> = BTreeMap::new();
+        for t in self.transitions.drain(..) {
+            by_instance.entry(t.iname.clone()).or_default().push(t);
+        }
+        let mut out = Vec::new();
+        for (iname, mut ts) in by_instance {
+            ts.sort_by_key(|t| t.time);
+            // MASTER intervals per director.
+            let mut intervals: Vec<(String, i64, Option<i64>, String)> = Vec::new();
+            for t in &ts {
+                if t.master {
+                    intervals.push((t.host.clone(), t.time, None, t.line.clone()));
+                } else if let Some(i) = intervals
+                    .iter_mut()
+                    .rev()
+                    .find(|i| i.0 == t.host && i.2.is_none())
+                {
+                    i.2 = Some(t.time);
+                }
+            }
+            // A failover: MASTER on another director than the one before, which had left
+            // (or left within the tolerance: both log a handover in the same second).
+            // Overlapping longer is no failover but a split brain, below.
+            for (i, (host, start, _, line)) in intervals.iter().enumerate() {
+                let Some(prev) = i.checked_sub(1).map(|p| &intervals[p]) else {
+                    continue;
+                };
+                let overlap = prev.2.map_or(i64::MAX, |end| end - start);
+                if prev.0 == *host || overlap >= min_overlap {
+                    continue;
+                }
+                let summary = format!("{iname}: MASTER moved from {} to {host}", prev.0);
+                out.push(cross(
+                    "vrrp_failover",
+                    &iname,
+                    vec![prev.0.clone(), host.clone()],
+                    *start,
+                    Some(*start),
+                    summary,
+                    vec![Evidence {
+                        time: Some(*start),
+                        host: host.clone(),
+                        line: line.clone(),
+                    }],
+                ));
+            }
+            // A split brain: two directors' MASTER intervals overlap long enough.
+            for (i, a) in intervals.iter().enumerate() {
+                for b in &intervals[i + 1..] {
+                    if a.0 == b.0 {
+                        continue;
+                    }
+                    let start = a.1.max(b.1);
+                    let end = match (a.2, b.2) {
+                        (Some(x), Some(y)) => Some(x.min(y)),
+                        (Some(x), None) | (None, Some(x)) => Some(x),
+                        (None, None) => None,
+                    };
+                    if end.is_some_and(|e| e - start < min_overlap) {
+                        continue;
+                    }
+                    let mut hosts = vec![a.0.clone(), b.0.clone()];
+                    hosts.sort();
+                    let summary = format!("{iname} had two masters, {} and {}", hosts[0], hosts[1]);
+                    let evidence = [a, b]
+                        .iter()
+                        .map(|x| Evidence {
+                            time: Some(x.1),
+                            host: x.0.clone(),
+                            line: x.3.clone(),
+                        })
+                        .collect();
+                    out.push(cross(
+                        "split_brain",
+                        &iname,
+                        hosts,
+                        start,
+                        end,
+                        summary,
+                        evidence,
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The key of an incident of `kind` for event `e`.
+fn key(
+    kind: &'static str,
+    e: &In<'_>,
+    vs: Option<VirtualServiceId>,
+    rs: Option<RealServerId>,
+) -> Key {
+    Key {
+        kind,
+        host: e.host.to_string(),
+        iname: e.iname.map(str::to_string),
+        vs,
+        rs,
+    }
+}
+
+fn text<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "a virtual service".to_string(), |v| v.to_string())
+}
+
+/// `TCP_CHECK on service … failed` → `TCP_CHECK failed`; other wordings as written.
+fn checker_of(msg: &str) -> String {
+    match msg.split_whitespace().next() {
+        Some(w) if w.ends_with("_CHECK") => format!("{w} failed"),
+        _ => msg.trim().to_string(),
+    }
+}
+
+fn incident(k: &Key, start: i64, summary: String, first: Evidence) -> Incident {
+    let spec = kind(k.kind);
+    Incident {
+        id: String::new(),
+        kind: k.kind,
+        severity: spec.map_or(crate::logs::rules::Severity::Warning, |s| s.severity),
+        host: Some(k.host.clone()),
+        hosts: Vec::new(),
+        iname: k.iname.clone(),
+        virtual_service: k.vs.map(|v| v.to_string()),
+        real_server: k.rs.map(|r| r.to_string()),
+        start,
+        end: None,
+        count: 1,
+        evidence: vec![first],
+        summary,
+        hint: spec.map_or("", |s| s.hint).to_string(),
+    }
+}
+
+fn cross(
+    kind_name: &'static str,
+    iname: &str,
+    hosts: Vec<String>,
+    start: i64,
+    end: Option<i64>,
+    summary: String,
+    evidence: Vec<Evidence>,
+) -> Incident {
+    let spec = kind(kind_name);
+    let mut inc = Incident {
+        id: String::new(),
+        kind: kind_name,
+        severity: spec.map_or(crate::logs::rules::Severity::Warning, |s| s.severity),
+        host: None,
+        hosts,
+        iname: Some(iname.to_string()),
+        virtual_service: None,
+        real_server: None,
+        start,
+        end,
+        count: 1,
+        evidence,
+        summary,
+        hint: spec.map_or("", |s| s.hint).to_string(),
+    };
+    inc.id = id_of(&inc);
+    inc
+}
+
+/// Keeps the first evidence lines and the newest ones.
+fn push_evidence(o: &mut Open, ev: Evidence, keep: usize) {
+    let first = keep.div_ceil(2);
+    if o.inc.evidence.len() < first {
+        o.inc.evidence.push(ev);
+        return;
+    }
+    o.tail.push_back(ev);
+    while o.tail.len() > keep - first {
+        o.tail.pop_front();
+    }
+}
+
+fn finish(mut o: Open) -> Incident {
+    o.inc.evidence.extend(o.tail);
+    o.inc.id = id_of(&o.inc);
+    o.inc
+}
+
+/// A stable id: the same incident found twice (a restart, a second analysis) has the same.
+fn id_of(i: &Incident) -> String {
+    let key = format!(
+        "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+        i.kind, i.host, i.hosts, i.iname, i.virtual_service, i.real_server, i.start
+    );
+    format!("{:016x}", crate::logs::source::fnv1a(key.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,241 @@
+//! The detectors on real keepalived 2.2.7 output: the three directors of
+//! tests/logs_keepalived.rs (a crash, a failover, a preemption, a respawned VRRP child, a
+//! third director with another password that makes itself MASTER) and the health checkers
+//! of the VM harness. Each expected incident is checked with its start and end second.
+
+use super::*;
+use crate::logs::analyze::Analyzer;
+use crate::logs::clock::parse_zone;
+use crate::logs::frame::YearClock;
+use crate::logs::rules::{Rules, Severity};
+use std::sync::Arc;
+
+const LB_A: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbA.log");
+const LB_B: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbB.log");
+const LB_C: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbC.log");
+/// The VM's `keepalived_logs` scenario: a real server's HTTP server stopped and started.
+const CHECK_LOGS: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-check.log");
+/// The VM's `keepalived_check` scenario: a real server taken out, quorum lost.
+const CHECK_DEMO: &str = include_str!("../../../src/demo/logs/keepalived-2.2.7-check.log");
+
+/// The incidents of several directors' console captures, read as `analyze` reads them
+/// (`FILE@HOST`, zone-less times in UTC).
+fn incidents(inputs: &[(&str, &str)]) -> Vec<Incident> {
+    let rules = Arc::new(Rules::builtin().unwrap());
+    let clock = YearClock::fixed(2026).with_zone(parse_zone("UTC").unwrap());
+    let mut a = Analyzer::new(rules, clock, 1 << 16).with_incidents(Settings::default());
+    for (host, text) in inputs {
+        a.read_named(text.as_bytes(), host).unwrap();
+    }
+    a.summary().incidents
+}
+
+/// `kind host start end` (times as `HH:MM:SS`, `-` for none), with the identity if any.
+fn row(i: &Incident) -> String {
+    let t = |m: i64| crate::logs::event::rfc3339(m)[11..19].to_string();
+    let who = i.host.clone().unwrap_or_else(|| i.hosts.join("+"));
+    let mut r = format!(
+        "{} {} {} {}",
+        i.kind,
+        who,
+        t(i.start),
+        i.end.map_or("-".into(), t)
+    );
+    for x in [&i.iname, &i.virtual_service, &i.real_server]
+        .into_iter()
+        .flatten()
+    {
+        r.push_str(&format!(" [{x}]"));
+    }
+    r
+}
+
+fn rows(v: &[Incident]) -> Vec<String> {
+    v.iter().map(row).collect()
+}
+
+#[test]
+fn three_directors_tell_the_story_of_their_capture() {
+    let got = incidents(&[("lb-a", LB_A), ("lb-b", LB_B), ("lb-c", LB_C)]);
+    let want = [
+        // lb-a is killed (no log line) and restarts at :24; lb-b took over at :24.
+        "keepalived_crash lb-a 23:44:24 23:44:24",
+        "vrrp_failover lb-a+lb-b 23:44:24 23:44:24 [VI_1]",
+        // lb-a, back with the higher priority, preempts; lb-b's VRRP child is killed.
+        "keepalived_crash lb-b 23:44:28 23:44:28",
+        "vrrp_failover lb-b+lb-a 23:44:28 23:44:28 [VI_1]",
+        // lb-c has another password: it rejects lb-a's adverts, and lb-a and lb-b its own.
+        "vrrp_auth_mismatch lb-c 23:44:29 23:44:34 [VI_1]",
+        // Hearing no valid advert, lb-c makes itself MASTER beside lb-a until both stop.
+        "split_brain lb-a+lb-c 23:44:32 23:44:34 [VI_1]",
+        "vrrp_auth_mismatch lb-a 23:44:32 23:44:34 [VI_1]",
+        "vrrp_auth_mismatch lb-b 23:44:32 23:44:34 [VI_1]",
+    ];
+    let mut got_rows = rows(&got);
+    let mut want_rows: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    got_rows.sort();
+    want_rows.sort();
+    assert_eq!(got_rows, want_rows, "{got:#?}");
+    let sb = got.iter().find(|i| i.kind == "split_brain").unwrap();
+    assert_eq!(sb.severity, Severity::Critical);
+    assert!(sb.summary.contains("two masters"), "{}", sb.summary);
+    assert!(sb
+        .evidence
+        .iter()
+        .any(|e| e.line.contains("Entering MASTER STATE")));
+}
+
+#[test]
+fn a_real_server_out_and_back_with_its_checker_and_the_sorry_server() {
+    let got = incidents(&[("director", CHECK_LOGS)]);
+    assert_eq!(
+        rows(&got),
+        [
+            "real_server_down director 00:25:10 00:25:11 [TCP 10.0.0.100:8080] [10.1.0.12:8080]",
+            "virtual_service_down director 00:25:10 00:25:11 [TCP 10.0.0.100:8080]",
+        ]
+    );
+    assert!(
+        got[0].summary.contains("(TCP_CHECK failed)"),
+        "{}",
+        got[0].summary
+    );
+    assert!(
+        got[1]
+            .summary
+            .contains("sorry server 10.1.0.11:8081 in use"),
+        "{}",
+        got[1].summary
+    );
+    assert!(got[0]
+        .evidence
+        .iter()
+        .any(|e| e.line.contains("Adding service")));
+}
+
+#[test]
+fn a_lost_quorum_is_a_virtual_service_down_until_the_input_ends() {
+    let got = incidents(&[("director", CHECK_DEMO)]);
+    let vsd = got
+        .iter()
+        .find(|i| i.kind == "virtual_service_down")
+        .expect("virtual_service_down");
+    assert_eq!(vsd.virtual_service.as_deref(), Some("TCP 10.0.0.100:80"));
+    assert_eq!(vsd.end, None, "quorum never came back in the capture");
+    assert_eq!(vsd.severity, Severity::Critical);
+    let rsd: Vec<String> = got
+        .iter()
+        .filter(|i| i.kind == "real_server_down")
+        .map(row)
+        .collect();
+    assert_eq!(
+        rsd,
+        [
+            "real_server_down director 00:26:37 - [TCP 10.0.0.100:80] [10.1.0.12:80]",
+            "real_server_down director 00:26:37 - [TCP 10.0.0.100:8080] [10.1.0.12:80]",
+        ]
+    );
+    let first = got.iter().find(|i| i.kind == "real_server_down").unwrap();
+    assert!(
+        first.summary.contains("(TCP_CHECK failed)"),
+        "{}",
+        first.summary
+    );
+    // One director alone, MASTER once: no failover, no split brain.
+    assert!(got
+        .iter()
+        .all(|i| i.kind != "split_brain" && i.kind != "vrrp_failover"));
+}
+
+#[test]
+fn repeats_fold_into_one_incident_and_the_quiet_window_closes_it() {
+    let lines: String = (0..5)
+        .map(|i| {
+            format!("Dec  2 10:00:0{i} lb1 kernel: nf_conntrack: table full, dropping packet\n")
+        })
+        .chain(std::iter::once(
+            "Dec  2 10:05:00 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE\n".to_string(),
+        ))
+        .collect();
+    let got = incidents(&[("x", &lines)]);
+    let full = got
+        .iter()
+        .find(|i| i.kind == "conntrack_table_full")
+        .unwrap();
+    assert_eq!(full.count, 5);
+    assert_eq!(full.host.as_deref(), Some("lb1"));
+    assert_eq!(row(full), "conntrack_table_full lb1 10:00:00 10:00:04");
+    // The first and the last lines are the evidence.
+    assert_eq!(full.evidence.len(), 4);
+    assert!(full.evidence[0].line.contains("10:00:00"));
+    assert!(full.evidence[3].line.contains("10:00:04"));
+}
+
+/// Lines in keepalived 2.x's own wording (`vrrp_state.c`, `check_api.c`), one host.
+fn syslog(lines: &[(&str, &str)]) -> String {
+    lines
+        .iter()
+        .map(|(t, m)| format!("Dec  2 {t} lb1 Keepalived_vrrp[7]: {m}\n"))
+        .collect()
+}
+
+#[test]
+fn a_fault_names_its_cause_and_ends_when_the_instance_leaves_it() {
+    let text = syslog(&[
+        (
+            "10:00:00",
+            "(VI_1): entering FAULT state (interface eth1 down)",
+        ),
+        ("10:00:00", "(VI_1) Entering FAULT STATE"),
+        ("10:00:30", "(VI_1) Entering BACKUP STATE"),
+    ]);
+    let got = incidents(&[("x", &text)]);
+    let f = got
+        .iter()
+        .find(|i| i.kind == "vrrp_fault")
+        .expect("vrrp_fault");
+    assert_eq!(row(f), "vrrp_fault lb1 10:00:00 10:00:30 [VI_1]");
+    assert!(f.summary.contains("(interface eth1 down)"), "{}", f.summary);
+    assert_eq!(f.severity, Severity::Critical);
+}
+
+#[test]
+fn a_real_server_that_keeps_failing_is_flapping() {
+    let mut lines = Vec::new();
+    for m in 0..4 {
+        lines.push((
+            format!("10:0{m}:00"),
+            "Removing service [10.2.0.12]:tcp:80 from VS [10.1.0.100]:tcp:80".to_string(),
+        ));
+        lines.push((
+            format!("10:0{m}:20"),
+            "Adding service [10.2.0.12]:tcp:80 to VS [10.1.0.100]:tcp:80".to_string(),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let got = incidents(&[("x", &syslog(&refs))]);
+    let downs = got.iter().filter(|i| i.kind == "real_server_down").count();
+    assert_eq!(downs, 4, "one per removal, each closed when added back");
+    let flap = got
+        .iter()
+        .find(|i| i.kind == "real_server_flapping")
+        .expect("flapping");
+    // The third removal within the window opens it; the fourth folds in.
+    assert_eq!(
+        flap.start,
+        got.iter()
+            .filter(|i| i.kind == "real_server_down")
+            .nth(2)
+            .unwrap()
+            .start
+    );
+    assert_eq!(flap.count, 2);
+    assert_eq!(flap.real_server.as_deref(), Some("10.2.0.12:80"));
+    assert_eq!(
+        flap.end, None,
+        "still inside the window when the input ends"
+    );
+}

@@ -1,0 +1,205 @@
+//! Incidents: failure patterns found in the event stream, each with a start and an end,
+//! the evidence that proves it, one sentence for a person and a hint of what to check.
+//!
+//! `engine` runs the detectors: per director as events arrive (a real server out, a
+//! virtual service down, an instance in FAULT, mismatched adverts, a crash…), and across
+//! directors from the VRRP transitions it kept (who was MASTER when: failovers and split
+//! brains). What each kind is, how severe and what to check is data ([`KINDS`]); windows and
+//! thresholds are settings (`[incidents]` in the config file).
+//!
+//! A consumer of the readers' events: nothing here knows about Prometheus, HTTP or the CLI.
+
+pub mod engine;
+
+pub use engine::Engine;
+
+use crate::logs::event::rfc3339;
+use crate::logs::rules::Severity;
+use serde::{Deserialize, Serialize};
+
+/// One incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    /// Stable for the same incident: kind, hosts, identity and start, hashed.
+    pub id: String,
+    pub kind: &'static str,
+    pub severity: Severity,
+    /// The director, when one is involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The directors, when several are (a split brain, a failover between two).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    pub iname: Option<String>,
+    /// Text forms of the shared identity (`TCP 10.1.0.100:80`, `10.2.0.12:80`).
+    pub virtual_service: Option<String>,
+    pub real_server: Option<String>,
+    #[serde(serialize_with = "ser_time")]
+    pub start: i64,
+    /// `None` while open.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub end: Option<i64>,
+    /// Repetitions folded into this incident.
+    pub count: u64,
+    pub evidence: Vec<Evidence>,
+    pub summary: String,
+    pub hint: String,
+}
+
+/// A line (or figure) that proves an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    #[serde(serialize_with = "ser_opt_time")]
+    pub time: Option<i64>,
+    pub host: String,
+    pub line: String,
+}
+
+fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
+fn ser_opt_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&rfc3339(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// What a kind of incident is: its name (a contract with users' alerts), its default
+/// severity and what to check.
+#[derive(Debug, Clone, Copy)]
+pub struct Kind {
+    pub name: &'static str,
+    pub severity: Severity,
+    pub hint: &'static str,
+}
+
+/// Every kind the engine reports, with its default severity and hint.
+pub const KINDS: &[Kind] = &[
+    Kind {
+        name: "real_server_down",
+        severity: Severity::Warning,
+        hint: "keepalived's checker took the real server out: check the service on it (the \
+               failed check names how), its health-check URL or port, and the path from the \
+               director to it (`ipvsadm -Ln`, the checker's lines in the journal).",
+    },
+    Kind {
+        name: "real_server_flapping",
+        severity: Severity::Warning,
+        hint: "the real server keeps failing and passing its check: an overloaded server, a \
+               check timeout too close to the response time, or retries too low (`retry`, \
+               `delay_before_retry`, `connect_timeout`).",
+    },
+    Kind {
+        name: "virtual_service_down",
+        severity: Severity::Critical,
+        hint: "no real server can take traffic: clients get resets or the sorry server. Check \
+               every real server's check, the quorum setting, and `ipvsadm -Ln` for weights.",
+    },
+    Kind {
+        name: "vrrp_failover",
+        severity: Severity::Info,
+        hint: "the MASTER moved: see why the old master left (a crash, a FAULT, a priority \
+               change, a stop) in the lines before.",
+    },
+    Kind {
+        name: "vrrp_flapping",
+        severity: Severity::Warning,
+        hint: "the instance keeps changing state: lost adverts (multicast filtered, a busy \
+               link, `advert_int` too short), a flapping track script or interface, or two \
+               directors with the same priority and no `nopreempt`.",
+    },
+    Kind {
+        name: "vrrp_fault",
+        severity: Severity::Critical,
+        hint: "the instance is in FAULT and holds no address: a tracked interface is down or \
+               a track script fails (see the reason in the evidence).",
+    },
+    Kind {
+        name: "vrrp_auth_mismatch",
+        severity: Severity::Warning,
+        hint: "adverts with another password or authentication type reach this instance: two \
+               clusters share a VRID on one segment, or a peer's auth_pass differs (compare \
+               `authentication` blocks).",
+    },
+    Kind {
+        name: "vrrp_config_mismatch",
+        severity: Severity::Warning,
+        hint: "peers disagree on the instance: the virtual_ipaddress lists, the VRID, the \
+               advert interval or the address owner differ. Compare both directors' \
+               configurations; a mismatch can make both MASTER.",
+    },
+    Kind {
+        name: "split_brain",
+        severity: Severity::Critical,
+        hint: "two directors hold the same addresses: they do not hear each other's adverts \
+               (a filtered or broken link, VRRP multicast blocked, an auth or VIP mismatch). \
+               Check `ip addr` on both, the link between them, and their configurations.",
+    },
+    Kind {
+        name: "keepalived_crash",
+        severity: Severity::Warning,
+        hint: "keepalived or one of its children died on a signal or exited: look for the OOM \
+               killer or a watchdog (`rlimit_rttime`) in the kernel log, and keepalived's core \
+               file.",
+    },
+    Kind {
+        name: "keepalived_config_error",
+        severity: Severity::Warning,
+        hint: "keepalived rejected configuration lines and runs without them: \
+               `keepalived -t -f FILE` says which.",
+    },
+    Kind {
+        name: "conntrack_table_full",
+        severity: Severity::Critical,
+        hint: "the kernel drops new connections: raise net.netfilter.nf_conntrack_max, or \
+               exempt the VIP's traffic from conntrack.",
+    },
+    Kind {
+        name: "ipvs_sync_errors",
+        severity: Severity::Warning,
+        hint: "the connection-sync daemon fails: a backup will not know the master's \
+               connections after a failover. Check the sync interface, its MTU and \
+               `ipvsadm --daemon` on both directors.",
+    },
+];
+
+/// The kind named `name`.
+pub fn kind(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// Windows and thresholds (`[incidents]` in the config file). Defaults suit directors with
+/// keepalived's default timers (1 s adverts, checks every few seconds).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Settings {
+    /// Seconds over which down/up cycles and state changes are counted.
+    pub flapping_window: u64,
+    /// Down/up cycles of one real server within the window that make it flapping.
+    pub real_server_flapping_cycles: usize,
+    /// State changes of one VRRP instance within the window that make it flapping.
+    pub vrrp_flapping_changes: usize,
+    /// Seconds without a repeat after which a repeating message's incident closes
+    /// (mismatched adverts, a full conntrack table, sync errors).
+    pub quiet_window: u64,
+    /// Seconds two directors must both be MASTER before it is a split brain (a handover
+    /// is logged by both within the same second or two).
+    pub split_brain_min_overlap: u64,
+    /// Evidence lines kept per incident (the first and the last ones).
+    pub evidence_lines: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            flapping_window: 600,
+            real_server_flapping_cycles: 3,
+            vrrp_flapping_changes: 4,
+            quiet_window: 60,
+            split_brain_min_overlap: 2,
+            evidence_lines: 4,
+        }
+    }
+}
