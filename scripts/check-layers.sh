@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Layer check: data flows one way (see src/lib.rs). Fails, naming file:line, when
-#   - a reader (src/ipvs, src/keepalived, src/logs) or src/model, src/health.rs reaches up:
+#   - a reader (src/ipvs, src/keepalived, src/logs), the detectors (src/incidents) or
+#     src/model, src/health.rs reach up:
 #     a path to crate::metrics, crate::http, crate::cli, crate::demo or crate::app (in a
 #     `use` or anywhere in the code, also grouped `use crate::{…}` and `super::…::metrics`),
 #     or the crates prometheus_client, clap, hyper, hyper_util;
@@ -141,7 +142,7 @@ check_tree() {
         [ -d "$root/$d" ] || { echo "check-layers: $root/$d missing" >&2; return 2; }
     done
     shopt -s globstar nullglob
-    for f in "$root"/src/{ipvs,keepalived,logs,model}/**/*.rs "$root/src/health.rs"; do
+    for f in "$root"/src/{ipvs,keepalived,logs,model,incidents}/**/*.rs "$root/src/health.rs"; do
         [ -f "$f" ] && files+=("${f#"$root"/}")
     done
     found=$(
