@@ -18,6 +18,8 @@ struct AdmService {
     addr: String,
     port: String,
     mark: String,
+    /// `FWM 7 IPv6`: an IPv6 firewall-mark service.
+    fwm_v6: bool,
     scheduler: String,
     persistent: bool,
     ops: bool,
@@ -62,7 +64,8 @@ fn parse_ipvsadm_ln(text: &str) -> Vec<AdmService> {
             continue;
         }
         // ipvsadm writes `FWM  7 IPv6 sh` for an IPv6 firewall-mark service.
-        let tok: Vec<&str> = if tok[0] == "FWM" && tok[2] == "IPv6" {
+        let fwm_v6 = tok[0] == "FWM" && tok[2] == "IPv6";
+        let tok: Vec<&str> = if fwm_v6 {
             [&tok[..2], &tok[3..]].concat()
         } else {
             tok
@@ -78,6 +81,7 @@ fn parse_ipvsadm_ln(text: &str) -> Vec<AdmService> {
             addr,
             port,
             mark,
+            fwm_v6,
             scheduler: tok[2].to_string(),
             persistent: tok.contains(&"persistent"),
             ops: tok.contains(&"ops"),
@@ -111,10 +115,17 @@ fn pages(capture: &Path) -> Vec<(String, Vec<Sample>)> {
     v
 }
 
-fn service_key(s: &AdmService) -> Vec<(&str, &str)> {
+/// The labels of an ipvsadm service on a page; over netlink an IPv6 firewall-mark service
+/// is its own, at `local_address` `::`.
+fn service_key(s: &AdmService, netlink: bool) -> Vec<(&str, &str)> {
+    let addr = if netlink && s.fwm_v6 {
+        "::"
+    } else {
+        s.addr.as_str()
+    };
     vec![
         ("proto", s.proto.as_str()),
-        ("local_address", s.addr.as_str()),
+        ("local_address", addr),
         ("local_port", s.port.as_str()),
         ("local_mark", s.mark.as_str()),
     ]
@@ -146,11 +157,13 @@ type Key<'a> = Vec<(&'a str, &'a str)>;
 
 fn check_services(name: &str, samples: &[Sample], adm: &[AdmService]) {
     // ipvsadm lists an IPv4 and an IPv6 firewall-mark service with the same mark apart;
-    // /proc cannot, and lvsmon exports them as one service identity: group likewise.
+    // /proc cannot, and lvsmon exports them as one service identity there: group likewise.
+    // Over netlink (the page lvsmon printed in the VM, as root) they are two.
+    let netlink = find(samples, "lvsmon_ipvs_source_info", &[("source", "netlink")]).len() == 1;
     let mut groups: Vec<(Key, Vec<&AdmService>)> = Vec::new();
     let mut at: HashMap<Key, usize> = HashMap::new();
     for svc in adm {
-        let key = service_key(svc);
+        let key = service_key(svc, netlink);
         match at.get(&key) {
             Some(&i) => groups[i].1.push(svc),
             None => {
