@@ -1,5 +1,5 @@
-//! The application state: the readers of one director (IPVS, keepalived, the log pipeline)
-//! and the health of their reads, built once by the command line and borrowed by every
+//! The application state: the readers of one director (IPVS, keepalived, the log pipeline),
+//! the health of their reads and the incident engine, built once by the command line and borrowed by every
 //! consumer — `/metrics`, `/api/*`, `dump`, and the checks and incident engine to come.
 //!
 //! Readers are shared (`Arc`) and do their own locking, so consumers never hold one lock
@@ -40,11 +40,22 @@ pub struct App {
     pub keepalived: Option<Arc<Keepalived>>,
     /// `None` when no log source is configured.
     pub logs: Option<Arc<LogPipeline>>,
+    /// The incident engine over the log events (`None` without a log source).
+    pub incidents: Option<Arc<crate::incidents::Live>>,
 }
 
 impl App {
     /// Builds the readers (a netns worker thread is started for `IpvsAt::Netns`).
     pub fn new(cfg: AppConfig, logs: Option<Arc<LogPipeline>>) -> Result<App, NetnsError> {
+        App::with_incidents(cfg, logs, None)
+    }
+
+    /// [`App::new`] with the incident engine that consumes `logs`' events.
+    pub fn with_incidents(
+        cfg: AppConfig,
+        logs: Option<Arc<LogPipeline>>,
+        incidents: Option<Arc<crate::incidents::Live>>,
+    ) -> Result<App, NetnsError> {
         let health = Arc::new(Health::default());
         let ipvs = match cfg.ipvs_at {
             IpvsAt::Here(source) => IpvsReader::new(source, cfg.ipvs, health.clone()),
@@ -60,6 +71,7 @@ impl App {
             ipvs: Arc::new(ipvs),
             keepalived,
             logs,
+            incidents,
         })
     }
 
@@ -71,6 +83,7 @@ impl App {
             health,
             keepalived: None,
             logs: None,
+            incidents: None,
         }
     }
 }

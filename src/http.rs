@@ -1,6 +1,6 @@
 //! The HTTP side: `/` (a landing page), the telemetry path (`/metrics`), `/api/v1/state`
-//! (keepalived's state as JSON) and `/api/v1/events` (the last classified log events),
-//! nothing else.
+//! (keepalived's state as JSON), `/api/v1/events` (the last classified log events) and
+//! `/api/v1/incidents`, nothing else.
 //!
 //! A scrape encodes on a blocking thread and streams the page in 64 KiB chunks, so the
 //! body of a large director (tens of MB) is never held in memory whole. No lock is held
@@ -86,7 +86,8 @@ fn landing_page(path: &str) -> String {
          <h1>lvsmon {}</h1>\n<p>IPVS/LVS and keepalived exporter.</p>\n\
          <ul><li><a href=\"{path}\">Metrics</a></li>\n\
          <li><a href=\"/api/v1/state\">keepalived state (JSON)</a></li>\n\
-         <li><a href=\"/api/v1/events\">recent log events (JSON)</a></li></ul>\n</body></html>\n",
+         <li><a href=\"/api/v1/events\">recent log events (JSON)</a></li>\n\
+         <li><a href=\"/api/v1/incidents?state=all\">incidents (JSON)</a></li></ul>\n</body></html>\n",
         crate::metrics::VERSION
     )
 }
@@ -155,6 +156,35 @@ fn state(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
     }
 }
 
+/// The incidents, newest first: `?state=open` (the default) or `?state=all` (404 without
+/// a log source).
+fn incidents(site: &Site, query: Option<&str>) -> Response<BoxBody<Bytes, Infallible>> {
+    let all = match query.unwrap_or("") {
+        "" | "state=open" => false,
+        "state=all" => true,
+        _ => {
+            return full(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                "want ?state=open or ?state=all\n".into(),
+            )
+        }
+    };
+    match site.app.incidents.clone() {
+        Some(live) => json(move || {
+            let mut v = live.incidents();
+            v.retain(|i| all || i.end.is_none());
+            v.reverse();
+            v
+        }),
+        None => full(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "no log source is configured\n".into(),
+        ),
+    }
+}
+
 /// The last classified log events, oldest first (404 without a log source).
 fn events(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
     match site.recent.clone() {
@@ -186,6 +216,9 @@ pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes
     }
     if path == "/api/v1/events" {
         return events(&site);
+    }
+    if path == "/api/v1/incidents" {
+        return incidents(&site, req.uri().query());
     }
     if path == "/" {
         return full(

@@ -300,3 +300,74 @@ fn analyze_tells_which_director_did_what_and_when() {
         .sum();
     assert_eq!(v["events"]["vrrp_master"], total);
 }
+
+/// The incident engine under `serve`: the demo's real checker log takes 10.1.0.12:80 out
+/// of TCP 10.0.0.100:80 and loses the quorum; both are open incidents in the API and in
+/// `lvsmon_incident_active` with the identity labels of every other family.
+#[test]
+fn serve_tells_open_incidents_in_the_api_and_the_metrics() {
+    let (_srv, addr) = serve(&["--demo", "--web.listen-address", "127.0.0.1:0"]);
+    // The detectors run in their own thread: wait (bounded) for them to catch up.
+    let mut open = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (status, _, body) = http_get(addr, "/api/v1/incidents?state=open", None);
+        assert_eq!(status, 200);
+        open = serde_json::from_str(&body).unwrap();
+        if open.as_array().is_some_and(|a| a.len() >= 3) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let open = open.as_array().expect("a JSON array").clone();
+    let vsd = open
+        .iter()
+        .find(|i| i["kind"] == "virtual_service_down")
+        .unwrap_or_else(|| panic!("no virtual_service_down in {open:?}"));
+    assert_eq!(vsd["virtual_service"], "TCP 10.0.0.100:80");
+    assert_eq!(vsd["severity"], "critical");
+    assert!(vsd["end"].is_null());
+    assert!(vsd["start"].as_str().unwrap().ends_with('Z'));
+    for field in ["id", "host", "count", "evidence", "summary", "hint"] {
+        assert!(!vsd[field].is_null(), "{field} in {vsd}");
+    }
+    let rsd = open
+        .iter()
+        .find(|i| i["kind"] == "real_server_down" && i["virtual_service"] == "TCP 10.0.0.100:80")
+        .expect("real_server_down");
+    assert_eq!(rsd["real_server"], "10.1.0.12:80");
+    assert!(open.iter().all(|i| i["end"].is_null()), "state=open");
+
+    let (_, _, all) = http_get(addr, "/api/v1/incidents?state=all", None);
+    let all: Vec<serde_json::Value> = serde_json::from_str(&all).unwrap();
+    assert!(all.len() > open.len(), "closed ones too: {all:?}");
+    assert_eq!(
+        http_get(addr, "/api/v1/incidents?state=nonsense", None).0,
+        400
+    );
+
+    let (_, _, page) = http_get(addr, "/metrics", None);
+    let s = parse_exposition(&page);
+    let active = one(
+        &s,
+        "lvsmon_incident_active",
+        &[
+            ("kind", "real_server_down"),
+            ("proto", "TCP"),
+            ("local_address", "10.0.0.100"),
+            ("local_port", "80"),
+            ("remote_address", "10.1.0.12"),
+            ("remote_port", "80"),
+        ],
+    );
+    assert_eq!(active.value, 1.0);
+    assert_eq!(active.label("severity"), "warning");
+    let opened: f64 = find(
+        &s,
+        "lvsmon_incidents_total",
+        &[("kind", "real_server_down")],
+    )
+    .iter()
+    .map(|x| x.value)
+    .sum();
+    assert_eq!(opened, 2.0, "TCP 10.0.0.100:80 and :8080");
+}

@@ -2,6 +2,7 @@
 //! one thread per source, each feeding it through its own [`Pipeline`].
 
 use super::settings::LogSettings;
+use crate::incidents::Live;
 use crate::logs::bus::Recent;
 use crate::logs::rules::Rules;
 use crate::logs::source::file::{self, FileOptions, Tailer};
@@ -19,13 +20,18 @@ pub const RECENT_EVENTS: usize = 500;
 pub struct LogSetup {
     pub pipeline: Arc<LogPipeline>,
     pub recent: Arc<Recent>,
+    pub incidents: Arc<Live>,
     settings: LogSettings,
 }
 
 impl LogSetup {
     /// The pipeline when any source (or the demo) is configured; the demo's capture is
     /// replayed into it at once.
-    pub fn new(s: &LogSettings, demo: bool) -> Result<Option<LogSetup>> {
+    pub fn new(
+        s: &LogSettings,
+        incidents: &crate::incidents::Settings,
+        demo: bool,
+    ) -> Result<Option<LogSetup>> {
         let rules = Arc::new(Rules::load(s.rules.as_deref())?);
         if !(demo || s.any_source()) {
             return Ok(None);
@@ -34,6 +40,8 @@ impl LogSetup {
         let stats = Arc::new(LogStats::new(s.max_series));
         let pipeline = Arc::new(LogPipeline::new(rules, stats).with_clock(clock));
         let recent = Recent::start(&pipeline.bus, RECENT_EVENTS)?;
+        // Subscribed before the demo replays, so its events reach the detectors.
+        let incidents = Live::start(&pipeline.bus, incidents.clone(), hostname())?;
         if demo {
             let p = Pipeline::for_source(pipeline.clone(), crate::demo::logs::SOURCE);
             crate::demo::logs::replay(p).context("replaying the demo log capture")?;
@@ -41,6 +49,7 @@ impl LogSetup {
         Ok(Some(LogSetup {
             pipeline,
             recent,
+            incidents,
             settings: s.clone(),
         }))
     }
@@ -88,6 +97,15 @@ impl LogSetup {
         }
         threads.into_iter().flatten().collect()
     }
+}
+
+/// This director's name, for lines that name no host (kmsg, keepalived's console).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Option<std::thread::JoinHandle<()>> {

@@ -101,9 +101,13 @@ fn serve(args: ServeArgs) -> Result<()> {
     if !path.starts_with('/') || path == "/" {
         bail!("--web.telemetry-path must start with / and not be / itself (got {path:?})");
     }
-    let logs = logs::LogSetup::new(&s.logs, s.demo)?;
+    let logs = logs::LogSetup::new(&s.logs, &s.incidents, s.demo)?;
     let source = format!("{:?}", s.app.ipvs_at);
-    let app = Arc::new(App::new(s.app, logs.as_ref().map(|l| l.pipeline.clone()))?);
+    let app = Arc::new(App::with_incidents(
+        s.app,
+        logs.as_ref().map(|l| l.pipeline.clone()),
+        logs.as_ref().map(|l| l.incidents.clone()),
+    )?);
     let site = Arc::new(Site {
         exporter: Exporter::new(&app),
         recent: logs.as_ref().map(|l| l.recent.clone()),
@@ -168,7 +172,7 @@ fn dump(args: DumpArgs) -> Result<()> {
              `lvsmon serve` (to follow them) and `lvsmon analyze FILE…` (to read them once)"
         );
     }
-    let logs = logs::LogSetup::new(&s.logs, s.demo)?;
+    let logs = logs::LogSetup::new(&s.logs, &s.incidents, s.demo)?;
     let app = App::new(s.app, logs.map(|l| l.pipeline))?;
     let exporter = Exporter::new(&app);
     let format = if args.openmetrics {

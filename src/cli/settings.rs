@@ -36,6 +36,8 @@ pub fn switch(flag: bool, file: Option<bool>, default: bool) -> bool {
 /// Everything `serve` and `dump` need, resolved.
 pub struct Settings {
     pub app: AppConfig,
+    /// The incident engine's windows and thresholds (`[incidents]`).
+    pub incidents: crate::incidents::Settings,
     pub log_level: String,
     pub logs: LogSettings,
     pub demo: bool,
@@ -184,6 +186,7 @@ pub fn resolve(c: &Common, file: &FileConfig) -> Result<Settings> {
             ipvs,
             keepalived: keepalived(&c.keepalived, file, demo)?,
         },
+        incidents: file.incidents.clone().unwrap_or_default(),
         log_level: pick(c.log_level.as_ref(), file.log.level.as_ref(), || {
             "info".into()
         }),

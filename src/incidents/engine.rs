@@ -81,7 +81,11 @@ struct Host {
 pub struct Engine {
     s: Settings,
     open: BTreeMap<Key, Open>,
-    done: Vec<Incident>,
+    done: VecDeque<Incident>,
+    /// Closed incidents kept (`None`: all, as `analyze` wants).
+    history: Option<usize>,
+    /// Incidents opened by the event being handled.
+    opened: Vec<(&'static str, &'static str)>,
     hosts: HashMap<String, Host>,
     transitions: Vec<Transition>,
 }
@@ -96,7 +100,11 @@ struct In<'a> {
     iname: Option<&'a str>,
     vs: Option<VirtualServiceId>,
     rs: Option<RealServerId>,
-    ev: &'a EventRef<'a>,
+    script: Option<&'a str>,
+    interface: Option<&'a str>,
+    /// The message, after the transport's time, host and ident.
+    message: &'a str,
+    line: &'a [u8],
 }
 
 impl In<'_> {
@@ -104,7 +112,52 @@ impl In<'_> {
         Evidence {
             time: Some(self.time),
             host: self.host.to_string(),
-            line: bounded_line(self.ev.line, EVIDENCE_LINE),
+            line: bounded_line(self.line, EVIDENCE_LINE),
+        }
+    }
+}
+
+/// What the detectors need of an event, from the pipeline's borrowed one (`analyze`) or
+/// an owned one from the bus (`serve`).
+pub struct Seen<'a> {
+    pub time: Option<i64>,
+    pub kind: &'a str,
+    pub iname: Option<&'a str>,
+    pub vs: Option<VirtualServiceId>,
+    pub rs: Option<RealServerId>,
+    pub script: Option<&'a str>,
+    pub interface: Option<&'a str>,
+    pub message: &'a str,
+    pub line: &'a [u8],
+}
+
+impl<'a> Seen<'a> {
+    pub fn of(ev: &'a EventRef<'a>) -> Seen<'a> {
+        Seen {
+            time: ev.time,
+            kind: ev.kind,
+            iname: ev.iname(),
+            vs: ev.virtual_service().ok().flatten(),
+            rs: ev.real_server().ok().flatten(),
+            script: ev.label(Label::Script),
+            interface: ev.label(Label::Interface),
+            message: ev.message,
+            line: ev.line,
+        }
+    }
+
+    pub fn of_event(ev: &'a crate::logs::event::Event) -> Seen<'a> {
+        let detail = |name: &str| ev.detail.get(name).map(String::as_str);
+        Seen {
+            time: ev.time,
+            kind: &ev.kind,
+            iname: ev.iname.as_deref(),
+            vs: ev.virtual_service,
+            rs: ev.real_server,
+            script: detail("script"),
+            interface: detail("interface"),
+            message: &ev.message,
+            line: ev.line.as_bytes(),
         }
     }
 }
@@ -114,7 +167,9 @@ impl Engine {
         Engine {
             s,
             open: BTreeMap::new(),
-            done: Vec::new(),
+            done: VecDeque::new(),
+            history: None,
+            opened: Vec::new(),
             hosts: HashMap::new(),
             transitions: Vec::new(),
         }
@@ -123,6 +178,42 @@ impl Engine {
     /// One event. `host` names the director when the line does not (`analyze`'s input
     /// name); events without a wall-clock time take the director's last one.
     pub fn event(&mut self, ev: &EventRef<'_>, host: &str) {
+        self.seen(Seen::of(ev), host);
+    }
+
+    /// Keeps only the newest `n` closed incidents (a long-running `serve`).
+    pub fn with_history(mut self, n: usize) -> Engine {
+        self.history = Some(n);
+        self
+    }
+
+    /// [`Engine::seen`], returning the (kind, severity) of the incidents it opened.
+    pub fn seen_counting(&mut self, ev: Seen<'_>, host: &str) -> Vec<(&'static str, &'static str)> {
+        self.opened.clear();
+        self.seen(ev, host);
+        std::mem::take(&mut self.opened)
+    }
+
+    /// Closes every director's incidents whose quiet window has passed by `now` (µs).
+    pub fn close_quiet_all(&mut self, now: i64) {
+        let hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        for h in hosts {
+            self.close_quiet(&h, now);
+        }
+    }
+
+    /// Moves a closed incident to the history, dropping the oldest beyond its bound.
+    fn closed(&mut self, inc: Incident) {
+        self.done.push_back(inc);
+        if let Some(n) = self.history {
+            while self.done.len() > n {
+                self.done.pop_front();
+            }
+        }
+    }
+
+    /// One event, as [`Seen`].
+    pub fn seen(&mut self, ev: Seen<'_>, host: &str) {
         let h = self.hosts.entry(host.to_string()).or_default();
         let prev = h.last_time;
         let time = ev.time.unwrap_or(prev);
@@ -132,10 +223,13 @@ impl Engine {
             prev,
             host,
             kind: ev.kind,
-            iname: ev.iname(),
-            vs: ev.virtual_service().ok().flatten(),
-            rs: ev.real_server().ok().flatten(),
-            ev,
+            iname: ev.iname,
+            vs: ev.vs,
+            rs: ev.rs,
+            script: ev.script,
+            interface: ev.interface,
+            message: ev.message,
+            line: ev.line,
         };
         self.close_quiet(host, time);
         self.detect(&e);
@@ -155,7 +249,7 @@ impl Engine {
             }
             "check_failed" => {
                 if let Some(rs) = e.rs {
-                    let msg = e.ev.message.to_string();
+                    let msg = e.message.to_string();
                     self.host(e.host).failures.insert(rs, msg);
                 }
             }
@@ -216,25 +310,21 @@ impl Engine {
                 self.open_or_repeat(key("vrrp_fault", e, None, None), e, None, summary);
             }
             "vrrp_script_failed" => {
-                let why =
-                    e.ev.label(Label::Script)
-                        .map(|s| format!("track script {s} failed"));
+                let why = e.script.map(|s| format!("track script {s} failed"));
                 self.host(e.host).fault_reason = why;
             }
             "link_down" => {
-                let why =
-                    e.ev.label(Label::Interface)
-                        .map(|i| format!("interface {i} down"));
+                let why = e.interface.map(|i| format!("interface {i} down"));
                 self.host(e.host).fault_reason = why;
             }
             "vrrp_fault_reason" => {
                 // `(VI_1): entering FAULT state (interface eth0 down)`, `… due to script x`.
-                let why =
-                    e.ev.message
-                        .split_once("FAULT state")
-                        .map(|(_, r)| r.trim().trim_start_matches("due to").trim())
-                        .map(|r| r.trim_start_matches('(').trim_end_matches(')').to_string())
-                        .filter(|r| !r.is_empty());
+                let why = e
+                    .message
+                    .split_once("FAULT state")
+                    .map(|(_, r)| r.trim().trim_start_matches("due to").trim())
+                    .map(|r| r.trim_start_matches('(').trim_end_matches(')').to_string())
+                    .filter(|r| !r.is_empty());
                 if why.is_some() {
                     self.host(e.host).fault_reason = why;
                 }
@@ -287,7 +377,7 @@ impl Engine {
                 let summary = format!(
                     "a keepalived process on {} died: {}",
                     e.host,
-                    e.ev.message.trim()
+                    e.message.trim()
                 );
                 // The two lines of one death are one incident.
                 let k = key("keepalived_crash", e, None, None);
@@ -379,7 +469,7 @@ impl Engine {
                 host: e.host.to_string(),
                 iname: iname.to_string(),
                 master,
-                line: bounded_line(e.ev.line, EVIDENCE_LINE),
+                line: bounded_line(e.line, EVIDENCE_LINE),
             });
         }
         // Flapping counts changes in and out of MASTER and entries into FAULT; a BACKUP
@@ -436,6 +526,7 @@ impl Engine {
             return;
         }
         let inc = incident(&k, e.time, summary, e.evidence());
+        self.opened.push((inc.kind, inc.severity.as_str()));
         self.open.insert(
             k,
             Open {
@@ -460,7 +551,7 @@ impl Engine {
             o.inc.end = Some(e.time);
             let keep = self.s.evidence_lines;
             push_evidence(&mut o, e.evidence(), keep);
-            self.done.push(finish(o));
+            self.closed(finish(o));
         }
     }
 
@@ -477,7 +568,7 @@ impl Engine {
             match self.open.remove(&k) {
                 Some(mut o) if o.quiet.is_some() => {
                     o.inc.end = Some(o.inc.end.unwrap_or(o.last));
-                    self.done.push(finish(o));
+                    self.closed(finish(o));
                 }
                 Some(o) => {
                     self.open.insert(k.clone(), o);
@@ -500,7 +591,7 @@ impl Engine {
             if let Some(mut o) = self.open.remove(&k) {
                 // A zero-length incident keeps its end; a quiet one ends at its last repeat.
                 o.inc.end = Some(o.inc.end.unwrap_or(o.last));
-                self.done.push(finish(o));
+                self.closed(finish(o));
             }
         }
     }
@@ -521,7 +612,7 @@ impl Engine {
         for (h, last) in hosts {
             self.close_quiet(&h, last);
         }
-        let mut out = std::mem::take(&mut self.done);
+        let mut out: Vec<Incident> = std::mem::take(&mut self.done).into();
         out.extend(std::mem::take(&mut self.open).into_values().map(finish));
         out.extend(self.cross_director());
         out.sort_by(|a, b| (a.start, a.kind).cmp(&(b.start, b.kind)));

@@ -10,8 +10,10 @@
 //! A consumer of the readers' events: nothing here knows about Prometheus, HTTP or the CLI.
 
 pub mod engine;
+pub mod live;
 
 pub use engine::Engine;
+pub use live::Live;
 
 use crate::logs::event::rfc3339;
 use crate::logs::rules::Severity;

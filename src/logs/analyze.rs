@@ -28,8 +28,8 @@ pub enum AnalyzeError {
     },
 }
 
-/// The host name given to lines whose transport names none (console output, dmesg) read
-/// from standard input without a name.
+/// The host name given to lines whose transport names none (console output, dmesg) when
+/// their input is not named with `FILE@HOST`.
 pub const NO_HOST: &str = "-";
 
 /// How often a kind happened on one host, and when first and last.
@@ -78,8 +78,8 @@ pub struct Summary {
     pub truncated: u64,
     /// Events per kind, all hosts together.
     pub events: BTreeMap<String, u64>,
-    /// Per host (for lines that name none, their input's name: `FILE@HOST`, the file, or
-    /// `-` for standard input), per kind.
+    /// Per host (for lines that name none, their input's name, `FILE@HOST`, else `-`), per
+    /// kind.
     pub hosts: BTreeMap<String, BTreeMap<String, KindStats>>,
     /// What the incident engine found, oldest first (empty when it did not run).
     pub incidents: Vec<Incident>,
@@ -195,7 +195,7 @@ impl Sink for Tally {
 
     fn event(&mut self, ev: &EventRef<'_>) {
         // A line that names no host (keepalived's console, dmesg) is its input's: the name
-        // given as `FILE@HOST`, else the file.
+        // given as `FILE@HOST`, else `-`.
         let host = ev.host.unwrap_or(ev.source);
         if let Some(e) = &mut self.engine {
             e.event(ev, host);
@@ -279,18 +279,16 @@ impl Analyzer {
         self.read(input)
     }
 
-    /// Reads a file, or standard input for `-`; lines that name no host are `host`'s (by
-    /// default the path as given, [`NO_HOST`] for standard input).
+    /// Reads a file, or standard input for `-`; lines that name no host are `host`'s
+    /// ([`NO_HOST`] when not given).
     pub fn read_path(&mut self, path: &Path, host: Option<&str>) -> Result<(), AnalyzeError> {
         let err = |source| AnalyzeError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let name = match host {
-            Some(h) => h.to_string(),
-            None if path == Path::new("-") => NO_HOST.to_string(),
-            None => path.display().to_string(),
-        };
+        // Without a name, hostless lines of every input are one director's: a file and its
+        // rotations are (naming each file a director would make one keepalived two).
+        let name = host.unwrap_or(NO_HOST).to_string();
         if path == Path::new("-") {
             self.read_named(io::stdin().lock(), &name).map_err(err)
         } else {

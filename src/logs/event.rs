@@ -10,6 +10,7 @@ use super::frame::Time;
 use super::rules::Severity;
 use crate::model::{RealServerId, VirtualServiceId};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Longest raw line kept in an event, in bytes (cut on a character boundary).
@@ -35,6 +36,12 @@ pub struct Event {
     pub virtual_service: Option<VirtualServiceId>,
     #[serde(serialize_with = "ser_display")]
     pub real_server: Option<RealServerId>,
+    /// The other labels the line gave (`peer`, `script`, `interface`, `host`), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub detail: BTreeMap<&'static str, String>,
+    /// The message, after the transport's time, host and ident (bounded as `line`).
+    #[serde(skip)]
+    pub message: String,
     /// The line as read, at most [`MAX_EVENT_LINE`] bytes, invalid UTF-8 replaced.
     pub line: String,
 }

@@ -83,6 +83,11 @@ impl<'a> EventRef<'a> {
             iname: self.iname().map(str::to_string),
             virtual_service: self.virtual_service().ok().flatten(),
             real_server: self.real_server().ok().flatten(),
+            detail: [Label::Peer, Label::Script, Label::Interface, Label::Host]
+                .into_iter()
+                .filter_map(|l| Some((l.name(), self.label(l)?.to_string())))
+                .collect(),
+            message: bounded_line(self.message.as_bytes(), MAX_EVENT_LINE),
             line: bounded_line(self.line, MAX_EVENT_LINE),
         }
     }

@@ -31,6 +31,17 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// `critical`, `warning` or `info`, as in JSON and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
 /// The labels an event may carry. Only `iname` (the VRRP instance), `virtual_service` and
 /// `real_server` reach metrics — the latter two as identity labels — bounded by the series
 /// cap; the others are for analysis output.

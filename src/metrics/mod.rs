@@ -6,6 +6,7 @@
 //! health last, so that `lvsmon_collector_*` describes the scrape it is part of.
 
 pub mod health;
+pub mod incidents;
 pub mod ipvs;
 pub mod ipvs_families;
 pub mod keepalived;
@@ -97,6 +98,9 @@ impl Exporter {
         }
         if let Some(l) = &app.logs {
             collectors.push(Box::new(logs::LogCollector(l.clone())));
+        }
+        if let Some(i) = &app.incidents {
+            collectors.push(Box::new(incidents::IncidentCollector(i.clone())));
         }
         collectors.push(Box::new(process::ProcessCollector));
         collectors.push(Box::new(HealthCollector(app.health.clone())));
