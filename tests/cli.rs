@@ -371,3 +371,63 @@ fn serve_tells_open_incidents_in_the_api_and_the_metrics() {
     .sum();
     assert_eq!(opened, 2.0, "TCP 10.0.0.100:80 and :8080");
 }
+
+/// A post-mortem over three directors: the split brain of the capture (lb-c, with another
+/// password, MASTER beside lb-a) makes the exit status 1; filters narrow what is reported
+/// but the detectors still see the MASTER that began before `--since`.
+#[test]
+fn analyze_finds_the_split_brain_and_says_so_in_its_exit_status() {
+    let logs = root().join("tests/fixtures/logs");
+    let input = |f: &str, h: &str| {
+        format!(
+            "{}@{h}",
+            logs.join(format!("keepalived-2.2.7-{f}.log")).display()
+        )
+    };
+    let run = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["analyze", "--format", "json", "--log.timezone", "UTC"])
+            .args(extra)
+            .arg(input("lbA", "lb-a"))
+            .arg(input("lbB", "lb-b"))
+            .arg(input("lbC", "lb-c"))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v)
+    };
+    let (code, v) = run(&[]);
+    assert_eq!(code, Some(1), "a critical incident was found");
+    let sb: Vec<&serde_json::Value> = v["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "split_brain")
+        .collect();
+    assert_eq!(sb.len(), 1, "{v}");
+    assert_eq!(sb[0]["hosts"], serde_json::json!(["lb-a", "lb-c"]));
+    assert_eq!(sb[0]["start"], "2026-12-01T23:44:32Z");
+    assert_eq!(sb[0]["end"], "2026-12-01T23:44:34Z");
+
+    let (code, v) = run(&["--since", "2026-12-01T23:44:30Z", "--kind", "split_brain"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["incidents"].as_array().unwrap().len(), 1, "{v}");
+    let (code, v) = run(&["--until", "2026-12-01T23:44:30Z"]);
+    assert_eq!(code, Some(0), "before the split brain: {v}");
+    assert!(v["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["kind"] != "split_brain"));
+    let (_, v) = run(&["--host", "lb-b"]);
+    assert_eq!(
+        v["hosts"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["lb-b"]
+    );
+    // An error is 2, not 1 (a script must tell "incident" from "could not look").
+    let bad = Command::new(BIN)
+        .args(["analyze", "/nonexistent/x.log"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

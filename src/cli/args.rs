@@ -122,6 +122,18 @@ pub struct AnalyzeArgs {
     /// Lines longer than this many bytes are cut (and counted as truncated).
     #[arg(long = "log.max-line-bytes", value_name = "N")]
     pub max_line: Option<usize>,
+    /// Only events at or after this instant (RFC 3339, e.g. 2026-12-01T23:44:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<jiff::Timestamp>,
+    /// Only events before this instant (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<jiff::Timestamp>,
+    /// Only this director's events (repeatable).
+    #[arg(long, value_name = "HOST")]
+    pub host: Vec<String>,
+    /// Only incidents of this kind (repeatable), e.g. split_brain.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Vec<String>,
     /// Files to read (plain or gzip); `-` is standard input. `FILE@HOST` names the director
     /// whose lines, when they name no host (keepalived's console, dmesg), the file holds.
     #[arg(value_name = "FILE[@HOST]", required = true)]

@@ -205,14 +205,24 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let rules = Arc::new(Rules::load(args.rules.as_deref())?);
     let clock = clock(args.timezone.as_deref(), args.year)?;
     let max_line = args.max_line.unwrap_or(settings::DEFAULT_MAX_LINE);
+    let filter = crate::logs::analyze::Filter {
+        since: args.since.map(|t| t.as_microsecond()),
+        until: args.until.map(|t| t.as_microsecond()),
+        hosts: args.host.clone(),
+    };
     let mut a = Analyzer::new(rules, clock, max_line)
+        .with_filter(filter)
         .with_incidents(file.incidents.clone().unwrap_or_default());
     for f in &args.files {
         let (host, path) = input_name(f);
         a.read_path(&path, host.as_deref())
             .with_context(|| format!("analyze {}", path.display()))?;
     }
-    let s = a.summary();
+    let mut s = a.summary();
+    if !args.kind.is_empty() {
+        s.incidents
+            .retain(|i| args.kind.iter().any(|k| k == i.kind));
+    }
     let text = match args.format {
         OutputFormat::Json => format!("{}\n", s.to_json()),
         OutputFormat::Text => s.to_text(),

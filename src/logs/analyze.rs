@@ -68,7 +68,40 @@ impl KindStats {
     }
 }
 
-/// What a set of inputs contained.
+/// Which events count (`--since`, `--until`, `--host`): all by default. An event with no
+/// wall-clock time is kept by a time bound (nothing says it is outside).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// UTC microseconds, inclusive.
+    pub since: Option<i64>,
+    /// UTC microseconds, exclusive.
+    pub until: Option<i64>,
+    /// Directors to keep (empty: every one).
+    pub hosts: Vec<String>,
+}
+
+impl Filter {
+    /// Whether an incident lies (partly) in the window and involves a kept director.
+    pub fn keeps_incident(&self, i: &Incident) -> bool {
+        let in_time = self.until.is_none_or(|u| i.start < u)
+            && self.since.is_none_or(|s| i.end.is_none_or(|e| e >= s));
+        let host = self.hosts.is_empty()
+            || i.host
+                .iter()
+                .chain(&i.hosts)
+                .any(|h| self.hosts.contains(h));
+        in_time && host
+    }
+
+    fn keeps(&self, time: Option<i64>, host: &str) -> bool {
+        let in_time = time
+            .is_none_or(|t| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u));
+        in_time && (self.hosts.is_empty() || self.hosts.iter().any(|h| h == host))
+    }
+}
+
+/// What a set of inputs contained. `lines` to `truncated` count every input line; `events`,
+/// `hosts` and `incidents` what the [`Filter`] keeps.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub lines: u64,
@@ -152,6 +185,7 @@ impl Summary {
 /// engine when it runs.
 struct Tally {
     engine: Option<Engine>,
+    filter: Filter,
     hosts: Vec<String>,
     /// The host of the last event: consecutive lines are mostly one director's.
     last: usize,
@@ -197,8 +231,13 @@ impl Sink for Tally {
         // A line that names no host (keepalived's console, dmesg) is its input's: the name
         // given as `FILE@HOST`, else `-`.
         let host = ev.host.unwrap_or(ev.source);
+        // The detectors see everything (a MASTER before `--since` still makes the split
+        // brain after it); the filter applies to what is reported.
         if let Some(e) = &mut self.engine {
             e.event(ev, host);
+        }
+        if !self.filter.keeps(ev.time, host) {
+            return;
         }
         let h = self.host_index(host);
         self.per[h][ev.rule].add(ev.time);
@@ -219,6 +258,7 @@ impl Analyzer {
             classifier: Classifier::new(rules, clock, NO_HOST).paired(),
             tally: Tally {
                 engine: None,
+                filter: Filter::default(),
                 hosts: Vec::new(),
                 last: 0,
                 per: Vec::new(),
@@ -229,6 +269,12 @@ impl Analyzer {
             },
             max_line,
         }
+    }
+
+    /// Keeps only the events `filter` keeps (`--since`, `--until`, `--host`).
+    pub fn with_filter(mut self, filter: Filter) -> Analyzer {
+        self.tally.filter = filter;
+        self
     }
 
     /// Runs the incident engine over the events too.
@@ -323,7 +369,14 @@ impl Analyzer {
             truncated: t.truncated,
             events,
             hosts,
-            incidents: t.engine.as_ref().map(Engine::incidents).unwrap_or_default(),
+            incidents: t
+                .engine
+                .as_ref()
+                .map(Engine::incidents)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|i| t.filter.keeps_incident(i))
+                .collect(),
         }
     }
 }
