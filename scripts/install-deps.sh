@@ -12,7 +12,7 @@
 set -euo pipefail
 
 need=()
-for pkg in build-essential prometheus curl systemd keepalived iproute2 mtail; do
+for pkg in build-essential prometheus prometheus-alertmanager curl systemd keepalived iproute2 mtail; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -42,6 +42,8 @@ pub struct App {
     pub logs: Option<Arc<LogPipeline>>,
     /// The incident engine over the log events (`None` without a log source).
     pub incidents: Option<Arc<crate::incidents::Live>>,
+    /// Where incidents are pushed (`--alertmanager.url`), and the pushes' counters.
+    pub alertmanager: Option<Arc<crate::alertmanager::Targets>>,
 }
 
 impl App {
@@ -72,6 +74,7 @@ impl App {
             keepalived,
             logs,
             incidents,
+            alertmanager: None,
         })
     }
 
@@ -84,6 +87,7 @@ impl App {
             keepalived: None,
             logs: None,
             incidents: None,
+            alertmanager: None,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! included, by `scripts/check-layers.sh` in the lint step).
 //! Readers may share the neutral helpers below them: `lines` (the capped line splitter).
 
+pub mod alertmanager;
 pub mod app;
 pub mod cli;
 pub mod demo;

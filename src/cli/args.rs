@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Path under which metrics are served.
     #[arg(long = "web.telemetry-path", value_name = "PATH")]
     pub telemetry_path: Option<String>,
+    /// Push incidents to this Alertmanager (`http://HOST:PORT`, repeatable) as alerts on its
+    /// v2 API; resolved when they close.
+    #[arg(long = "alertmanager.url", value_name = "URL")]
+    pub alertmanager_url: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -28,7 +28,16 @@ pub struct FileConfig {
     pub keepalived: KeepalivedConfig,
     /// `[incidents]`: the incident engine's windows and thresholds.
     pub incidents: Option<crate::incidents::Settings>,
+    #[serde(default)]
+    pub alertmanager: AlertmanagerConfig,
     pub demo: Option<bool>,
+}
+
+/// `[alertmanager]`: where incidents are pushed (`--alertmanager.url`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    pub url: Option<Vec<String>>,
 }
 
 /// `[keepalived]`: where keepalived and its dumps are (`--keepalived.*`).

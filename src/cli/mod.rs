@@ -102,12 +102,23 @@ fn serve(args: ServeArgs) -> Result<()> {
         bail!("--web.telemetry-path must start with / and not be / itself (got {path:?})");
     }
     let logs = logs::LogSetup::new(&s.logs, &s.incidents, s.demo)?;
+    let am_urls = if args.alertmanager_url.is_empty() {
+        file.alertmanager.url.clone().unwrap_or_default()
+    } else {
+        args.alertmanager_url.clone()
+    };
+    let targets = Arc::new(crate::alertmanager::Targets::parse(&am_urls)?);
+    if !targets.0.is_empty() && logs.is_none() {
+        bail!("--alertmanager.url pushes incidents, which come from logs: add a log source (--log.file, --log.journal, --log.kmsg)");
+    }
     let source = format!("{:?}", s.app.ipvs_at);
-    let app = Arc::new(App::with_incidents(
+    let mut app = App::with_incidents(
         s.app,
         logs.as_ref().map(|l| l.pipeline.clone()),
         logs.as_ref().map(|l| l.incidents.clone()),
-    )?);
+    )?;
+    app.alertmanager = (!targets.0.is_empty()).then(|| targets.clone());
+    let app = Arc::new(app);
     let site = Arc::new(Site {
         exporter: Exporter::new(&app),
         recent: logs.as_ref().map(|l| l.recent.clone()),
@@ -120,6 +131,16 @@ fn serve(args: ServeArgs) -> Result<()> {
         .build()?;
     rt.block_on(async move {
         let listeners = http::bind_all(&addrs).await?;
+        if let (Some(live), Some(l)) = (&site.app.incidents, listeners.first()) {
+            if !targets.0.is_empty() {
+                let generator = format!("http://{}/api/v1/incidents", l.local_addr()?);
+                tokio::spawn(crate::alertmanager::run(
+                    targets.clone(),
+                    live.clone(),
+                    generator,
+                ));
+            }
+        }
         for l in listeners {
             tracing::info!(address = %l.local_addr()?, path = %path, source, "serving metrics");
             tokio::spawn(http::serve(l, site.clone()));

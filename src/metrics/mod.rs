@@ -5,6 +5,7 @@
 //! Collectors are registered in the order they must run: the readers first, the tool's own
 //! health last, so that `lvsmon_collector_*` describes the scrape it is part of.
 
+pub mod alertmanager;
 pub mod health;
 pub mod incidents;
 pub mod ipvs;
@@ -101,6 +102,9 @@ impl Exporter {
         }
         if let Some(i) = &app.incidents {
             collectors.push(Box::new(incidents::IncidentCollector(i.clone())));
+        }
+        if let Some(a) = &app.alertmanager {
+            collectors.push(Box::new(alertmanager::AlertmanagerCollector(a.clone())));
         }
         collectors.push(Box::new(process::ProcessCollector));
         collectors.push(Box::new(HealthCollector(app.health.clone())));
