@@ -59,6 +59,24 @@ fn wait_for(
     }
 }
 
+/// `lvsmon serve` following `log` and pushing to `url` (a captured director's /proc).
+fn serve_following(log: &std::path::Path, url: &str) -> (Served, std::net::SocketAddr) {
+    let procfs = root().join("tests/fixtures/kernel/nat4/proc");
+    serve(&[
+        "--path.procfs",
+        procfs.to_str().unwrap(),
+        "--no-collector.keepalived",
+        "--log.file",
+        log.to_str().unwrap(),
+        // The tailer starts after the listener: read what was written before it did.
+        "--log.from-beginning",
+        "--alertmanager.url",
+        url,
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ])
+}
+
 fn is_down(a: &serde_json::Value) -> bool {
     a["labels"]["alertname"] == "LvsmonRealServerDown"
 }
@@ -99,22 +117,7 @@ fn a_real_server_out_is_an_alert_and_back_resolves_it() {
     let log = dir.path().join("keepalived.log");
     std::fs::write(&log, "").unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let (_srv, addr) = serve(&[
-        "--path.procfs",
-        root()
-            .join("tests/fixtures/kernel/nat4/proc")
-            .to_str()
-            .unwrap(),
-        "--no-collector.keepalived",
-        "--log.file",
-        log.to_str().unwrap(),
-        // The tailer starts after the listener: read what was written before it did.
-        "--log.from-beginning",
-        "--alertmanager.url",
-        &url,
-        "--web.listen-address",
-        "127.0.0.1:0",
-    ]);
+    let (_srv, addr) = serve_following(&log, &url);
     let append = |line: &str| {
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         writeln!(f, "{line}").unwrap();
@@ -188,22 +191,7 @@ fn an_alertmanager_that_is_down_is_counted_and_never_blocks_the_scrape() {
     std::fs::write(&log, "").unwrap();
     // Nothing listens there: every push fails fast.
     let url = format!("http://127.0.0.1:{}", free_port());
-    let (_srv, addr) = serve(&[
-        "--path.procfs",
-        root()
-            .join("tests/fixtures/kernel/nat4/proc")
-            .to_str()
-            .unwrap(),
-        "--no-collector.keepalived",
-        "--log.file",
-        log.to_str().unwrap(),
-        // The tailer starts after the listener: read what was written before it did.
-        "--log.from-beginning",
-        "--alertmanager.url",
-        &url,
-        "--web.listen-address",
-        "127.0.0.1:0",
-    ]);
+    let (_srv, addr) = serve_following(&log, &url);
     {
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         writeln!(
