@@ -386,7 +386,14 @@ fn analyze_finds_the_split_brain_and_says_so_in_its_exit_status() {
     };
     let run = |extra: &[&str]| {
         let out = Command::new(BIN)
-            .args(["analyze", "--format", "json", "--log.timezone", "UTC"])
+            .args([
+                "analyze",
+                "--incidents",
+                "--format",
+                "json",
+                "--log.timezone",
+                "UTC",
+            ])
             .args(extra)
             .arg(input("lbA", "lb-a"))
             .arg(input("lbB", "lb-b"))

@@ -24,8 +24,8 @@ pub enum Command {
     /// Print the metrics page once to standard output (same collectors as `serve`).
     Dump(DumpArgs),
     /// Classify log files (plain or gzip, `-` for stdin) once: events per host and kind, and
-    /// the incidents they tell. Exit status 0, 1 when a critical incident was found, 2 on an
-    /// error.
+    /// with --incidents the incidents they tell. Exit status 0, 1 when a critical incident
+    /// was found, 2 on an error.
     Analyze(AnalyzeArgs),
 }
 
@@ -135,6 +135,10 @@ pub struct AnalyzeArgs {
     /// Only this director's events (repeatable).
     #[arg(long, value_name = "HOST")]
     pub host: Vec<String>,
+    /// Run the incident engine too: the incidents in the output (a timeline in text), and
+    /// exit status 1 when a critical one was found.
+    #[arg(long)]
+    pub incidents: bool,
     /// Only incidents of this kind (repeatable), e.g. split_brain.
     #[arg(long, value_name = "KIND")]
     pub kind: Vec<String>,

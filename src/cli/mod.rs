@@ -23,8 +23,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Parses the command line and runs the subcommand. Exit status: 0; 1 on an error of
-/// `serve` or `dump`; for `analyze` (scripts rely on it) 0 when no critical incident was
-/// found, 1 when one was, 2 on an error.
+/// `serve` or `dump`; for `analyze` (scripts rely on it) 0, 1 when `--incidents` found a
+/// critical incident, 2 on an error.
 pub fn main() -> ExitCode {
     let (result, error_status) = match Cli::parse().command {
         Command::Serve(a) => (serve(a).map(|_| ExitCode::SUCCESS), 1),
@@ -231,9 +231,10 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         until: args.until.map(|t| t.as_microsecond()),
         hosts: args.host.clone(),
     };
-    let mut a = Analyzer::new(rules, clock, max_line)
-        .with_filter(filter)
-        .with_incidents(file.incidents.clone().unwrap_or_default());
+    let mut a = Analyzer::new(rules, clock, max_line).with_filter(filter);
+    if args.incidents || !args.kind.is_empty() {
+        a = a.with_incidents(file.incidents.clone().unwrap_or_default());
+    }
     for f in &args.files {
         let (host, path) = input_name(f);
         a.read_path(&path, host.as_deref())

@@ -44,6 +44,15 @@ struct Open {
     last: i64,
     /// The newest evidence, kept apart so the first lines stay.
     tail: VecDeque<Evidence>,
+    /// Its number in [`Engine::deadlines`].
+    seq: u64,
+}
+
+impl Open {
+    /// When its quiet window ends (µs), if it has one.
+    fn deadline(&self) -> Option<i64> {
+        self.quiet.map(|q| self.last.saturating_add(micros(q)))
+    }
 }
 
 /// A VRRP instance entering or leaving MASTER on a director.
@@ -86,6 +95,13 @@ pub struct Engine {
     history: Option<usize>,
     /// Incidents opened by the event being handled.
     opened: Vec<(&'static str, &'static str)>,
+    /// Per director, the open incidents that close after a quiet window, by when: a sweep
+    /// at each event looks only at those due (checking every open incident at every line
+    /// made `analyze` quadratic).
+    deadlines: HashMap<String, std::collections::BTreeSet<(i64, u64)>>,
+    /// The key of each incident in `deadlines`.
+    by_seq: HashMap<u64, Key>,
+    seq: u64,
     hosts: HashMap<String, Host>,
     transitions: Vec<Transition>,
 }
@@ -170,6 +186,9 @@ impl Engine {
             done: VecDeque::new(),
             history: None,
             opened: Vec::new(),
+            deadlines: HashMap::new(),
+            by_seq: HashMap::new(),
+            seq: 0,
             hosts: HashMap::new(),
             transitions: Vec::new(),
         }
@@ -214,7 +233,7 @@ impl Engine {
 
     /// One event, as [`Seen`].
     pub fn seen(&mut self, ev: Seen<'_>, host: &str) {
-        let h = self.hosts.entry(host.to_string()).or_default();
+        let h = self.host(host);
         let prev = h.last_time;
         let time = ev.time.unwrap_or(prev);
         h.last_time = prev.max(time);
@@ -235,8 +254,13 @@ impl Engine {
         self.detect(&e);
     }
 
+    /// The director's state (allocating its name only the first time it is seen).
     fn host(&mut self, host: &str) -> &mut Host {
-        self.hosts.entry(host.to_string()).or_default()
+        if !self.hosts.contains_key(host) {
+            self.hosts.insert(host.to_string(), Host::default());
+        }
+        // Inserted just above when it was missing.
+        self.hosts.get_mut(host).expect("host entry")
     }
 
     fn detect(&mut self, e: &In<'_>) {
@@ -520,22 +544,35 @@ impl Engine {
     fn open_or_repeat(&mut self, k: Key, e: &In<'_>, quiet: Option<u64>, summary: String) {
         let keep = self.s.evidence_lines;
         if let Some(o) = self.open.get_mut(&k) {
+            let old = o.deadline();
             o.inc.count += 1;
             o.last = e.time;
             push_evidence(o, e.evidence(), keep);
+            if let (Some(old), Some(new)) = (old, o.deadline()) {
+                let set = self.deadlines.entry(k.host.clone()).or_default();
+                set.remove(&(old, o.seq));
+                set.insert((new, o.seq));
+            }
             return;
         }
         let inc = incident(&k, e.time, summary, e.evidence());
         self.opened.push((inc.kind, inc.severity.as_str()));
-        self.open.insert(
-            k,
-            Open {
-                inc,
-                quiet,
-                last: e.time,
-                tail: VecDeque::new(),
-            },
-        );
+        self.seq += 1;
+        let o = Open {
+            inc,
+            quiet,
+            last: e.time,
+            tail: VecDeque::new(),
+            seq: self.seq,
+        };
+        if let Some(d) = o.deadline() {
+            self.deadlines
+                .entry(k.host.clone())
+                .or_default()
+                .insert((d, o.seq));
+            self.by_seq.insert(o.seq, k.clone());
+        }
+        self.open.insert(k, o);
     }
 
     /// A zero-length incident (a crash, a failover).
@@ -581,13 +618,24 @@ impl Engine {
 
     /// Closes `host`'s incidents whose quiet window has passed by `now`.
     fn close_quiet(&mut self, host: &str, now: i64) {
-        let keys: Vec<Key> = self
-            .open
-            .iter()
-            .filter(|(k, o)| k.host == host && o.quiet.is_some_and(|q| now > o.last + micros(q)))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in keys {
+        loop {
+            let Some(set) = self.deadlines.get_mut(host) else {
+                return;
+            };
+            let Some(&(due, seq)) = set.first() else {
+                return;
+            };
+            if due >= now {
+                return;
+            }
+            set.pop_first();
+            let Some(k) = self.by_seq.remove(&seq) else {
+                continue;
+            };
+            // Closed another way meanwhile (its end event, keepalived's stop)?
+            if self.open.get(&k).is_none_or(|o| o.seq != seq) {
+                continue;
+            }
             if let Some(mut o) = self.open.remove(&k) {
                 // A zero-length incident keeps its end; a quiet one ends at its last repeat.
                 o.inc.end = Some(o.inc.end.unwrap_or(o.last));
@@ -615,7 +663,27 @@ impl Engine {
         let mut out: Vec<Incident> = std::mem::take(&mut self.done).into();
         out.extend(std::mem::take(&mut self.open).into_values().map(finish));
         out.extend(self.cross_director());
-        out.sort_by(|a, b| (a.start, a.kind).cmp(&(b.start, b.kind)));
+        // Oldest first; ties in a stable order, so two runs print the same.
+        out.sort_by(|a, b| {
+            (
+                a.start,
+                a.kind,
+                &a.host,
+                &a.hosts,
+                &a.iname,
+                &a.virtual_service,
+                &a.real_server,
+            )
+                .cmp(&(
+                    b.start,
+                    b.kind,
+                    &b.host,
+                    &b.hosts,
+                    &b.iname,
+                    &b.virtual_service,
+                    &b.real_server,
+                ))
+        });
         out
     }
 
