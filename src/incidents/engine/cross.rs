@@ -1,0 +1,136 @@
+//! The verdicts across directors, from the MASTER transitions every director's events
+//! gave: failovers naming the old and the new master, and split brains.
+
+use super::*;
+
+/// A VRRP instance entering or leaving MASTER on a director.
+#[derive(Debug, Clone)]
+pub(super) struct Transition {
+    pub(super) time: i64,
+    pub(super) host: String,
+    pub(super) iname: String,
+    pub(super) master: bool,
+    pub(super) line: String,
+}
+
+impl Engine {
+    /// Failovers and split brains from the MASTER transitions of every director.
+    pub(super) fn cross_director(&mut self) -> Vec<Incident> {
+        let min_overlap = micros(self.s.split_brain_min_overlap);
+        let mut by_instance: BTreeMap<String, Vec<Transition>> = BTreeMap::new();
+        for t in self.transitions.drain(..) {
+            by_instance.entry(t.iname.clone()).or_default().push(t);
+        }
+        let mut out = Vec::new();
+        for (iname, mut ts) in by_instance {
+            ts.sort_by_key(|t| t.time);
+            // MASTER intervals per director.
+            let mut intervals: Vec<(String, i64, Option<i64>, String)> = Vec::new();
+            for t in &ts {
+                if t.master {
+                    intervals.push((t.host.clone(), t.time, None, t.line.clone()));
+                } else if let Some(i) = intervals
+                    .iter_mut()
+                    .rev()
+                    .find(|i| i.0 == t.host && i.2.is_none())
+                {
+                    i.2 = Some(t.time);
+                }
+            }
+            // A failover: MASTER on another director than the one before, which had left
+            // (or left within the tolerance: both log a handover in the same second).
+            // Overlapping longer is no failover but a split brain, below.
+            for (i, (host, start, _, line)) in intervals.iter().enumerate() {
+                let Some(prev) = i.checked_sub(1).map(|p| &intervals[p]) else {
+                    continue;
+                };
+                let overlap = prev.2.map_or(i64::MAX, |end| end - start);
+                if prev.0 == *host || overlap >= min_overlap {
+                    continue;
+                }
+                let summary = format!("{iname}: MASTER moved from {} to {host}", prev.0);
+                out.push(cross(
+                    "vrrp_failover",
+                    &iname,
+                    vec![prev.0.clone(), host.clone()],
+                    *start,
+                    Some(*start),
+                    summary,
+                    vec![Evidence {
+                        time: Some(*start),
+                        host: host.clone(),
+                        line: line.clone(),
+                    }],
+                ));
+            }
+            // A split brain: two directors' MASTER intervals overlap long enough.
+            for (i, a) in intervals.iter().enumerate() {
+                for b in &intervals[i + 1..] {
+                    if a.0 == b.0 {
+                        continue;
+                    }
+                    let start = a.1.max(b.1);
+                    let end = match (a.2, b.2) {
+                        (Some(x), Some(y)) => Some(x.min(y)),
+                        (Some(x), None) | (None, Some(x)) => Some(x),
+                        (None, None) => None,
+                    };
+                    if end.is_some_and(|e| e - start < min_overlap) {
+                        continue;
+                    }
+                    let mut hosts = vec![a.0.clone(), b.0.clone()];
+                    hosts.sort();
+                    let summary = format!("{iname} had two masters, {} and {}", hosts[0], hosts[1]);
+                    let evidence = [a, b]
+                        .iter()
+                        .map(|x| Evidence {
+                            time: Some(x.1),
+                            host: x.0.clone(),
+                            line: x.3.clone(),
+                        })
+                        .collect();
+                    out.push(cross(
+                        "split_brain",
+                        &iname,
+                        hosts,
+                        start,
+                        end,
+                        summary,
+                        evidence,
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn cross(
+    kind_name: &'static str,
+    iname: &str,
+    hosts: Vec<String>,
+    start: i64,
+    end: Option<i64>,
+    summary: String,
+    evidence: Vec<Evidence>,
+) -> Incident {
+    let spec = kind(kind_name);
+    let mut inc = Incident {
+        id: String::new(),
+        kind: kind_name,
+        severity: spec.map_or(crate::logs::rules::Severity::Warning, |s| s.severity),
+        host: None,
+        hosts,
+        iname: Some(iname.to_string()),
+        virtual_service: None,
+        real_server: None,
+        start,
+        end,
+        count: 1,
+        evidence,
+        summary,
+        hint: spec.map_or("", |s| s.hint).to_string(),
+    };
+    inc.id = id_of(&inc);
+    inc
+}

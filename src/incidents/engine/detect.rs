@@ -1,0 +1,283 @@
+//! The detectors: what each event kind opens, repeats or closes. (The engine's bookkeeping
+//! is in the parent module.)
+
+use super::*;
+
+impl Engine {
+    pub(super) fn detect(&mut self, e: &In<'_>) {
+        match e.kind {
+            "real_server_down" => self.real_server_down(e),
+            "real_server_up" => {
+                if let Some(rs) = e.rs {
+                    self.close(&key("real_server_down", e, e.vs, Some(rs)), e);
+                }
+            }
+            "check_failed" => {
+                if let Some(rs) = e.rs {
+                    let msg = e.message.to_string();
+                    self.host(e.host).failures.insert(rs, msg);
+                }
+            }
+            "quorum_lost" | "quorum_down_at_start" => {
+                let sorry =
+                    e.vs.and_then(|v| self.hosts.get(e.host)?.sorry.get(&v).copied());
+                let summary = format!(
+                    "{} lost its quorum on {}{}",
+                    text(e.vs),
+                    e.host,
+                    sorry.map_or(String::new(), |s| format!(", sorry server {s} in use"))
+                );
+                self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, None, summary);
+            }
+            "quorum_gained" => self.close(&key("virtual_service_down", e, e.vs, None), e),
+            "sorry_server_on" => {
+                if let (Some(v), Some(r)) = (e.vs, e.rs) {
+                    self.host(e.host).sorry.insert(v, r);
+                    if let Some(o) = self
+                        .open
+                        .get_mut(&key("virtual_service_down", e, e.vs, None))
+                    {
+                        if !o.inc.summary.contains("sorry server") {
+                            o.inc
+                                .summary
+                                .push_str(&format!(", sorry server {r} in use"));
+                        }
+                    }
+                }
+            }
+            "sorry_server_off" => {
+                if let Some(v) = e.vs {
+                    self.host(e.host).sorry.remove(&v);
+                }
+            }
+            "ipvs_no_destination" => {
+                let summary = format!(
+                    "the kernel found no destination for {} on {}",
+                    text(e.vs),
+                    e.host
+                );
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, q, summary);
+            }
+            "vrrp_master" => self.vrrp_state(e, true),
+            "vrrp_backup" => self.vrrp_state(e, false),
+            // A MASTER that sends priority 0 resigns (it is stopping).
+            "vrrp_priority_zero_sent" => self.vrrp_state(e, false),
+            "vrrp_fault" => {
+                self.vrrp_state(e, false);
+                let reason = self.hosts.get(e.host).and_then(|h| h.fault_reason.clone());
+                let summary = format!(
+                    "{} is in FAULT on {}{}",
+                    e.iname.unwrap_or("an instance"),
+                    e.host,
+                    reason.map_or(String::new(), |r| format!(" ({r})"))
+                );
+                self.open_or_repeat(key("vrrp_fault", e, None, None), e, None, summary);
+            }
+            "vrrp_script_failed" => {
+                let why = e.script.map(|s| format!("track script {s} failed"));
+                self.host(e.host).fault_reason = why;
+            }
+            "link_down" => {
+                let why = e.interface.map(|i| format!("interface {i} down"));
+                self.host(e.host).fault_reason = why;
+            }
+            "vrrp_fault_reason" => {
+                // `(VI_1): entering FAULT state (interface eth0 down)`, `… due to script x`.
+                let why = e
+                    .message
+                    .split_once("FAULT state")
+                    .map(|(_, r)| r.trim().trim_start_matches("due to").trim())
+                    .map(|r| r.trim_start_matches('(').trim_end_matches(')').to_string())
+                    .filter(|r| !r.is_empty());
+                if why.is_some() {
+                    self.host(e.host).fault_reason = why;
+                }
+            }
+            "vrrp_auth_mismatch" => {
+                let summary = format!(
+                    "{} on {} receives adverts with another password or authentication type",
+                    e.iname.unwrap_or("an instance"),
+                    e.host
+                );
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("vrrp_auth_mismatch", e, None, None), e, q, summary);
+            }
+            "vrrp_vip_mismatch"
+            | "vrrp_vrid_conflict"
+            | "vrrp_advert_interval_mismatch"
+            | "vrrp_owner_conflict" => {
+                let what = match e.kind {
+                    "vrrp_vip_mismatch" => "its peers advertise other virtual addresses",
+                    "vrrp_vrid_conflict" => "another instance uses its VRID",
+                    "vrrp_advert_interval_mismatch" => "its peers advertise another interval",
+                    _ => "another director claims to own its address",
+                };
+                let summary = format!("{} on {}: {what}", e.iname.unwrap_or("VRRP"), e.host);
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("vrrp_config_mismatch", e, None, None), e, q, summary);
+            }
+            "keepalived_started" => {
+                let h = self.host(e.host);
+                let crashed = std::mem::replace(&mut h.running, true);
+                if crashed {
+                    // A start with no stop before it: the previous keepalived died
+                    // without a word (SIGKILL, the OOM killer, a power cut).
+                    // It was last seen at its previous event; MASTER may have lasted to
+                    // the kill, but nothing says so, and a split brain must be proven.
+                    self.leave_all_master(e.host, e.prev, "restart");
+                    let summary = format!(
+                        "keepalived on {} started again without having stopped: it was killed",
+                        e.host
+                    );
+                    self.instant(key("keepalived_crash", e, None, None), e, summary);
+                }
+            }
+            "keepalived_stopped" => {
+                self.host(e.host).running = false;
+                self.leave_all_master(e.host, e.time, "stop");
+                self.close_host(e.host, e);
+            }
+            "keepalived_child_died" | "keepalived_child_exited" => {
+                let summary = format!(
+                    "a keepalived process on {} died: {}",
+                    e.host,
+                    e.message.trim()
+                );
+                // The two lines of one death are one incident.
+                let k = key("keepalived_crash", e, None, None);
+                match self.open.get_mut(&k) {
+                    Some(o) if o.last == e.time => {
+                        push_evidence(o, e.evidence(), self.s.evidence_lines)
+                    }
+                    _ => self.instant(k, e, summary),
+                }
+            }
+            "keepalived_config_error" => {
+                let summary = format!("keepalived on {} rejected its configuration", e.host);
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("keepalived_config_error", e, None, None), e, q, summary);
+            }
+            "conntrack_table_full" => {
+                let summary = format!("the conntrack table of {} is full", e.host);
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("conntrack_table_full", e, None, None), e, q, summary);
+            }
+            "ipvs_sync_error" => {
+                let summary = format!("IPVS connection sync fails on {}", e.host);
+                let q = Some(self.s.quiet_window);
+                self.open_or_repeat(key("ipvs_sync_errors", e, None, None), e, q, summary);
+            }
+            _ => {}
+        }
+    }
+
+    fn real_server_down(&mut self, e: &In<'_>) {
+        let Some(rs) = e.rs else { return };
+        let reason = self
+            .hosts
+            .get(e.host)
+            .and_then(|h| h.failures.get(&rs))
+            .map(|l| format!(" ({})", checker_of(l)))
+            .unwrap_or_default();
+        let summary = format!(
+            "real server {rs} of {} taken out on {}{reason}",
+            text(e.vs),
+            e.host
+        );
+        self.open_or_repeat(key("real_server_down", e, e.vs, Some(rs)), e, None, summary);
+        // Flapping: down again and again within the window.
+        let (window, n) = (
+            micros(self.s.flapping_window),
+            self.s.real_server_flapping_cycles,
+        );
+        let downs = self.host(e.host).downs.entry((e.vs, rs)).or_default();
+        downs.push_back(e.time);
+        while downs.front().is_some_and(|&t| t < e.time - window) {
+            downs.pop_front();
+        }
+        let cycles = downs.len();
+        if cycles >= n {
+            let summary = format!(
+                "real server {rs} of {} went down {cycles} times in {} s on {}",
+                text(e.vs),
+                self.s.flapping_window,
+                e.host
+            );
+            let q = Some(self.s.flapping_window);
+            self.open_or_repeat(
+                key("real_server_flapping", e, e.vs, Some(rs)),
+                e,
+                q,
+                summary,
+            );
+        }
+    }
+
+    /// A VRRP state change: MASTER transitions are kept for the cross-director verdicts,
+    /// every change counts towards flapping, and leaving FAULT closes it.
+    fn vrrp_state(&mut self, e: &In<'_>, master: bool) {
+        let Some(iname) = e.iname else { return };
+        if e.kind != "vrrp_fault" {
+            self.close(&key("vrrp_fault", e, None, None), e);
+        }
+        let h = self.host(e.host);
+        let was_master = h.masters.iter().any(|m| m == iname);
+        if master && !was_master {
+            h.masters.push(iname.to_string());
+        } else if !master {
+            h.masters.retain(|m| m != iname);
+        }
+        if master != was_master {
+            self.transitions.push(Transition {
+                time: e.time,
+                host: e.host.to_string(),
+                iname: iname.to_string(),
+                master,
+                line: bounded_line(e.line, EVIDENCE_LINE),
+            });
+        }
+        // Flapping counts changes in and out of MASTER and entries into FAULT; a BACKUP
+        // after a restart is no change.
+        if master == was_master && e.kind != "vrrp_fault" {
+            return;
+        }
+        let (window, n) = (micros(self.s.flapping_window), self.s.vrrp_flapping_changes);
+        let changes = self
+            .host(e.host)
+            .changes
+            .entry(iname.to_string())
+            .or_default();
+        changes.push_back(e.time);
+        while changes.front().is_some_and(|&t| t < e.time - window) {
+            changes.pop_front();
+        }
+        let count = changes.len();
+        if count >= n {
+            let summary = format!(
+                "{iname} changed state {count} times in {} s on {}",
+                self.s.flapping_window, e.host
+            );
+            let q = Some(self.s.flapping_window);
+            self.open_or_repeat(key("vrrp_flapping", e, None, None), e, q, summary);
+        }
+    }
+
+    /// Every instance MASTER on `host` leaves it (keepalived stopped, or died unseen: then
+    /// the last line before the restart is the latest it can have been MASTER).
+    fn leave_all_master(&mut self, host: &str, time: i64, why: &str) {
+        let masters = match self.hosts.get_mut(host) {
+            Some(h) => std::mem::take(&mut h.masters),
+            None => return,
+        };
+        for iname in masters {
+            self.transitions.push(Transition {
+                time,
+                host: host.to_string(),
+                iname,
+                master: false,
+                line: format!("keepalived {why}"),
+            });
+        }
+    }
+}
