@@ -438,3 +438,63 @@ fn analyze_finds_the_split_brain_and_says_so_in_its_exit_status() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A restart of `serve` with a state directory neither forgets an open incident nor opens
+/// it twice (the file is not read again: its offset was saved too).
+#[test]
+fn open_incidents_survive_a_restart_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("keepalived.log");
+    let state = dir.path().join("state");
+    std::fs::write(
+        &log,
+        "Dec  2 10:00:00 lb1 Keepalived_healthcheckers[3]: Removing service [10.1.0.12]:tcp:80 from VS [10.0.0.100]:tcp:80\n",
+    )
+    .unwrap();
+    let procfs = root().join("tests/fixtures/kernel/nat4/proc");
+    let args = [
+        "--path.procfs",
+        procfs.to_str().unwrap(),
+        "--no-collector.keepalived",
+        "--log.file",
+        log.to_str().unwrap(),
+        "--log.from-beginning",
+        "--log.state-dir",
+        state.to_str().unwrap(),
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ];
+    let open = |addr| {
+        let (_, _, body) = http_get(addr, "/api/v1/incidents?state=open", None);
+        serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap()
+    };
+    let wait = |addr, want: usize| {
+        for _ in 0..100 {
+            let v = open(addr);
+            if v.len() == want {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("never {want} open incidents: {:?}", open(addr));
+    };
+    let first = {
+        let (mut srv, addr) = serve(&args);
+        let v = wait(addr, 1);
+        assert!(srv.terminate().success());
+        v
+    };
+    let (_srv, addr) = serve(&args);
+    let again = wait(addr, 1);
+    assert_eq!(again[0]["id"], first[0]["id"]);
+    assert_eq!(again[0]["count"], 1, "not read twice");
+    assert_eq!(again[0]["real_server"], "10.1.0.12:80");
+    // And it still closes when the server comes back.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        b"Dec  2 10:01:00 lb1 Keepalived_healthcheckers[3]: Adding service [10.1.0.12]:tcp:80 to VS [10.0.0.100]:tcp:80\n",
+    )
+    .unwrap();
+    wait(addr, 0);
+}

@@ -41,7 +41,8 @@ impl LogSetup {
         let pipeline = Arc::new(LogPipeline::new(rules, stats).with_clock(clock));
         let recent = Recent::start(&pipeline.bus, RECENT_EVENTS)?;
         // Subscribed before the demo replays, so its events reach the detectors.
-        let incidents = Live::start(&pipeline.bus, incidents.clone(), hostname())?;
+        let state = s.state_dir.as_deref().map(StateStore::new);
+        let incidents = Live::start(&pipeline.bus, incidents.clone(), hostname(), state)?;
         if demo {
             let p = Pipeline::for_source(pipeline.clone(), crate::demo::logs::SOURCE);
             crate::demo::logs::replay(p).context("replaying the demo log capture")?;

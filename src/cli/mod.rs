@@ -153,6 +153,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         for t in log_threads {
             let _ = t.join();
         }
+        if let Some(live) = &site.app.incidents {
+            live.save();
+        }
         Ok(())
     })
 }

@@ -92,6 +92,8 @@ pub struct Engine {
     /// The key of each incident in `deadlines`.
     by_seq: HashMap<u64, Key>,
     seq: u64,
+    /// Bumped at every change, so a saver knows when to write.
+    version: u64,
     hosts: HashMap<String, Host>,
     transitions: Vec<Transition>,
 }
@@ -179,6 +181,7 @@ impl Engine {
             deadlines: HashMap::new(),
             by_seq: HashMap::new(),
             seq: 0,
+            version: 0,
             hosts: HashMap::new(),
             transitions: Vec::new(),
         }
@@ -211,8 +214,14 @@ impl Engine {
         }
     }
 
+    /// Changes so far: equal numbers mean nothing to save.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Moves a closed incident to the history, dropping the oldest beyond its bound.
     fn closed(&mut self, inc: Incident) {
+        self.version += 1;
         self.done.push_back(inc);
         if let Some(n) = self.history {
             while self.done.len() > n {
@@ -256,6 +265,7 @@ impl Engine {
     /// Opens an incident, or folds a repeat into the open one.
     fn open_or_repeat(&mut self, k: Key, e: &In<'_>, quiet: Option<u64>, summary: String) {
         let keep = self.s.evidence_lines;
+        self.version += 1;
         if let Some(o) = self.open.get_mut(&k) {
             let old = o.deadline();
             o.inc.count += 1;
@@ -479,6 +489,9 @@ fn id_of(i: &Incident) -> String {
 
 mod cross;
 mod detect;
+mod saved;
+
+pub use saved::Saved;
 
 use cross::Transition;
 

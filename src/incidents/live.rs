@@ -5,10 +5,12 @@
 //!
 //! History is bounded: the newest [`HISTORY`] closed incidents are kept.
 
-use super::engine::{Engine, Seen};
+use super::engine::{Engine, Saved, Seen};
 use super::{Incident, Settings};
+use crate::health::OnceLog;
 use crate::logs::bus::EventBus;
 use crate::logs::event::Event;
+use crate::logs::source::StateStore;
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,13 +18,21 @@ use std::time::Duration;
 /// Closed incidents kept for `/api/v1/incidents?state=all`.
 pub const HISTORY: usize = 1000;
 
-/// How often quiet windows are checked against the clock when no event comes.
+/// How often quiet windows are checked against the clock when no event comes, and open
+/// incidents saved when they changed.
 const TICK: Duration = Duration::from_secs(5);
+
+/// The state directory's record of open incidents.
+const STATE_KEY: &str = "incidents";
 
 /// The live engine and what it found.
 #[derive(Debug)]
 pub struct Live {
     engine: Mutex<Engine>,
+    /// Where open incidents are saved (`--log.state-dir`), the version last saved, and the
+    /// one-log rule for a save that fails.
+    store: Option<StateStore>,
+    saved: Mutex<(u64, OnceLog)>,
     /// Incidents opened since start, by (kind, severity), for `lvsmon_incidents_total`.
     opened: Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,
 }
@@ -30,10 +40,26 @@ pub struct Live {
 impl Live {
     /// Subscribes to `bus` and runs the detectors in a thread that ends with the bus.
     /// `host` names this director for lines that name none (keepalived's console, kmsg).
-    pub fn start(bus: &EventBus, settings: Settings, host: String) -> std::io::Result<Arc<Live>> {
+    /// Open incidents saved in `store` by an earlier run are open again.
+    pub fn start(
+        bus: &EventBus,
+        settings: Settings,
+        host: String,
+        store: Option<StateStore>,
+    ) -> std::io::Result<Arc<Live>> {
         let rx = bus.subscribe("incidents", 4096);
+        let mut engine = Engine::new(settings).with_history(HISTORY);
+        if let Some(text) = store.as_ref().and_then(|s| s.load(STATE_KEY)) {
+            match serde_json::from_str::<Vec<Saved>>(&text) {
+                Ok(saved) => engine.restore(saved),
+                Err(e) => tracing::warn!("saved incidents unreadable, starting without them: {e}"),
+            }
+        }
+        let version = engine.version();
         let live = Arc::new(Live {
-            engine: Mutex::new(Engine::new(settings).with_history(HISTORY)),
+            engine: Mutex::new(engine),
+            store,
+            saved: Mutex::new((version, OnceLog::default())),
             opened: Mutex::new(Default::default()),
         });
         let l = live.clone();
@@ -42,7 +68,10 @@ impl Live {
             .spawn(move || loop {
                 match rx.recv_timeout(TICK) {
                     Ok(ev) => l.event(&ev, &host),
-                    Err(RecvTimeoutError::Timeout) => l.tick(),
+                    Err(RecvTimeoutError::Timeout) => {
+                        l.tick();
+                        l.save();
+                    }
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
             })?;
@@ -71,6 +100,30 @@ impl Live {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
         self.engine().close_quiet_all(now);
+    }
+
+    /// Writes the open incidents to the state directory if they changed since the last
+    /// write (at every tick, and by `serve` when it stops).
+    pub fn save(&self) {
+        let Some(store) = &self.store else { return };
+        let (version, saved) = {
+            let e = self.engine();
+            (e.version(), e.save())
+        };
+        let mut last = self.saved.lock().unwrap_or_else(|p| p.into_inner());
+        if last.0 == version {
+            return;
+        }
+        let json = serde_json::to_string(&saved).unwrap_or_default();
+        match store.save(STATE_KEY, &json) {
+            Ok(()) => {
+                last.0 = version;
+                last.1.ok("incidents", "incidents saved again");
+            }
+            Err(e) => {
+                last.1.failed("incidents", &e.to_string());
+            }
+        }
     }
 
     /// Every incident known, open and closed, oldest first.
