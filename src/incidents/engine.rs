@@ -288,6 +288,11 @@ impl Engine {
             tail: VecDeque::new(),
             seq: self.seq,
         };
+        self.insert_open(k, o);
+    }
+
+    /// Adds an open incident, with its quiet window's deadline when it has one.
+    fn insert_open(&mut self, k: Key, o: Open) {
         if let Some(d) = o.deadline() {
             self.deadlines
                 .entry(k.host.clone())

@@ -104,16 +104,9 @@ impl Engine {
                 tail: rest[split..].iter().cloned().collect(),
                 seq: self.seq,
             };
-            if let Some(d) = o.deadline() {
-                self.deadlines
-                    .entry(k.host.clone())
-                    .or_default()
-                    .insert((d, o.seq));
-                self.by_seq.insert(o.seq, k.clone());
-            }
             let h = self.host(&k.host);
             h.last_time = h.last_time.max(s.last);
-            self.open.insert(k, o);
+            self.insert_open(k, o);
         }
     }
 }
