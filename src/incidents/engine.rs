@@ -19,6 +19,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 /// Longest evidence line kept, in bytes.
 const EVIDENCE_LINE: usize = 300;
 
+/// MASTER transitions kept per closed incident of history under `serve` (a failover is
+/// two transitions; a split brain two or four).
+const TRANSITIONS_PER_INCIDENT: usize = 4;
+
 /// Event times are microseconds; settings are seconds.
 fn micros(seconds: u64) -> i64 {
     i64::try_from(seconds).unwrap_or(i64::MAX / 2_000_000) * 1_000_000
@@ -211,6 +215,20 @@ impl Engine {
         let hosts: Vec<String> = self.hosts.keys().cloned().collect();
         for h in hosts {
             self.close_quiet(&h, now);
+        }
+    }
+
+    /// Keeps a MASTER transition for the cross-director verdicts. With a bounded history
+    /// (`serve`, running for months) only the newest are kept: the verdicts are made
+    /// again from them at every look, and they must not grow without end.
+    fn transition(&mut self, t: Transition) {
+        self.transitions.push(t);
+        if let Some(n) = self.history {
+            let keep = n.saturating_mul(TRANSITIONS_PER_INCIDENT);
+            if self.transitions.len() > keep {
+                let extra = self.transitions.len() - keep;
+                self.transitions.drain(..extra);
+            }
         }
     }
 

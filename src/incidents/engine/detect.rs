@@ -229,7 +229,7 @@ impl Engine {
             h.masters.retain(|m| m != iname);
         }
         if master != was_master {
-            self.transitions.push(Transition {
+            self.transition(Transition {
                 time: e.time,
                 host: e.host.to_string(),
                 iname: iname.to_string(),
@@ -271,7 +271,7 @@ impl Engine {
             None => return,
         };
         for iname in masters {
-            self.transitions.push(Transition {
+            self.transition(Transition {
                 time,
                 host: host.to_string(),
                 iname,

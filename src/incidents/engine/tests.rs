@@ -239,3 +239,37 @@ fn a_real_server_that_keeps_failing_is_flapping() {
         "still inside the window when the input ends"
     );
 }
+
+#[test]
+fn a_long_running_engine_keeps_a_bounded_number_of_transitions() {
+    let rules = Arc::new(Rules::builtin().unwrap());
+    let clock = YearClock::fixed(2026).with_zone(parse_zone("UTC").unwrap());
+    let mut c = crate::logs::pipeline::Classifier::new(rules, clock, "x");
+    struct Feed(Engine);
+    impl crate::logs::pipeline::Sink for Feed {
+        fn line(&mut self, _: bool, _: bool) {}
+        fn event(&mut self, ev: &crate::logs::pipeline::EventRef<'_>) {
+            self.0.event(ev, "lb1");
+        }
+    }
+    let mut feed = Feed(Engine::new(Settings::default()).with_history(2));
+    for i in 0..100 {
+        let state = if i % 2 == 0 { "MASTER" } else { "BACKUP" };
+        let line = format!(
+            "Dec  2 10:{:02}:{:02} lb1 Keepalived_vrrp[1]: (VI_1) Entering {state} STATE",
+            i / 60,
+            i % 60
+        );
+        c.line(line.as_bytes(), false, &mut feed);
+    }
+    assert_eq!(feed.0.transitions.len(), 2 * TRANSITIONS_PER_INCIDENT);
+    // Without a bound (analyze) every one is kept.
+    let mut all = Feed(Engine::new(Settings::default()));
+    for i in 0..10 {
+        let state = if i % 2 == 0 { "MASTER" } else { "BACKUP" };
+        let line =
+            format!("Dec  2 10:00:{i:02} lb1 Keepalived_vrrp[1]: (VI_1) Entering {state} STATE");
+        c.line(line.as_bytes(), false, &mut all);
+    }
+    assert_eq!(all.0.transitions.len(), 10);
+}
