@@ -95,10 +95,7 @@ pub fn alert(i: &Incident, ends: i64, generator: &str) -> Value {
         .and_then(|t| t.parse::<crate::model::VirtualServiceId>().ok())
     {
         let l = v.labels();
-        for (k, val) in ["proto", "local_address", "local_port", "local_mark"]
-            .into_iter()
-            .zip(l.as_array())
-        {
+        for (k, val) in crate::model::SERVICE_LABELS.into_iter().zip(l.as_array()) {
             if !val.is_empty() {
                 labels.insert(k, val.to_string());
             }
@@ -110,8 +107,9 @@ pub fn alert(i: &Incident, ends: i64, generator: &str) -> Value {
         .and_then(|t| t.parse::<crate::model::RealServerId>().ok())
     {
         let (a, p) = r.labels();
-        labels.insert("remote_address", a);
-        labels.insert("remote_port", p);
+        let [ka, kp] = crate::model::REAL_SERVER_LABELS;
+        labels.insert(ka, a);
+        labels.insert(kp, p);
     }
     let description = i
         .evidence

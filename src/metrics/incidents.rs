@@ -5,7 +5,7 @@
 //! `ipvs_*` and `keepalived_*` as written.
 
 use crate::incidents::Live;
-use crate::model::{RealServerId, VirtualServiceId};
+use crate::model::{RealServerId, VirtualServiceId, REAL_SERVER_LABELS, SERVICE_LABELS};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -13,6 +13,19 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use std::fmt;
 use std::sync::Arc;
+
+/// The labels of `lvsmon_incident_active`: the incident's, then the identity's.
+const NAMES: [&str; 9] = [
+    "kind",
+    "severity",
+    "iname",
+    SERVICE_LABELS[0],
+    SERVICE_LABELS[1],
+    SERVICE_LABELS[2],
+    SERVICE_LABELS[3],
+    REAL_SERVER_LABELS[0],
+    REAL_SERVER_LABELS[1],
+];
 
 #[derive(Debug)]
 pub struct IncidentCollector(pub Arc<Live>);
@@ -56,17 +69,6 @@ impl Collector for IncidentCollector {
             if !seen.insert(values.clone()) {
                 continue;
             }
-            const NAMES: [&str; 9] = [
-                "kind",
-                "severity",
-                "iname",
-                "proto",
-                "local_address",
-                "local_port",
-                "local_mark",
-                "remote_address",
-                "remote_port",
-            ];
             let labels: [(&str, &str); 9] = std::array::from_fn(|n| (NAMES[n], values[n].as_str()));
             ConstGauge::new(1).encode(m.encode_family(&labels)?)?;
         }

@@ -14,7 +14,7 @@ use crate::keepalived::model::VirtualService;
 use prometheus_client::encoding::DescriptorEncoder;
 use std::fmt;
 
-const SERVICE: [&str; 4] = ["proto", "local_address", "local_port", "local_mark"];
+use crate::model::{REAL_SERVER_LABELS, SERVICE_LABELS as SERVICE};
 
 pub fn encode(enc: &mut DescriptorEncoder, services: &[VirtualService]) -> fmt::Result {
     // (service labels, real server labels, alive, weight), rendered once.
@@ -45,8 +45,8 @@ pub fn encode(enc: &mut DescriptorEncoder, services: &[VirtualService]) -> fmt::
                 (SERVICE[1], v[1].as_str()),
                 (SERVICE[2], v[2].as_str()),
                 (SERVICE[3], v[3].as_str()),
-                ("remote_address", r[0].as_str()),
-                ("remote_port", r[1].as_str()),
+                (REAL_SERVER_LABELS[0], r[0].as_str()),
+                (REAL_SERVER_LABELS[1], r[1].as_str()),
             ]
         })
         .collect();

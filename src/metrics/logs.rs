@@ -9,6 +9,7 @@
 
 use crate::logs::source::LogPipeline;
 use crate::logs::stats::{EventKey, SourceCounts, OVERFLOW};
+use crate::model::{REAL_SERVER_LABELS, SERVICE_LABELS};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -41,12 +42,12 @@ fn event_labels(k: &EventKey) -> [(&'static str, String); 8] {
     [
         ("kind", k.kind.to_string()),
         ("iname", k.iname.clone()),
-        ("proto", proto),
-        ("local_address", addr),
-        ("local_port", port),
-        ("local_mark", mark),
-        ("remote_address", raddr),
-        ("remote_port", rport),
+        (SERVICE_LABELS[0], proto),
+        (SERVICE_LABELS[1], addr),
+        (SERVICE_LABELS[2], port),
+        (SERVICE_LABELS[3], mark),
+        (REAL_SERVER_LABELS[0], raddr),
+        (REAL_SERVER_LABELS[1], rport),
     ]
 }
 

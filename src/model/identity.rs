@@ -186,6 +186,12 @@ pub enum ParseIdError {
     Trailing,
 }
 
+/// The label names of a virtual service on every family about one, in order.
+pub const SERVICE_LABELS: [&str; 4] = ["proto", "local_address", "local_port", "local_mark"];
+
+/// The label names a real server adds, in order.
+pub const REAL_SERVER_LABELS: [&str; 2] = ["remote_address", "remote_port"];
+
 /// The values of `proto`, `local_address`, `local_port` and `local_mark` for one service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceLabelValues {

@@ -11,4 +11,5 @@ pub mod identity;
 
 pub use identity::{
     FwmFamily, ParseIdError, Protocol, RealServerId, ServiceLabelValues, VirtualServiceId,
+    REAL_SERVER_LABELS, SERVICE_LABELS,
 };
