@@ -111,7 +111,16 @@ fn serve(args: ServeArgs) -> Result<()> {
     if !targets.0.is_empty() && logs.is_none() {
         bail!("--alertmanager.url pushes incidents, which come from logs: add a log source (--log.file, --log.journal, --log.kmsg)");
     }
-    let source = format!("{:?}", s.app.ipvs_at);
+    // Where the tables are read, as round 1 logged it: the procfs root or the demo's label.
+    let source = match &s.app.ipvs_at {
+        crate::app::IpvsAt::Here(crate::ipvs::source::ProcSource::Dir(d)) => {
+            d.display().to_string()
+        }
+        crate::app::IpvsAt::Here(crate::ipvs::source::ProcSource::Embedded { label, .. }) => {
+            label.to_string()
+        }
+        crate::app::IpvsAt::Netns(ns) => format!("netns {}", ns.display()),
+    };
     let mut app = App::with_incidents(
         s.app,
         logs.as_ref().map(|l| l.pipeline.clone()),
