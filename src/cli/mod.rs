@@ -3,6 +3,7 @@
 //! the application state once and hand it to its consumers. `main.rs` only calls [`main`].
 
 pub mod args;
+pub mod check;
 pub mod config;
 pub mod logs;
 pub mod settings;
@@ -24,12 +25,17 @@ use std::sync::Arc;
 
 /// Parses the command line and runs the subcommand. Exit status: 0; 1 on an error of
 /// `serve` or `dump`; for `analyze` (scripts rely on it) 0, 1 when `--incidents` found a
-/// critical incident, 2 on an error.
+/// critical incident, 2 on an error; `check` exits as a plugin does (0–3, see `check`).
 pub fn main() -> ExitCode {
-    let (result, error_status) = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return check::parse_failed(e),
+    };
+    let (result, error_status) = match cli.command {
         Command::Serve(a) => (serve(a).map(|_| ExitCode::SUCCESS), 1),
         Command::Dump(a) => (dump(a).map(|_| ExitCode::SUCCESS), 1),
         Command::Analyze(a) => (analyze(a), 2),
+        Command::Check(a) => return check::run(a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("Error: {e:?}");
