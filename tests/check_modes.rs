@@ -417,51 +417,36 @@ fn zabbix_discovery_and_items() {
         check(&a)
     };
     let on_mixed = ["--path.procfs", mixed.as_str()];
-    assert_eq!(
-        get("lvsmon.service[available,TCP,10.2.0.1,80,]", &on_mixed),
-        (0, "1\n".into())
-    );
-    assert_eq!(
-        get("lvsmon.service[configured,TCP,10.2.0.1,80,]", &on_mixed),
-        (0, "2\n".into())
-    );
-    assert_eq!(
-        get("lvsmon.service[available,TCP,fd00:2::1,443,]", &on_mixed),
-        (0, "2\n".into())
-    );
-    assert_eq!(
-        get("lvsmon.service[configured,FWM,,,1]", &on_mixed),
-        (0, "2\n".into())
-    );
-    assert_eq!(
-        get(
-            "lvsmon.backend[weight,TCP,10.2.0.1,80,,10.3.1.2,80]",
-            &on_mixed
-        ),
-        (0, "0\n".into())
-    );
-    assert_eq!(
-        get(
-            "lvsmon.backend[weight,TCP,10.2.0.2,443,,10.3.2.2,443]",
-            &on_mixed
-        ),
-        (0, "2\n".into())
-    );
     let on_demo = ["--demo"];
-    assert_eq!(
-        get(
-            "lvsmon.backend[inactive,TCP,10.0.0.100,80,,10.1.0.12,80]",
-            &on_demo
+    let m: &[&str] = &on_mixed;
+    let d: &[&str] = &on_demo;
+    for (key, src, want) in [
+        ("lvsmon.service[available,TCP,10.2.0.1,80,]", m, "1"),
+        ("lvsmon.service[configured,TCP,10.2.0.1,80,]", m, "2"),
+        ("lvsmon.service[available,TCP,fd00:2::1,443,]", m, "2"),
+        ("lvsmon.service[configured,FWM,,,1]", m, "2"),
+        (
+            "lvsmon.backend[weight,TCP,10.2.0.1,80,,10.3.1.2,80]",
+            m,
+            "0",
         ),
-        (0, "3\n".into())
-    );
-    assert_eq!(get("lvsmon.vrrp[state,VI_LB]", &on_demo), (0, "2\n".into()));
-    assert_eq!(get("lvsmon.keepalived[up]", &on_demo), (0, "1\n".into()));
-    assert_eq!(
-        get("lvsmon.incidents[critical]", &on_demo),
-        (0, "1\n".into())
-    );
-    assert_eq!(get("lvsmon.incidents[all]", &on_demo), (0, "3\n".into()));
+        (
+            "lvsmon.backend[weight,TCP,10.2.0.2,443,,10.3.2.2,443]",
+            m,
+            "2",
+        ),
+        (
+            "lvsmon.backend[inactive,TCP,10.0.0.100,80,,10.1.0.12,80]",
+            d,
+            "3",
+        ),
+        ("lvsmon.vrrp[state,VI_LB]", d, "2"),
+        ("lvsmon.keepalived[up]", d, "1"),
+        ("lvsmon.incidents[critical]", d, "1"),
+        ("lvsmon.incidents[all]", d, "3"),
+    ] {
+        assert_eq!(get(key, src), (0, format!("{want}\n")), "{key}");
+    }
     // What cannot be answered is an unsupported item, with the reason.
     let (code, out) = get("lvsmon.service[available,TCP,10.2.0.1,81,]", &on_mixed);
     assert_eq!(
