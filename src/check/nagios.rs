@@ -4,7 +4,9 @@
 //!
 //! Perfdata is `'label'=value[UOM];warn;crit;min;max`; labels are quoted, and a label or
 //! text taken from outside (a VRRP instance name, an incident summary) is cleaned of the
-//! characters that would break the line's grammar (`|`, `'`, `=`, line breaks).
+//! characters that would break the line's grammar (`|`, `'`, `=`, line breaks). A threshold
+//! that alerts inside its range (`@…`) still decides the state but is not written into the
+//! perfdata, which Monitoring::Plugin's parser could not read past.
 
 use super::range::{Range, Threshold};
 use std::fmt::Write as _;
@@ -85,7 +87,13 @@ impl Perf {
 
     fn write(&self, out: &mut String) {
         let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-        let range = |r: Option<Range>| r.map(|r| r.to_string()).unwrap_or_default();
+        // An inside range (`@10:20`) is left out: Monitoring::Plugin's perfdata parser (and
+        // the graphers that follow it) stops at the `@` and loses the rest of the item.
+        let range = |r: Option<Range>| {
+            r.filter(|r| !r.inside)
+                .map(|r| r.to_string())
+                .unwrap_or_default()
+        };
         let _ = write!(
             out,
             "'{}'={}{};{};{};{};{}",
