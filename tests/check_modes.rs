@@ -3,44 +3,12 @@
 //! serve` (`--url`), which must give the same verdicts; bad arguments and a hung server
 //! answer UNKNOWN (3), never clap's 2.
 
+mod check_support;
 mod common;
 
-use common::{root, serve};
-use std::process::Command;
+use check_support::{capture, check, perf, status_line};
+use common::serve;
 use std::time::{Duration, Instant};
-
-/// Runs `lvsmon check ARGS`: (exit status, stdout).
-fn check(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lvsmon"))
-        .arg("check")
-        .args(args)
-        .output()
-        .unwrap();
-    let code = out.status.code().expect("exited, not killed");
-    (code, String::from_utf8(out.stdout).unwrap())
-}
-
-fn capture(name: &str) -> String {
-    root()
-        .join("tests/fixtures/kernel")
-        .join(name)
-        .join("proc")
-        .display()
-        .to_string()
-}
-
-/// The status line without its perfdata.
-fn status_line(out: &str) -> &str {
-    let first = out.lines().next().unwrap_or("");
-    first.split(" | ").next().unwrap_or(first)
-}
-
-fn perf(out: &str) -> &str {
-    out.lines()
-        .next()
-        .and_then(|l| l.split_once(" | "))
-        .map_or("", |(_, p)| p)
-}
 
 #[test]
 fn service_mode_on_a_real_kernel_capture() {

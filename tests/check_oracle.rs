@@ -3,34 +3,34 @@
 //! `Threshold` judges the edge ranges (`10`, `10:`, `~:10`, `10:20`, `@10:20`…) exactly as
 //! lvsmon does, both in the library and through the plugin's exit status.
 
+mod check_support;
 mod common;
 
-use common::{root, tool};
+use check_support::{capture, check};
+use common::tool;
 use lvsmon::check::range::{Range, Threshold};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-/// Runs a Perl program over `input` (lines on stdin) and returns its stdout.
+/// Runs a Perl program over `input` (read with `<>` from a file) and returns its stdout.
 fn perl(program: &str, input: &str) -> String {
-    let mut child = Command::new("perl")
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(input.as_bytes()).unwrap();
+    let out = Command::new("perl")
         .args([
             "-MMonitoring::Plugin::Threshold",
             "-MMonitoring::Plugin::Performance",
             "-e",
-            program,
         ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
+        .arg(program)
+        .arg(file.path())
+        .output()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "perl failed");
+    assert!(
+        out.status.success(),
+        "perl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -54,7 +54,7 @@ fn oracle() -> bool {
 /// `warning TAB critical TAB value` per line → the status Monitoring::Plugin gives and how
 /// it writes each range back.
 const JUDGE: &str = r#"
-while (<STDIN>) {
+while (<>) {
     chomp; my ($w, $c, $v) = split /\t/, $_, -1;
     my %t; $t{warning} = $w if length $w; $t{critical} = $c if length $c;
     my $t = Monitoring::Plugin::Threshold->set_thresholds(%t);
@@ -120,7 +120,7 @@ fn ranges_mean_what_monitoring_plugin_says() {
 /// Monitoring::Plugin gives the item named `available` under those thresholds (or `-`),
 /// and every item as `label|value|uom|warn|crit|min|max`.
 const PARSE: &str = r#"
-while (<STDIN>) {
+while (<>) {
     chomp; my ($w, $c, $perf) = split /\t/, $_, -1;
     my %t; $t{warning} = $w if length $w; $t{critical} = $c if length $c;
     %t = (critical => "1:") unless %t;
@@ -139,34 +139,20 @@ while (<STDIN>) {
 }
 "#;
 
-fn lvsmon_check(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lvsmon"))
-        .arg("check")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-    )
-}
-
 #[test]
 fn every_modes_perfdata_parses_and_thresholds_agree() {
     if !oracle() {
         return;
     }
-    let cap = |n: &str| {
-        root()
-            .join("tests/fixtures/kernel")
-            .join(n)
-            .join("proc")
-            .display()
-            .to_string()
+    let (mixed, nat6) = (capture("mixed"), capture("nat6"));
+    let run = |args: &[&str], tree: Option<&str>| -> Vec<String> {
+        let src = match tree {
+            Some(t) => vec!["--path.procfs", t],
+            None => vec!["--demo"],
+        };
+        args.iter().chain(&src).map(|s| s.to_string()).collect()
     };
-    let (mixed, nat6) = (cap("mixed"), cap("nat6"));
-    let mut runs: Vec<Vec<String>> = Vec::new();
-    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut runs = Vec::new();
     // The service mode under every edge range, on services with 0, 1, 2 and 4 backends.
     for svc in [
         "UDP 10.2.0.10:123",
@@ -178,64 +164,29 @@ fn every_modes_perfdata_parses_and_thresholds_agree() {
             "10", "10:", "~:10", "10:20", "@10:20", "1", "1:", "~:1", "1:2", "@1:2", "@0", "4:",
             "@~:3",
         ] {
-            for flag in ["-w", "-c"] {
-                runs.push(own(&[
-                    "nagios",
-                    "service",
-                    "--service",
-                    svc,
-                    flag,
-                    r,
-                    "--path.procfs",
-                    &mixed,
-                ]));
+            for thresholds in [&["-w", r][..], &["-c", r], &["-w", r, "-c", "@10:20"]] {
+                let mut a = vec!["nagios", "service", "--service", svc];
+                a.extend_from_slice(thresholds);
+                runs.push(run(&a, Some(&mixed)));
             }
-            runs.push(own(&[
-                "nagios",
-                "service",
-                "--service",
-                svc,
-                "-w",
-                r,
-                "-c",
-                "@10:20",
-                "--path.procfs",
-                &mixed,
-            ]));
         }
     }
-    runs.push(own(&[
-        "nagios",
-        "service",
-        "--service",
-        "UDP [fd00:1::100]:53",
-        "--path.procfs",
-        &nat6,
-    ]));
-    runs.push(own(&[
-        "nagios",
-        "service",
-        "--service",
-        "TCP 10.0.0.100:80",
-        "--demo",
-    ]));
-    runs.push(own(&["nagios", "services", "--path.procfs", &mixed]));
-    runs.push(own(&[
-        "nagios",
-        "services",
-        "-w",
-        "3:",
-        "--path.procfs",
-        &nat6,
-    ]));
-    runs.push(own(&["nagios", "vrrp", "--demo"]));
-    runs.push(own(&["nagios", "incidents", "--demo"]));
+    let service = ["nagios", "service", "--service"];
+    runs.push(run(
+        &[&service[..], &["UDP [fd00:1::100]:53"]].concat(),
+        Some(&nat6),
+    ));
+    runs.push(run(&[&service[..], &["TCP 10.0.0.100:80"]].concat(), None));
+    runs.push(run(&["nagios", "services"], Some(&mixed)));
+    runs.push(run(&["nagios", "services", "-w", "3:"], Some(&nat6)));
+    runs.push(run(&["nagios", "vrrp"], None));
+    runs.push(run(&["nagios", "incidents"], None));
 
     let mut input = String::new();
     let mut results = Vec::new();
     for args in &runs {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, out) = lvsmon_check(&a);
+        let (code, out) = check(&a);
         let first = out.lines().next().unwrap_or("");
         let (_, perf) = first
             .split_once(" | ")
