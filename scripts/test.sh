@@ -10,12 +10,17 @@
 #             mismatch), its console output classified (tests/logs_keepalived.rs), and a
 #             real systemd-journald in a private namespace feeding `serve --log.journal`
 #             (tests/logs_journal.rs); both need root
+#   check-products  the monitoring products run `lvsmon check` through the shipped
+#             deploy/nagios and deploy/zabbix files, each started on 127.0.0.1 by
+#             tests/check_products.rs: Nagios 4 (state and perfdata it recorded), NRPE with
+#             check_nrpe, Icinga 2's validator, the Zabbix agent (-t and its passive
+#             protocol); about 6 s
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 
@@ -51,5 +56,6 @@ step lint lint
 step unit cargo test --locked
 step vm vm
 step keepalived-logs cargo test --locked --test logs_keepalived --test logs_journal -- --include-ignored
+step check-products cargo test --locked --test check_products -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

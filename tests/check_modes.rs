@@ -44,6 +44,12 @@ fn service_mode_on_a_real_kernel_capture() {
         out.contains("\n10.3.1.1:80 weight 3 available, 0 active, 0 inactive\n"),
         "{out}"
     );
+    // Empty ranges (a command definition's unset $ARGn$) are none: the default applies.
+    let (code, out) = svc("TCP 10.2.0.1:80", &["-w", "", "-c", ""]);
+    assert_eq!(
+        (code, perf(&out).split(' ').next()),
+        (0, Some("'available'=1;;1:;0;2"))
+    );
     // The thresholds decide.
     assert_eq!(svc("TCP 10.2.0.1:80", &["-w", "2:"]).0, 1);
     assert_eq!(svc("TCP 10.2.0.1:80", &["-c", "2:"]).0, 2);

@@ -259,15 +259,16 @@ pub struct CheckSource {
     pub common: Common,
 }
 
-/// `-w`/`-c`: Nagios ranges (`10`, `10:`, `~:10`, `10:20`, `@10:20`).
+/// `-w`/`-c`: Nagios ranges (`10`, `10:`, `~:10`, `10:20`, `@10:20`). An empty value is no
+/// range, so a command definition can always pass `-w '$ARG2$'`.
 #[derive(Args, Debug)]
 pub struct Thresholds {
     /// WARNING range for the available backends.
     #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub warning: Option<crate::check::range::Range>,
+    pub warning: Option<String>,
     /// CRITICAL range for the available backends (default `1:` when neither is given).
     #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub critical: Option<crate::check::range::Range>,
+    pub critical: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,7 @@ use super::settings::{load_config, parse_duration, resolve};
 use crate::app::App;
 use crate::check::director::{Director, Local, ReadError};
 use crate::check::nagios::{Report, Status};
-use crate::check::range::Threshold;
+use crate::check::range::{Range, Threshold};
 use crate::check::remote::Remote;
 use crate::check::{self, Mode};
 use std::process::ExitCode;
@@ -64,15 +64,24 @@ fn settle(count: impl Fn() -> usize) {
     }
 }
 
-fn threshold(t: &Thresholds) -> Threshold {
-    if t.warning.is_none() && t.critical.is_none() {
+/// The ranges given (an empty one is none); `-c 1:` when there is none at all.
+fn threshold(t: &Thresholds) -> Result<Threshold, String> {
+    let parse = |flag: &str, v: &Option<String>| -> Result<Option<Range>, String> {
+        match v.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(r) => r
+                .parse()
+                .map(Some)
+                .map_err(|e| format!("bad {flag} {r:?}: {e}")),
+        }
+    };
+    let warning = parse("-w/--warning", &t.warning)?;
+    let critical = parse("-c/--critical", &t.critical)?;
+    Ok(if warning.is_none() && critical.is_none() {
         check::service::default_threshold()
     } else {
-        Threshold {
-            warning: t.warning,
-            critical: t.critical,
-        }
-    }
+        Threshold { warning, critical }
+    })
 }
 
 fn timeout(src: &CheckSource) -> Result<Duration, String> {
@@ -91,22 +100,35 @@ fn finish(r: &Report) -> ExitCode {
     ExitCode::from(r.status.code())
 }
 
+/// UNKNOWN for an argument clap let through but the check cannot use, with the usage line.
+fn bad_argument(why: String) -> ExitCode {
+    let mut r = Report::unknown(why);
+    r.long.push(usage_of(std::env::args().skip(1)));
+    finish(&r)
+}
+
 fn nagios(mode: NagiosMode) -> ExitCode {
     let (m, src) = match mode {
-        NagiosMode::Service(a) => (
-            Mode::Service {
-                service: a.service,
-                threshold: threshold(&a.thresholds),
-            },
-            a.source,
-        ),
-        NagiosMode::Services(a) => (
-            Mode::Services {
-                exclude: a.exclude,
-                threshold: threshold(&a.thresholds),
-            },
-            a.source,
-        ),
+        NagiosMode::Service(a) => match threshold(&a.thresholds) {
+            Ok(threshold) => (
+                Mode::Service {
+                    service: a.service,
+                    threshold,
+                },
+                a.source,
+            ),
+            Err(why) => return bad_argument(why),
+        },
+        NagiosMode::Services(a) => match threshold(&a.thresholds) {
+            Ok(threshold) => (
+                Mode::Services {
+                    exclude: a.exclude,
+                    threshold,
+                },
+                a.source,
+            ),
+            Err(why) => return bad_argument(why),
+        },
         NagiosMode::Vrrp(a) => (
             Mode::Vrrp {
                 instance: a.instance,
@@ -118,7 +140,7 @@ fn nagios(mode: NagiosMode) -> ExitCode {
     };
     let limit = match timeout(&src) {
         Ok(t) => t,
-        Err(why) => return finish(&Report::unknown(why)),
+        Err(why) => return bad_argument(why),
     };
     let verbose = src.verbose;
     let mut report = check::run_with_timeout(
