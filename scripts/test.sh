@@ -15,12 +15,16 @@
 #             tests/check_products.rs: Nagios 4 (state and perfdata it recorded), NRPE with
 #             check_nrpe, Icinga 2's validator, the Zabbix agent (-t and its passive
 #             protocol); about 6 s
+#   zabbix-server  a real Zabbix 6.0 server (PostgreSQL, zabbix_server, the PHP frontend's
+#             API under `php -S`, the agent, all on 127.0.0.1) imports deploy/zabbix's two
+#             templates and discovers and collects the demo director through both
+#             (tests/check_zabbix_server.rs); about 90 s
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 
@@ -57,5 +61,6 @@ step unit cargo test --locked
 step vm vm
 step keepalived-logs cargo test --locked --test logs_keepalived --test logs_journal -- --include-ignored
 step check-products cargo test --locked --test check_products -- --include-ignored
+step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

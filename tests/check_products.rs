@@ -12,100 +12,15 @@
 mod check_support;
 mod common;
 
-use check_support::check;
+use check_support::{
+    check, free_port, installed, shipped, start, tempdir, wait_listening, write,
+    zabbix_agent_config,
+};
 use common::{root, serve, tool};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const LVSMON: &str = env!("CARGO_BIN_EXE_lvsmon");
-
-/// A daemon started by a test: SIGTERM and a bounded wait when the test ends, however.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let pid = self.0.id() as i32;
-        // SAFETY: signalling our own child by its pid.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(cmd: &mut Command) -> Daemon {
-    Daemon(
-        cmd.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{cmd:?}: {e}")),
-    )
-}
-
-/// Whether a product's program is installed; without it a test skips, unless
-/// LVSMON_REQUIRE_TOOLS is set (as `common::tool`, for programs without `--version`).
-fn installed(paths: &[&str]) -> bool {
-    let missing: Vec<&&str> = paths.iter().filter(|p| !Path::new(p).exists()).collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("LVSMON_REQUIRE_TOOLS").is_err(),
-            "{missing:?} required (LVSMON_REQUIRE_TOOLS is set) but not installed"
-        );
-        eprintln!("{missing:?} not installed: skipping (run scripts/install-deps.sh)");
-    }
-    missing.is_empty()
-}
-
-/// A temporary directory the products' unprivileged users (nagios, zabbix) can read.
-fn tempdir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let d = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    d
-}
-
-/// A port free on 127.0.0.1 now, below 32768 (the Zabbix agent takes no higher one, and
-/// the kernel's own picks are above): tried from a start that differs per process.
-fn free_port() -> u16 {
-    let start = 20000 + (std::process::id() % 10000) as u16;
-    (start..32000)
-        .chain(20000..start)
-        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        .expect("a free port below 32000")
-}
-
-/// Waits (bounded) until something listens on `port`.
-fn wait_listening(port: u16, what: &str) {
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "{what} never listened on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A shipped file as installed here: the binary under test and the test's lvsmon port.
-fn shipped(rel: &str, lvsmon_port: u16) -> String {
-    common::read(&root().join(rel))
-        .replace("/usr/local/bin/lvsmon", LVSMON)
-        .replace("127.0.0.1:9689", &format!("127.0.0.1:{lvsmon_port}"))
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// The services the Nagios test defines: (description, check_command, the same check run
 /// directly).
@@ -437,21 +352,7 @@ fn zabbix_agent_runs_the_shipped_user_parameters() {
     }
     let (_srv, addr) = serve(&["--web.listen-address", "127.0.0.1:0", "--demo"]);
     let dir = tempdir();
-    let d = dir.path().display().to_string();
-    write(
-        dir.path(),
-        "lvsmon.conf",
-        &shipped("deploy/zabbix/lvsmon.conf", addr.port()),
-    );
-    let port = free_port();
-    let cfg = write(
-        dir.path(),
-        "zabbix_agentd.conf",
-        &format!(
-            "LogType=console\nPidFile={d}/agent.pid\nServer=127.0.0.1\nListenIP=127.0.0.1\n\
-             ListenPort={port}\nStartAgents=2\nAllowRoot=1\nTimeout=10\nInclude={d}/lvsmon.conf\n"
-        ),
-    );
+    let (cfg, port) = zabbix_agent_config(dir.path(), addr.port());
     let url = format!("http://{addr}");
     let keys = [
         ("lvsmon.discovery[services]", vec!["discovery", "services"]),
