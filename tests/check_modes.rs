@@ -107,14 +107,13 @@ fn services_mode_worst_state_wins() {
         "'services'=25;;;0; 'services_warning'=0;;;0; 'services_critical'=1;;;0;"
     );
     // Excluded, the rest is OK; a stricter warning names the services with one backend.
-    let (code, out) = check(&[
-        "nagios",
-        "services",
-        "--path.procfs",
-        &mixed,
-        "--exclude",
-        "UDP 10.2.0.10:123",
-    ]);
+    let excluded = |extra: &[&str]| {
+        let mut a = vec!["nagios", "services", "--path.procfs", &mixed];
+        a.extend(["--exclude", "UDP 10.2.0.10:123"]);
+        a.extend_from_slice(extra);
+        check(&a)
+    };
+    let (code, out) = excluded(&[]);
     assert_eq!(
         (code, status_line(&out)),
         (
@@ -122,16 +121,7 @@ fn services_mode_worst_state_wins() {
             "LVS OK - 24 virtual services, every one has backends available"
         )
     );
-    let (code, out) = check(&[
-        "nagios",
-        "services",
-        "--path.procfs",
-        &mixed,
-        "--exclude",
-        "UDP 10.2.0.10:123",
-        "-w",
-        "2:",
-    ]);
+    let (code, out) = excluded(&["-w", "2:"]);
     assert_eq!(code, 1, "{out}");
     assert!(
         status_line(&out).starts_with("LVS WARNING - 15 of 24 virtual services in trouble: "),
