@@ -101,16 +101,20 @@ fn serve(args: ServeArgs) -> Result<()> {
     if !path.starts_with('/') || path == "/" {
         bail!("--web.telemetry-path must start with / and not be / itself (got {path:?})");
     }
-    let logs = logs::LogSetup::new(&s.logs, &s.incidents, s.demo)?;
+    // The incident engine runs with or without logs: it also looks at the tables.
+    let store = s
+        .logs
+        .state_dir
+        .as_deref()
+        .map(crate::logs::source::StateStore::new);
+    let live = crate::incidents::Live::new(s.incidents.clone(), logs::hostname(), store);
+    let logs = logs::LogSetup::new(&s.logs, Some(&live), s.demo)?;
     let am_urls = if args.alertmanager_url.is_empty() {
         file.alertmanager.url.clone().unwrap_or_default()
     } else {
         args.alertmanager_url.clone()
     };
     let targets = Arc::new(crate::alertmanager::Targets::parse(&am_urls)?);
-    if !targets.0.is_empty() && logs.is_none() {
-        bail!("--alertmanager.url pushes incidents, which come from logs: add a log source (--log.file, --log.journal, --log.kmsg)");
-    }
     // Where the tables are read, as round 1 logged it: the procfs root or the demo's label.
     let source = match &s.app.ipvs_at {
         crate::app::IpvsAt::Here(crate::ipvs::source::ProcSource::Dir(d)) => {
@@ -124,8 +128,9 @@ fn serve(args: ServeArgs) -> Result<()> {
     let mut app = App::with_incidents(
         s.app,
         logs.as_ref().map(|l| l.pipeline.clone()),
-        logs.as_ref().map(|l| l.incidents.clone()),
+        Some(live.clone()),
     )?;
+    live.watch(app.ipvs.clone(), app.keepalived.clone())?;
     app.alertmanager = (!targets.0.is_empty()).then(|| targets.clone());
     let app = Arc::new(app);
     let site = Arc::new(Site {
@@ -205,7 +210,7 @@ fn dump(args: DumpArgs) -> Result<()> {
              `lvsmon serve` (to follow them) and `lvsmon analyze FILE…` (to read them once)"
         );
     }
-    let logs = logs::LogSetup::new(&s.logs, &s.incidents, s.demo)?;
+    let logs = logs::LogSetup::new(&s.logs, None, s.demo)?;
     let app = App::new(s.app, logs.map(|l| l.pipeline))?;
     let exporter = Exporter::new(&app);
     let format = if args.openmetrics {

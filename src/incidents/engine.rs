@@ -29,7 +29,7 @@ fn micros(seconds: u64) -> i64 {
 }
 
 /// What identifies one open incident.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Key {
     kind: &'static str,
     host: String,
@@ -50,6 +50,8 @@ struct Open {
     tail: VecDeque<Evidence>,
     /// Its number in [`Engine::deadlines`].
     seq: u64,
+    /// Opened by a look at the director (not by an event): only a look closes it.
+    by_look: bool,
 }
 
 impl Open {
@@ -77,6 +79,8 @@ struct Host {
     fault_reason: Option<String>,
     /// Instances MASTER now.
     masters: Vec<String>,
+    /// What the snapshot detectors remember between looks.
+    watch: snapshot::Watch,
 }
 
 /// The incident engine over one stream of events (one `serve`, one `analyze` run).
@@ -210,6 +214,22 @@ impl Engine {
         std::mem::take(&mut self.opened)
     }
 
+    /// [`Engine::observe`], returning the (kind, severity) of the incidents it opened.
+    pub fn observe_counting(
+        &mut self,
+        host: &str,
+        obs: &crate::incidents::observe::Observation,
+    ) -> Vec<(&'static str, &'static str)> {
+        self.opened.clear();
+        self.observe(host, obs);
+        std::mem::take(&mut self.opened)
+    }
+
+    /// The windows and thresholds it runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.s
+    }
+
     /// Closes every director's incidents whose quiet window has passed by `now` (µs).
     pub fn close_quiet_all(&mut self, now: i64) {
         let hosts: Vec<String> = self.hosts.keys().cloned().collect();
@@ -282,13 +302,26 @@ impl Engine {
 
     /// Opens an incident, or folds a repeat into the open one.
     fn open_or_repeat(&mut self, k: Key, e: &In<'_>, quiet: Option<u64>, summary: String) {
+        self.open_at(k, e.time, e.evidence(), quiet, summary);
+    }
+
+    /// [`Engine::open_or_repeat`] from a time and an evidence line (the snapshot
+    /// detectors have no event).
+    fn open_at(
+        &mut self,
+        k: Key,
+        time: i64,
+        evidence: Evidence,
+        quiet: Option<u64>,
+        summary: String,
+    ) {
         let keep = self.s.evidence_lines;
         self.version += 1;
         if let Some(o) = self.open.get_mut(&k) {
             let old = o.deadline();
             o.inc.count += 1;
-            o.last = e.time;
-            push_evidence(o, e.evidence(), keep);
+            o.last = time;
+            push_evidence(o, evidence, keep);
             if let (Some(old), Some(new)) = (old, o.deadline()) {
                 let set = self.deadlines.entry(k.host.clone()).or_default();
                 set.remove(&(old, o.seq));
@@ -296,15 +329,16 @@ impl Engine {
             }
             return;
         }
-        let inc = incident(&k, e.time, summary, e.evidence());
+        let inc = incident(&k, time, summary, evidence);
         self.opened.push((inc.kind, inc.severity.as_str()));
         self.seq += 1;
         let o = Open {
             inc,
             quiet,
-            last: e.time,
+            last: time,
             tail: VecDeque::new(),
             seq: self.seq,
+            by_look: false,
         };
         self.insert_open(k, o);
     }
@@ -330,10 +364,15 @@ impl Engine {
     }
 
     fn close(&mut self, k: &Key, e: &In<'_>) {
+        self.close_at(k, e.time, e.evidence());
+    }
+
+    /// Closes an open incident at `time`, `evidence` saying why.
+    fn close_at(&mut self, k: &Key, time: i64, evidence: Evidence) {
         if let Some(mut o) = self.open.remove(k) {
-            o.inc.end = Some(e.time);
+            o.inc.end = Some(time);
             let keep = self.s.evidence_lines;
-            push_evidence(&mut o, e.evidence(), keep);
+            push_evidence(&mut o, evidence, keep);
             self.closed(finish(o));
         }
     }
@@ -513,10 +552,13 @@ fn id_of(i: &Incident) -> String {
 mod cross;
 mod detect;
 mod saved;
+mod snapshot;
 
 pub use saved::Saved;
 
 use cross::Transition;
 
+#[cfg(test)]
+mod snapshot_tests;
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,9 @@ pub struct Saved {
     pub summary: String,
     pub quiet: Option<u64>,
     pub last: i64,
+    /// Opened by a look at the director (saved by lvsmon 0.x before this existed: no).
+    #[serde(default)]
+    pub by_look: bool,
 }
 
 impl Engine {
@@ -49,6 +52,7 @@ impl Engine {
                     summary: inc.summary,
                     quiet: o.quiet,
                     last: o.last,
+                    by_look: o.by_look,
                 }
             })
             .collect()
@@ -103,6 +107,7 @@ impl Engine {
                 last: s.last,
                 tail: rest[split..].iter().cloned().collect(),
                 seq: self.seq,
+                by_look: s.by_look,
             };
             let h = self.host(&k.host);
             h.last_time = h.last_time.max(s.last);
