@@ -7,7 +7,9 @@
 #   vm        the real-kernel suite: a Debian kernel with IPVS under QEMU, real ipvsadm and
 #             traffic, lvsmon run inside and compared with ipvsadm (tests/vm/ci.sh)
 #   keepalived-logs  real keepalived 2.2.7 in network namespaces (failover, respawn, auth
-#             mismatch), its console output classified (tests/logs_keepalived.rs), and a
+#             mismatch), its console output classified (tests/logs_keepalived.rs); a track
+#             script, a link down and mismatched VIPs seen live by `serve` as incidents
+#             (FAULTs, split brain, keepalived down; tests/keepalived_incidents.rs), and a
 #             real systemd-journald in a private namespace feeding `serve --log.journal`
 #             (tests/logs_journal.rs); both need root
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
@@ -50,6 +52,6 @@ step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
 step vm vm
-step keepalived-logs cargo test --locked --test logs_keepalived --test logs_journal -- --include-ignored
+step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

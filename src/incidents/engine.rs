@@ -447,7 +447,9 @@ impl Engine {
         }
         let mut out: Vec<Incident> = std::mem::take(&mut self.done).into();
         out.extend(std::mem::take(&mut self.open).into_values().map(finish));
-        out.extend(self.cross_director());
+        let cross = self.cross_director();
+        out.extend(cross);
+        cross::explain_split_brains(&mut out);
         // Oldest first; ties in a stable order, so two runs print the same.
         out.sort_by(|a, b| {
             (

@@ -137,9 +137,17 @@ fn keepalived_of(k: &KeepalivedSnapshot) -> Keepalived {
                 vrid: i.vrid,
                 master: i.state == 2,
                 // keepalived counts an advert in `advert_rcvd` once its type, version and
-                // length are right, but one refused for its authentication only in
-                // `auth_failure`/`authtype_mismatch` (vrrp.c, vrrp_check_packet).
-                adverts_in: s.advert_rcvd + s.auth_failure + s.authtype_mismatch,
+                // length are right, but one refused before that only in the counter of
+                // its fault: another VIP count, another password or auth type, another
+                // interval (vrrp.c, vrrp_check_packet). Any of them came from a sender,
+                // and a sender is a master. (A refusal after the count is counted twice:
+                // more than enough is still enough.)
+                adverts_in: s.advert_rcvd
+                    + s.addr_list_err
+                    + s.auth_failure
+                    + s.authtype_mismatch
+                    + s.invalid_authtype
+                    + s.advert_interval_err,
                 become_master: s.become_master,
             }
         })

@@ -105,6 +105,50 @@ impl Engine {
     }
 }
 
+/// How long before a split brain a mismatch may have begun and still explain it.
+const EXPLAINS_FROM: i64 = 10_000_000;
+
+/// Adds to each split brain what its directors said of each other's adverts meanwhile (a
+/// VIP list, a password, an interval that differ): "VI_1 had two masters, lb-a and lb-b;
+/// lb-a: received an unexpected ip number count 2, expected 1; lb-b: …".
+pub(super) fn explain_split_brains(all: &mut [Incident]) {
+    let causes: Vec<(usize, String)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.kind == "split_brain")
+        .map(|(n, sb)| {
+            let mut why: Vec<String> = all
+                .iter()
+                .filter(|m| matches!(m.kind, "vrrp_config_mismatch" | "vrrp_auth_mismatch"))
+                .filter(|m| m.iname == sb.iname)
+                .filter(|m| m.host.as_ref().is_some_and(|h| sb.hosts.contains(h)))
+                .filter(|m| {
+                    m.start <= sb.end.unwrap_or(i64::MAX)
+                        && m.end.unwrap_or(i64::MAX) >= sb.start - EXPLAINS_FROM
+                })
+                .filter_map(|m| {
+                    let line = &m.evidence.first()?.line;
+                    Some(format!("{}: {}", m.host.as_deref()?, said(line)))
+                })
+                .collect();
+            why.sort();
+            why.dedup();
+            (n, why.join("; "))
+        })
+        .collect();
+    for (n, why) in causes {
+        if !why.is_empty() {
+            all[n].summary = format!("{}; {why}", all[n].summary);
+        }
+    }
+}
+
+/// The message of a keepalived line about an instance: what follows `(INAME) `.
+fn said(line: &str) -> &str {
+    let msg = line.find(") ").map_or(line, |i| &line[i + 2..]);
+    msg.trim().trim_end_matches('!')
+}
+
 fn cross(
     kind_name: &'static str,
     iname: &str,

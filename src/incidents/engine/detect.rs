@@ -218,7 +218,9 @@ impl Engine {
     /// every change counts towards flapping, and leaving FAULT closes it.
     fn vrrp_state(&mut self, e: &In<'_>, master: bool) {
         let Some(iname) = e.iname else { return };
-        if e.kind != "vrrp_fault" {
+        // Only entering another state ends a FAULT: the "sent 0 priority" that follows
+        // "Entering FAULT STATE" is the resignation of a MASTER going to FAULT.
+        if matches!(e.kind, "vrrp_master" | "vrrp_backup") {
             self.close(&key("vrrp_fault", e, None, None), e);
         }
         let h = self.host(e.host);

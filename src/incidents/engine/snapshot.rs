@@ -18,6 +18,19 @@ use std::collections::HashSet;
 /// How much later than an incident's last event a look must be to close it.
 const CLOSE_MARGIN: i64 = 2_000_000;
 
+/// The adverts a MASTER received, counted from when it was first seen MASTER (or from when
+/// they last stopped coming).
+#[derive(Debug, Clone, Copy)]
+struct Adverts {
+    /// Its `become_master` count then: another value means it left MASTER in between.
+    became: u64,
+    from_time: i64,
+    from_count: u64,
+    /// The count at the last look, and the last look at which it had grown.
+    count: u64,
+    grew: i64,
+}
+
 /// (time, packets in, packets out) of a real server at a look.
 type Packets = (i64, u64, u64);
 
@@ -28,8 +41,8 @@ pub(super) struct Watch {
     streak: HashMap<Key, (bool, u32)>,
     /// Per NAT real server: (time, packets in, packets out) over the window.
     packets: HashMap<(VirtualServiceId, RealServerId), VecDeque<Packets>>,
-    /// Per instance at the last look: (time, adverts in, times it became MASTER, MASTER).
-    adverts: HashMap<String, (i64, u64, u64, bool)>,
+    /// Per instance: what its adverts were counted from.
+    adverts: HashMap<String, Adverts>,
     /// keepalived answered at least once: before that, no answer is a host without it.
     keepalived_seen: bool,
 }
@@ -270,25 +283,50 @@ impl Engine {
 
     /// A MASTER that keeps receiving adverts for its VRID: another director is MASTER too
     /// (a backup sends none). What one director can know of a split brain; the fleet-wide
-    /// rule lives in Prometheus.
+    /// rule lives in Prometheus. `split-brain-min-adverts` received over at least
+    /// `split-brain-min-overlap` seconds open it (a peer that yields sends one or two);
+    /// no advert for twice that long, or leaving MASTER, closes it.
     fn local_split_brain(&mut self, host: &str, t: i64, k: &Keepalived, seen: &mut HashSet<Key>) {
         let min = self.s.split_brain_min_adverts.max(1);
+        let overlap = micros(self.s.split_brain_min_overlap.max(1));
         for i in &k.instances {
-            let now = (t, i.adverts_in, i.become_master, i.master);
-            let prev = self.host(host).watch.adverts.insert(i.iname.clone(), now);
-            let Some((pt, pin, pbecome, pmaster)) = prev else {
-                continue;
+            let w = &mut self.host(host).watch.adverts;
+            let fresh = Adverts {
+                became: i.become_master,
+                from_time: t,
+                from_count: i.adverts_in,
+                count: i.adverts_in,
+                grew: t,
             };
-            let got = i.adverts_in.saturating_sub(pin);
-            let secs = (t - pt) / 1_000_000;
-            let holds = if !i.master {
-                Some(false)
-            } else if pmaster && pbecome == i.become_master {
-                Some(got >= min).filter(|&h| h || got == 0)
-            } else {
-                // It became MASTER between the looks: the next look tells.
-                None
+            let holds = match w.get_mut(&i.iname) {
+                _ if !i.master => {
+                    w.remove(&i.iname);
+                    Some(false)
+                }
+                Some(a) if a.became == i.become_master && i.adverts_in >= a.count => {
+                    if i.adverts_in > a.count {
+                        a.grew = t;
+                    }
+                    a.count = i.adverts_in;
+                    if t - a.grew >= 2 * overlap {
+                        // They stopped: a new burst must reach the minimum again.
+                        *a = fresh;
+                        Some(false)
+                    } else if a.count - a.from_count >= min && t - a.from_time >= overlap {
+                        Some(true)
+                    } else {
+                        None
+                    }
+                }
+                _ => {
+                    // First seen MASTER, or it left and came back between two looks.
+                    w.insert(i.iname.clone(), fresh);
+                    None
+                }
             };
+            let (got, secs) = w.get(&i.iname).map_or((0, 0), |a| {
+                (a.count - a.from_count, (t - a.from_time) / 1_000_000)
+            });
             let line = format!(
                 "keepalived: {} (VRID {}) {}, {got} adverts received in {secs} s",
                 i.iname,
