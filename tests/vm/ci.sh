@@ -54,7 +54,15 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
             c=$(sed -n 3p "$d/proc/net/ip_vs_stats" | awk '{print $1}')
             [ "$c" != 0 ] || bad "$s" "no connections counted in ip_vs_stats" ;;
         broken_return)
-            grep -q ' SYN_RECV ' "$d/proc/net/ip_vs_conn" || bad "$s" "no SYN_RECV connection" ;;
+            grep -q ' SYN_RECV ' "$d/proc/net/ip_vs_conn" || bad "$s" "no SYN_RECV connection"
+            if [ -n "$LVSMON" ]; then
+                # serve found the broken return path of rs2, and of rs2 alone
+                j="$d/incidents.json"
+                [ "$(grep -cE '"kind": ?"nat_return_path_broken"' "$j" 2>/dev/null)" = 1 ] \
+                    && grep -qE '"real_server": ?"10.1.0.12:80"' "$j" \
+                    && ! grep -qE '"real_server": ?"10.1.0.11:80"' "$j" \
+                    || bad "$s" "serve's incidents are not rs2's broken return path alone: $(head -c 600 "$j" 2>/dev/null; tail -n 5 "$d/serve.stderr" 2>/dev/null)"
+            fi ;;
         syncd)
             grep -q ' SYNC ' "$d/proc/net/ip_vs_conn_sync" || bad "$s" "no SYNC connection"
             grep -q '^master' "$d/ipvsadm/daemon.txt" && grep -q '^backup' "$d/ipvsadm/daemon.txt" \
