@@ -257,7 +257,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         a.read_path(&path, host.as_deref())
             .with_context(|| format!("analyze {}", path.display()))?;
     }
-    let mut s = a.summary();
+    let mut s = a.into_summary();
     if !args.kind.is_empty() {
         s.incidents
             .retain(|i| args.kind.iter().any(|k| k == i.kind));
