@@ -46,7 +46,8 @@ pub struct Incident {
     pub count: u64,
     pub evidence: Vec<Evidence>,
     pub summary: String,
-    pub hint: String,
+    /// The kind's hint (data, [`KINDS`]).
+    pub hint: &'static str,
 }
 
 /// A line (or figure) that proves an incident.

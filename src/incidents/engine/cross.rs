@@ -196,7 +196,7 @@ fn cross(
         count: 1,
         evidence,
         summary,
-        hint: spec.map_or("", |s| s.hint).to_string(),
+        hint: spec.map_or("", |s| s.hint),
     };
     inc.id = id_of(&inc);
     inc

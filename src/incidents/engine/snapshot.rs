@@ -13,7 +13,6 @@
 
 use super::*;
 use crate::incidents::observe::{Dest, Keepalived, Observation, Service};
-use std::collections::HashSet;
 
 /// How much later than an incident's last event a look must be to close it.
 const CLOSE_MARGIN: i64 = 2_000_000;
@@ -56,7 +55,7 @@ impl Engine {
             h.last_time = h.last_time.max(t);
         }
         self.close_quiet(host, t);
-        let mut seen: HashSet<Key> = HashSet::new();
+        let mut seen: HashSet<Key> = HashSet::default();
         if let Some(k) = &obs.keepalived {
             self.keepalived_up(host, t, k, &mut seen);
         }
@@ -99,12 +98,12 @@ impl Engine {
         }
         let evidence = Evidence {
             time: Some(t),
-            host: k.host.clone(),
+            host: k.host.to_string(),
             line,
         };
         match self.open.get(&k) {
             None if holds => {
-                self.open_at(k.clone(), t, evidence, None, summary());
+                self.open_at(k.clone(), t, evidence, None, summary);
                 if let Some(o) = self.open.get_mut(&k) {
                     o.by_look = true;
                 }
@@ -227,7 +226,7 @@ impl Engine {
     fn nat_return(&mut self, host: &str, t: i64, table: &[Service], seen: &mut HashSet<Key>) {
         let window = micros(self.s.nat_window);
         let min = self.s.nat_min_packets.max(1);
-        let mut live = HashSet::new();
+        let mut live = HashSet::default();
         for s in table.iter().filter(|s| s.is_tcp()) {
             for d in s.dests.iter().filter(|d| d.masq) {
                 let Some((pin, pout)) = d.packets else {
@@ -355,8 +354,8 @@ fn snap_key(
 ) -> Key {
     Key {
         kind,
-        host: host.to_string(),
-        iname: iname.map(str::to_string),
+        host: host.into(),
+        iname: iname.map(Into::into),
         vs,
         rs,
     }
