@@ -6,14 +6,18 @@
 #
 # usage: scripts/keepalived-formats.sh KEEPALIVED_GIT_DIR > tests/fixtures/logs/keepalived-formats.tsv
 #   KEEPALIVED_GIT_DIR: a clone (bare or not) of github.com/acassen/keepalived with its tags.
+#   KEEPALIVED_FORMATS_ALL=1 also lists the wordings that match no kind (kind "-"), to
+#   review what the table below leaves out.
 #
 # What it reads: every `log_message(` / `vlog_message(` call, plus the checkers' own
 # wrappers that add a prefix (`dns_final`/`dns_log_message` → "DNS_CHECK (%s) …",
 # `smtp_final` → "SMTP_CHECK …"), in keepalived/{check,vrrp,core}/*.c at each tag. A format is
 # the concatenation of its string literals (PRIu32 and friends resolved); a `%s` argument
 # that is a conditional between string literals (`alive ? "Add" : "Remov"`) gives one
-# wording per literal, so every branch is a wording of its own. Each wording is matched
-# against the table below (first match wins) to get the event kind it must produce; those
+# wording per literal, so every branch is a wording of its own (conditionals are expanded
+# independently: where two depend on one condition, a few combinations keepalived never
+# prints are listed too, e.g. "Removing service … of VS …"; they must classify the same).
+# Each wording is matched against the table below (first match wins) to get the event kind it must produce; those
 # matching none do not feed an incident and are left out.
 #
 # Columns: first tag, last tag (a contiguous run of tags with that exact wording), source
@@ -70,7 +74,8 @@ my @KINDS = (
     # --- checkers: the final failure of a check ---
     [qr/^(?:TCP|HTTP|SSL|SMTP|UDP|DNS|FILE|BFD)_CHECK on service %s (?:of %s )?failed/, 'check_failed'],
     [qr/^ICMP CHECK on service %s (?:of %s )?failed/, 'check_failed'],
-    [qr/^Check on service %s failed after %\w+ retry\.$/, 'check_failed'],
+    [qr/^Check on service %s failed(?: after %\w+ retr(?:y|ies))?\.$/, 'check_failed'],
+    [qr/^BFD check of \[%s\] RS\(%s\) is DOWN$/, 'check_failed'],
     [qr/^Misc check (?:for|to) .*(?:failed|timed out)(?!, will do| on retry)/, 'check_failed'],
     [qr/^DNS_CHECK \(%s\) %s$/, 'check_failed'],
     [qr/^SMTP_CHECK (?!%s [<>] |Remote SMTP server %s connected|Buffer overflow|connection failed|socket bind failed|host block)/, 'check_failed'],
@@ -81,11 +86,11 @@ my @KINDS = (
     [qr/^(?:VRRP_Instance)?\(%s\):? entering FAULT state/, 'vrrp_fault_reason'],
     [qr/sent 0 priority$/, 'vrrp_priority_zero_sent'],
     [qr/^VRRP_Script\(%s\) (?:failed|timed.out)/, 'vrrp_script_failed'],
-    [qr/^(?:Kernel is reporting: interface %s DOWN|Netlink reports %s down|Linkbeat reports %s down)$/, 'link_down'],
+    [qr/^(?:Kernel is reporting: interface %s DOWN|Netlink reports %s down|Linkbeat reports %s down|\(%s\) interface %s is down)$/, 'link_down'],
     # --- VRRP adverts and peers ---
-    [qr/(?:receive(?:d)? an invalid passwd|received a %\w+ auth from|Invalid auth type from|invalid authentication HMAC|IPSEC-AH : invalid)/, 'vrrp_auth_mismatch'],
+    [qr/(?:receive(?:d)? an invalid passwd|received a %\w+ auth(?: from %s)?, expecting|Invalid auth type(?: from %s)?:|invalid authentication HMAC|IPSEC-AH : invalid|No AH header but auth type is AH|Received AH header but auth type not AH)/, 'vrrp_auth_mismatch'],
     [qr/(?:ip address associated with VRID.* not present in|received an unexpected ip number count|expected %\w+ VIPs but received|invalid ip number count|one or more VIP associated with VRID mismatch)/, 'vrrp_vip_mismatch'],
-    [qr/(?:^Unknown VRID\(|duplicate VRID conflict|VRID conflict between|both use VRID|VRID %\w+ is duplicated)/, 'vrrp_vrid_conflict'],
+    [qr/(?:^Unknown VRID\(|duplicate VRID conflict|VRID conflict between|both use VRID|VRID %\w+ is duplicated|VRID %\w+ for IPv%\w+ is currently duplicated|received VRID mismatch)/, 'vrrp_vrid_conflict'],
     [qr/advertisement interval mismatch/, 'vrrp_advert_interval_mismatch'],
     [qr/(?:equal priority advert received from remote host with our IP address|are both configured as address owner|is still advertising as address owner)/, 'vrrp_owner_conflict'],
     [qr/(?:(?:received|Received) lower prio(?:rity)? |with lower priority )/, 'vrrp_lower_priority_advert'],
@@ -277,6 +282,7 @@ sub kind_of {
 # From one call: list of [wording, classes].
 my %VARALTS;   # in the function being read: variable => [[text, [classes]], ...]
 our $DEPTH = 0;
+my $ALL = $ENV{KEEPALIVED_FORMATS_ALL};   # also list the wordings no kind is expected of
 our $CALLPOS = 1e12;   # only what is assigned before the call counts
 sub wordings {
     my ($fmt, $prefix, @args) = @_;
@@ -423,7 +429,7 @@ while (my $hdr = <$cat>) {
         for my $w (wordings($fmt, $prefix, @rest)) {
             my $u = unescape($w->[0]);
             my $cls = join(',', @{$w->[1]}) || '-';
-            my $k = kind_of($u, $cls);
+            my $k = kind_of($u, $cls) // ($ALL ? '-' : undef);
             push @out, [$u, $cls, $k] if $k;
         }
     }

@@ -290,6 +290,33 @@ fn the_format_list_covers_every_release_and_every_kind_the_detectors_use() {
     }
 }
 
+/// The one-pass matcher (prefilter, fast programs) picks the rule and captures that trying
+/// every rule's regex in order would, on every wording (with and without an ident).
+#[test]
+fn the_fast_path_agrees_with_the_reference_on_every_wording() {
+    let rules = Rules::builtin().expect("the built-in rules load");
+    let mut scratch = rules.scratch();
+    for r in rows() {
+        let message = render(r.format, &r.args);
+        for id in [Some(ident(r.file)), None] {
+            let fast = rules.classify(&mut scratch, id, &message).map(|e| {
+                let labels: Vec<(_, String)> =
+                    e.labels().map(|(l, v)| (l, v.to_string())).collect();
+                (e.rule, labels)
+            });
+            let mut reference = rules.classify_reference(id, &message);
+            if let Some((_, l)) = reference.as_mut() {
+                l.sort();
+            }
+            let fast = fast.map(|(i, mut l)| {
+                l.sort();
+                (i, l)
+            });
+            assert_eq!(fast, reference, "{id:?} {message:?}");
+        }
+    }
+}
+
 #[test]
 fn a_format_renders_as_keepalived_prints_it() {
     assert_eq!(
