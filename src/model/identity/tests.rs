@@ -101,6 +101,59 @@ const LOG_SPELLINGS: &[(&str, Option<&str>, Option<&str>)] = &[
         Some("TCP 10.1.0.12:8080"),
         Some("10.1.0.12:8080"),
     ),
+    // keepalived-2.2.7-checkers.log: one service per checker type (SSL, DNS over UDP, SMTP)
+    (
+        "[10.0.0.100]:tcp:25",
+        Some("TCP 10.0.0.100:25"),
+        Some("10.0.0.100:25"),
+    ),
+    (
+        "[10.0.0.100]:tcp:443",
+        Some("TCP 10.0.0.100:443"),
+        Some("10.0.0.100:443"),
+    ),
+    (
+        "[10.0.0.100]:tcp:81",
+        Some("TCP 10.0.0.100:81"),
+        Some("10.0.0.100:81"),
+    ),
+    (
+        "[10.0.0.100]:tcp:82",
+        Some("TCP 10.0.0.100:82"),
+        Some("10.0.0.100:82"),
+    ),
+    (
+        "[10.0.0.100]:udp:53",
+        Some("UDP 10.0.0.100:53"),
+        Some("10.0.0.100:53"),
+    ),
+    (
+        "[10.1.0.11]:tcp:8443",
+        Some("TCP 10.1.0.11:8443"),
+        Some("10.1.0.11:8443"),
+    ),
+    (
+        "[10.1.0.11]:udp:5300",
+        Some("UDP 10.1.0.11:5300"),
+        Some("10.1.0.11:5300"),
+    ),
+    (
+        "[10.1.0.12]:tcp:2525",
+        Some("TCP 10.1.0.12:2525"),
+        Some("10.1.0.12:2525"),
+    ),
+    (
+        "[10.1.0.12]:tcp:8082",
+        Some("TCP 10.1.0.12:8082"),
+        Some("10.1.0.12:8082"),
+    ),
+    (
+        "[10.1.0.12]:tcp:8083",
+        Some("TCP 10.1.0.12:8083"),
+        Some("10.1.0.12:8083"),
+    ),
+    // SMTP_CHECK's own `inet_sockaddrtopair` of the real server
+    ("[10.1.0.12]:2525", None, Some("10.1.0.12:2525")),
     // keepalived 1.2 `inet_sockaddrtopair`: no protocol, so no virtual service identity
     ("[10.0.0.100]:80", None, Some("10.0.0.100:80")),
     ("[10.0.0.21]:80", None, Some("10.0.0.21:80")),
