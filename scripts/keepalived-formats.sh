@@ -102,6 +102,7 @@ my @KINDS = (
     [qr/^(?:Stopped|Stopping) %s(?:, git commit %s)?$/, 'keepalived_stopped', qr/^version\b/],
     [qr/^\((?:%s: )?Line %\w+\) /, 'keepalived_config_error'],
     [qr/child process\(%\w+\) died: /, 'keepalived_child_died'],
+    [qr/^%s exited with permanent error CONFIG\./, 'keepalived_config_error'],
     [qr/^%s exited (?:with permanent error|with status|due to signal|due to segmentation)/, 'keepalived_child_exited'],
     [qr/^pid %\w+ exited (?:with permanent error|with status|due to signal|due to segmentation)/, 'keepalived_child_exited'],
     [qr/^New config failed validation/, 'keepalived_config_error'],
