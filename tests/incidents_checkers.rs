@@ -2,16 +2,16 @@
 //!
 //! `tests/fixtures/logs/keepalived-2.2.7-checkers.log` is what Debian's keepalived 2.2.7
 //! health checker printed in the VM harness (scenario `tests/vm/scenarios/keepalived_checkers.sh`)
-//! while it managed seven virtual services on a real IPVS director, one real server each,
-//! one per checker type: HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK with and without retries,
-//! DNS_CHECK, SMTP_CHECK. Every server was stopped at once and started again.
+//! while it managed eight virtual services on a real IPVS director, one real server each:
+//! HTTP_GET, SSL_GET, TCP_CHECK, TCP_CHECK with inhibit_on_failure, MISC_CHECK with and
+//! without retries, DNS_CHECK, SMTP_CHECK. Every server was stopped at once and started again.
 //!
 //! The built binary's `analyze --incidents --format json FILE@lb` must give one
 //! `real_server_down` per real server, with its virtual service (from the scenario's
 //! configuration, below), its start and end second (read here from the capture's own
-//! "Removing service" and "Adding service" lines) and the checker that failed named in the
-//! summary; and one `virtual_service_down` per service, from its "Lost quorum" to its
-//! "Gained quorum".
+//! "Removing service"/"Disabling service" and "Adding service"/"Enabling service" lines) and
+//! the checker that failed named in the summary; and one `virtual_service_down` per service,
+//! from its "Lost quorum" to its "Gained quorum".
 
 use serde_json::Value;
 use std::path::Path;
@@ -19,16 +19,18 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lvsmon");
 
-/// The scenario's configuration: real server, its virtual service, and how keepalived
-/// 2.2.7 names the checker in its failure line (SSL_GET's is HTTP_CHECK until 2.2.8).
-const SERVERS: &[(&str, &str, &str)] = &[
-    ("10.1.0.11:8081", "TCP 10.0.0.100:80", "HTTP_CHECK"),
-    ("10.1.0.11:8443", "TCP 10.0.0.100:443", "HTTP_CHECK"),
-    ("10.1.0.12:8080", "TCP 10.0.0.100:8080", "TCP_CHECK"),
-    ("10.1.0.12:8082", "TCP 10.0.0.100:81", "Misc check"),
-    ("10.1.0.12:8083", "TCP 10.0.0.100:82", "Misc check"),
-    ("10.1.0.11:5300", "UDP 10.0.0.100:53", "DNS_CHECK"),
-    ("10.1.0.12:2525", "TCP 10.0.0.100:25", "SMTP_CHECK"),
+/// The scenario's configuration: real server, its virtual service, how keepalived 2.2.7
+/// names the checker in its failure line (SSL_GET's is HTTP_CHECK until 2.2.8), and whether
+/// it has inhibit_on_failure (then it is disabled and enabled, not removed and added).
+const SERVERS: &[(&str, &str, &str, bool)] = &[
+    ("10.1.0.11:8081", "TCP 10.0.0.100:80", "HTTP_CHECK", false),
+    ("10.1.0.11:8443", "TCP 10.0.0.100:443", "HTTP_CHECK", false),
+    ("10.1.0.12:8080", "TCP 10.0.0.100:8080", "TCP_CHECK", false),
+    ("10.1.0.11:8084", "TCP 10.0.0.100:84", "TCP_CHECK", true),
+    ("10.1.0.12:8082", "TCP 10.0.0.100:81", "Misc check", false),
+    ("10.1.0.12:8083", "TCP 10.0.0.100:82", "Misc check", false),
+    ("10.1.0.11:5300", "UDP 10.0.0.100:53", "DNS_CHECK", false),
+    ("10.1.0.12:2525", "TCP 10.0.0.100:25", "SMTP_CHECK", false),
 ];
 
 /// The committed capture, and a fresh one when the VM suite just made it
@@ -132,10 +134,19 @@ fn checkers_down_and_back(path: &str, text: &str) {
     assert_eq!(code, 1, "exit status");
     let downs = incidents(&json, "real_server_down");
     assert_eq!(downs.len(), SERVERS.len(), "{downs:#?}");
-    for (rs, vs, checker) in SERVERS {
-        let kform = keepalived_form(rs, vs);
-        let removing = format!("Removing service {kform} from VS {}", keepalived_vs(vs));
-        let adding = format!("Adding service {kform} to VS {}", keepalived_vs(vs));
+    for (rs, vs, checker, inhibit) in SERVERS {
+        let (kform, kvs) = (keepalived_form(rs, vs), keepalived_vs(vs));
+        let (removing, adding) = if *inhibit {
+            (
+                format!("Disabling service {kform} of VS {kvs}"),
+                format!("Enabling service {kform} of VS {kvs}"),
+            )
+        } else {
+            (
+                format!("Removing service {kform} from VS {kvs}"),
+                format!("Adding service {kform} to VS {kvs}"),
+            )
+        };
         let (at, start) = first_after(&lines, 0, &removing)
             .unwrap_or_else(|| panic!("the capture has no {removing:?}"));
         let (_, end) = first_after(&lines, at, &adding)
@@ -169,7 +180,7 @@ fn services_down_and_back(path: &str, text: &str) {
     let (_, json) = analyze(path);
     let downs = incidents(&json, "virtual_service_down");
     assert_eq!(downs.len(), SERVERS.len(), "{downs:#?}");
-    for (_, vs, _) in SERVERS {
+    for (_, vs, _, _) in SERVERS {
         let kvs = keepalived_vs(vs);
         let of_vs =
             |l: &&str, what: &str| l.contains(what) && l.ends_with(&format!("for VS {kvs}"));

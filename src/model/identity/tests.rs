@@ -152,6 +152,16 @@ const LOG_SPELLINGS: &[(&str, Option<&str>, Option<&str>)] = &[
         Some("TCP 10.1.0.12:8083"),
         Some("10.1.0.12:8083"),
     ),
+    (
+        "[10.0.0.100]:tcp:84",
+        Some("TCP 10.0.0.100:84"),
+        Some("10.0.0.100:84"),
+    ),
+    (
+        "[10.1.0.11]:tcp:8084",
+        Some("TCP 10.1.0.11:8084"),
+        Some("10.1.0.11:8084"),
+    ),
     // SMTP_CHECK's own `inet_sockaddrtopair` of the real server
     ("[10.1.0.12]:2525", None, Some("10.1.0.12:2525")),
     // keepalived 1.2 `inet_sockaddrtopair`: no protocol, so no virtual service identity

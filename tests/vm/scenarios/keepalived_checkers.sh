@@ -7,6 +7,8 @@
 #     TCP 10.0.0.100:443  -> rs1:8443  SSL_GET    (openssl s_server -www, self-signed cert
 #                                                 made here)
 #     TCP 10.0.0.100:8080 -> rs2:8080  TCP_CHECK  (busybox httpd -f)
+#     TCP 10.0.0.100:84   -> rs1:8084  TCP_CHECK with inhibit_on_failure (weight 0, not
+#                                                 removed: "Disabling"/"Enabling service")
 #     TCP 10.0.0.100:81   -> rs2:8082  MISC_CHECK, retry 2, log_all_failures (an HTTP
 #                                                 request by busybox nc)
 #     TCP 10.0.0.100:82   -> rs2:8083  MISC_CHECK, retry 0 (an HTTP request by busybox nc)
@@ -81,6 +83,20 @@ virtual_server 10.0.0.100 8080 {
     lb_kind NAT
     protocol TCP
     real_server 10.1.0.12 8080 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+}
+virtual_server 10.0.0.100 84 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.1.0.11 8084 {
+        inhibit_on_failure
         TCP_CHECK {
             connect_timeout 1
             retry 1
@@ -173,6 +189,7 @@ cp $KC/keepalived.conf "$CAP/keepalived/keepalived.conf"
 start_servers() {
     $IP netns exec rs1 httpd -f -p 8081 -h /www & P_HTTP=$!
     $IP netns exec rs2 httpd -f -p 8080 -h /www & P_TCP=$!
+    $IP netns exec rs1 httpd -f -p 8084 -h /www & P_INH=$!
     $IP netns exec rs2 httpd -f -p 8082 -h /www & P_MISC=$!
     $IP netns exec rs2 httpd -f -p 8083 -h /www & P_MISC0=$!
     $IP netns exec rs1 socat UDP4-RECVFROM:5300,fork EXEC:$KC/dns.sh & P_DNS=$!
@@ -182,10 +199,10 @@ start_servers() {
         $IP netns exec rs1 openssl s_server -quiet -www -accept 8443 \
             -cert $KC/cert.pem -key $KC/key.pem </dev/null >/dev/null 2>&1 & P_SSL=$!
     fi
-    echo "servers: http $P_HTTP tcp $P_TCP misc $P_MISC misc0 $P_MISC0 dns $P_DNS smtp $P_SMTP ssl $P_SSL" >> "$SETUP_LOG"
+    echo "servers: http $P_HTTP tcp $P_TCP inhibit $P_INH misc $P_MISC misc0 $P_MISC0 dns $P_DNS smtp $P_SMTP ssl $P_SSL" >> "$SETUP_LOG"
 }
 stop_servers() {
-    for p in $P_HTTP $P_TCP $P_MISC $P_MISC0 $P_DNS $P_SMTP $P_SSL; do kill "$p"; done
+    for p in $P_HTTP $P_TCP $P_INH $P_MISC $P_MISC0 $P_DNS $P_SMTP $P_SSL; do kill "$p"; done
 }
 N_RS=6
 if [ -n "$HAVE_SSL" ]; then N_RS=7; fi
@@ -200,9 +217,11 @@ wait_log "$LOG" "Startup complete" 1 30
 sleep 6
 stop_servers
 wait_log "$LOG" "Removing service" $N_RS 60
+wait_log "$LOG" "Disabling service" 1 30
 sleep 1
 start_servers
 wait_log "$LOG" "Adding service" $N_RS 60
+wait_log "$LOG" "Enabling service" 1 30
 sleep 2
 scenario_post_capture() {
     kill "$KC_PID"
