@@ -204,6 +204,32 @@ fn services_down_and_back(path: &str, text: &str) {
     }
 }
 
+/// The events under the incidents: exactly one final failure per real server whatever its
+/// checker's wording, and MISC_CHECK's attempts (log_all_failures) apart from it.
+#[test]
+fn every_checker_gives_one_final_failure_and_the_attempts_stay_attempts() {
+    for (path, text) in captures() {
+        let (_, json) = analyze(&path);
+        let events = &json["events"];
+        let n = |kind: &str| events[kind].as_u64().unwrap_or(0) as usize;
+        let lines = |needle: &str| text.lines().filter(|l| l.contains(needle)).count();
+        assert_eq!(n("check_failed"), SERVERS.len(), "{path}: {events}");
+        assert_eq!(
+            n("check_attempt_failed"),
+            lines(", will do ") + lines(" on retry "),
+            "{path}: {events}"
+        );
+        assert_eq!(n("real_server_down"), SERVERS.len(), "{path}: {events}");
+        assert_eq!(n("real_server_up"), SERVERS.len(), "{path}: {events}");
+        assert_eq!(n("quorum_lost"), lines("Lost quorum"), "{path}: {events}");
+        assert_eq!(
+            n("quorum_gained"),
+            lines("Gained quorum"),
+            "{path}: {events}"
+        );
+    }
+}
+
 #[test]
 fn the_capture_is_what_the_scenario_says() {
     for (_, text) in captures() {
