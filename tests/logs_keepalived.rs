@@ -233,7 +233,7 @@ fn one_host(s: &Summary, times: bool) -> Summary {
 
 #[test]
 fn every_transport_of_the_real_captures_gives_identical_counts() {
-    for host in ["lbA", "lbB", "lbC", "check"] {
+    for host in ["lbA", "lbB", "lbC", "check", "checkers"] {
         let text = fixture(host).expect("fixture");
         let want = summary(&text);
         assert!(want.matched > 5, "{host}: {want:?}");

@@ -77,6 +77,14 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
             [ "${b:-0}" -gt 4294967296 ] || bad "$s" "fewer than 2^32 bytes through the service ($b)" ;;
         mixed)
             grep -q '^FWM ' "$d/proc/net/ip_vs" || bad "$s" "no FWM service" ;;
+        keepalived_checkers)
+            # every checker took its real server out and put it back (7 with SSL_GET)
+            c=$d/keepalived/console.log
+            for w in 'Removing service' 'Adding service'; do
+                [ "$(grep -c "$w" "$c")" -ge 6 ] || bad "$s" "fewer than 6 x '$w' in keepalived/console.log"
+            done
+            grep -q 'SSL_GET' "$d/keepalived/keepalived.conf" \
+                || bad "$s" "no SSL_GET (openssl missing from the initramfs?)" ;;
         keepalived_check)
             grep -q 'alive = 0' "$d/keepalived/keepalived_check.data" \
                 || bad "$s" "keepalived's checkers took no real server down"
