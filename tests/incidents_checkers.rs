@@ -27,8 +27,18 @@ const SERVERS: &[(&str, &str, &str, bool)] = &[
     ("10.1.0.11:8443", "TCP 10.0.0.100:443", "HTTP_CHECK", false),
     ("10.1.0.12:8080", "TCP 10.0.0.100:8080", "TCP_CHECK", false),
     ("10.1.0.11:8084", "TCP 10.0.0.100:84", "TCP_CHECK", true),
-    ("10.1.0.12:8082", "TCP 10.0.0.100:81", "Misc check", false),
-    ("10.1.0.12:8083", "TCP 10.0.0.100:82", "Misc check", false),
+    (
+        "10.1.0.12:8082",
+        "TCP 10.0.0.100:81",
+        "MISC_CHECK failed",
+        false,
+    ),
+    (
+        "10.1.0.12:8083",
+        "TCP 10.0.0.100:82",
+        "MISC_CHECK failed",
+        false,
+    ),
     ("10.1.0.11:5300", "UDP 10.0.0.100:53", "DNS_CHECK", false),
     ("10.1.0.12:2525", "TCP 10.0.0.100:25", "SMTP_CHECK", false),
 ];

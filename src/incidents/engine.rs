@@ -569,10 +569,13 @@ fn text<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "a virtual service".to_string(), |v| v.to_string())
 }
 
-/// `TCP_CHECK on service … failed` → `TCP_CHECK failed`; other wordings as written.
+/// `TCP_CHECK on service … failed` → `TCP_CHECK failed`, `Misc check for … failed …` →
+/// `MISC_CHECK failed`; other wordings as written.
 fn checker_of(msg: &str) -> String {
-    match msg.split_whitespace().next() {
-        Some(w) if w.ends_with("_CHECK") => format!("{w} failed"),
+    let mut words = msg.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(w), _) if w.ends_with("_CHECK") => format!("{w} failed"),
+        (Some("Misc"), Some("check")) => "MISC_CHECK failed".to_string(),
         _ => msg.trim().to_string(),
     }
 }
