@@ -262,11 +262,11 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         s.incidents
             .retain(|i| args.kind.iter().any(|k| k == i.kind));
     }
-    let text = match args.format {
-        OutputFormat::Json => format!("{}\n", s.to_json()),
-        OutputFormat::Text => s.to_text(),
-    };
-    write_stdout(|out| out.write_all(text.as_bytes()))?;
+    // Written as it is made: a post-mortem of millions of lines has tens of MB of output.
+    write_stdout(|out| match args.format {
+        OutputFormat::Json => s.write_json(out),
+        OutputFormat::Text => out.write_all(s.to_text().as_bytes()),
+    })?;
     let critical = s
         .incidents
         .iter()

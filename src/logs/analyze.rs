@@ -124,6 +124,12 @@ impl Summary {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// [`Summary::to_json`] and a newline, written to `out` as it is made.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
+    }
+
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "lines      {}\nmatched    {}\nunmatched  {}\ntruncated  {}\n",
