@@ -5,6 +5,7 @@
 pub mod args;
 pub mod config;
 pub mod logs;
+mod progress;
 pub mod settings;
 
 use crate::app::App;
@@ -252,11 +253,20 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     if args.incidents || !args.kind.is_empty() {
         a = a.with_incidents(file.incidents.clone().unwrap_or_default());
     }
-    for f in &args.files {
-        let (host, path) = input_name(f);
-        a.read_path(&path, host.as_deref())
-            .with_context(|| format!("analyze {}", path.display()))?;
+    let inputs: Vec<_> = args.files.iter().map(|f| input_name(f)).collect();
+    let bar = progress::Progress::new(inputs.iter().map(|(_, p)| p.as_path()));
+    for (host, path) in &inputs {
+        let read = if path.as_path() == std::path::Path::new("-") {
+            a.read_path(path, host.as_deref()).map_err(anyhow::Error::from)
+        } else {
+            let name = host.as_deref().unwrap_or(crate::logs::analyze::NO_HOST);
+            std::fs::File::open(path)
+                .and_then(|f| a.read_named(bar.wrap(f), name))
+                .map_err(anyhow::Error::from)
+        };
+        read.with_context(|| format!("analyze {}", path.display()))?;
     }
+    bar.finish();
     let mut s = a.into_summary();
     if !args.kind.is_empty() {
         s.incidents

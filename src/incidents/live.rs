@@ -42,6 +42,8 @@ pub struct Live {
     saved: Mutex<(u64, OnceLog)>,
     /// Incidents opened since start, by (kind, severity), for `lvsmon_incidents_total`.
     opened: Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,
+    /// Woken when an incident opens, repeats or closes (the Alertmanager pusher waits on it).
+    change: tokio::sync::Notify,
 }
 
 impl Live {
@@ -63,6 +65,7 @@ impl Live {
             store,
             saved: Mutex::new((version, OnceLog::default())),
             opened: Mutex::new(Default::default()),
+            change: tokio::sync::Notify::new(),
         })
     }
 
@@ -118,11 +121,18 @@ impl Live {
 
     /// One look at the director.
     pub fn observe(&self, obs: &Observation) {
-        let new = {
+        let (new, changed) = {
             let mut e = self.engine();
-            e.observe_counting(&self.host, obs)
+            let v = e.version();
+            (e.observe_counting(&self.host, obs), e.version() != v)
         };
-        self.count(new);
+        self.count(new, changed);
+    }
+
+    /// Resolves at the next change of what is open or closed (or at once if one came since
+    /// the last wait).
+    pub async fn changed(&self) {
+        self.change.notified().await;
     }
 
     fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
@@ -132,11 +142,18 @@ impl Live {
     /// One event from the bus.
     pub fn event(&self, ev: &Event) {
         let host = ev.host.as_deref().unwrap_or(&self.host);
-        let new = self.engine().seen_counting(Seen::of_event(ev), host);
-        self.count(new);
+        let (new, changed) = {
+            let mut e = self.engine();
+            let v = e.version();
+            (e.seen_counting(Seen::of_event(ev), host), e.version() != v)
+        };
+        self.count(new, changed);
     }
 
-    fn count(&self, new: Vec<(&'static str, &'static str)>) {
+    fn count(&self, new: Vec<(&'static str, &'static str)>, changed: bool) {
+        if changed {
+            self.change.notify_one();
+        }
         if new.is_empty() {
             return;
         }
@@ -148,7 +165,13 @@ impl Live {
 
     /// Closes what has been quiet long enough by now.
     pub fn tick(&self) {
-        self.engine().close_quiet_all(now_micros());
+        let changed = {
+            let mut e = self.engine();
+            let v = e.version();
+            e.close_quiet_all(now_micros());
+            e.version() != v
+        };
+        self.count(Vec::new(), changed);
     }
 
     /// Writes the open incidents to the state directory if they changed since the last
