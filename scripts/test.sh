@@ -7,7 +7,9 @@
 #   vm        the real-kernel suite: a Debian kernel with IPVS under QEMU, real ipvsadm and
 #             traffic, lvsmon run inside and compared with ipvsadm (tests/vm/ci.sh)
 #   keepalived-logs  real keepalived 2.2.7 in network namespaces (failover, respawn, auth
-#             mismatch), its console output classified (tests/logs_keepalived.rs), and a
+#             mismatch), its console output classified (tests/logs_keepalived.rs); a track
+#             script, a link down and mismatched VIPs seen live by `serve` as incidents
+#             (FAULTs, split brain, keepalived down; tests/keepalived_incidents.rs), and a
 #             real systemd-journald in a private namespace feeding `serve --log.journal`
 #             (tests/logs_journal.rs); both need root
 #   check-products  the monitoring products run `lvsmon check` through the shipped
@@ -52,14 +54,14 @@ vm() {
     # over netlink, as an unprivileged user with and without CAP_NET_ADMIN, through
     # --ipvs.netns), checked against the kernel's /proc and ipvsadm from the same moment.
     LVSMON_CAPTURES_DIR="$PWD/target/vm-captures" LVSMON_REQUIRE_VM_PAGES=1 \
-        cargo test --locked --test kernel_captures --test vm_netlink
+        cargo test --locked --test kernel_captures --test vm_netlink --test incidents_checkers
 }
 
 step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
 step vm vm
-step keepalived-logs cargo test --locked --test logs_keepalived --test logs_journal -- --include-ignored
+step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal -- --include-ignored
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"

@@ -28,23 +28,38 @@ fn director(src: &CheckSource, incidents: bool) -> Result<Box<dyn Director>, Rea
     if let Some(level) = &src.common.log_level {
         super::init_logging(level).map_err(e)?;
     }
-    // Logs are read only for incidents: the open ones a `serve` saved in --log.state-dir
-    // (or the demo's capture); the sources themselves are not followed.
-    let logs = if incidents {
-        super::logs::LogSetup::new(&s.logs, &s.incidents, s.demo).map_err(e)?
-    } else {
-        None
-    };
+    if !incidents {
+        let app = App::new(s.app, None).map_err(|err| ReadError(err.to_string()))?;
+        return Ok(Box::new(Local(app)));
+    }
+    // The incident engine as `serve` builds it: the open incidents a `serve` saved in
+    // --log.state-dir, the demo's log capture replayed, and one look at the director now
+    // (the log sources themselves are not followed, and nothing is saved).
+    let store = s
+        .logs
+        .state_dir
+        .as_deref()
+        .map(crate::logs::source::StateStore::new);
+    let live = crate::incidents::Live::new(s.incidents.clone(), super::logs::hostname(), store);
+    let logs = super::logs::LogSetup::new(&s.logs, Some(&live), s.demo).map_err(e)?;
     let app = App::with_incidents(
         s.app,
         logs.as_ref().map(|l| l.pipeline.clone()),
-        logs.as_ref().map(|l| l.incidents.clone()),
+        Some(live.clone()),
     )
     .map_err(|err| ReadError(err.to_string()))?;
+    let table = app.ipvs.read();
+    let keepalived = app.keepalived.as_ref().map(|k| k.snapshot());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    live.observe(&crate::incidents::observe::Observation::of(
+        &table,
+        keepalived.as_ref(),
+        now,
+    ));
     if s.demo {
-        if let Some(live) = &app.incidents {
-            settle(|| live.incidents().len());
-        }
+        settle(|| live.incidents().len());
     }
     Ok(Box::new(Local(app)))
 }

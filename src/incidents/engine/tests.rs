@@ -13,6 +13,10 @@ use std::sync::Arc;
 const LB_A: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbA.log");
 const LB_B: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbB.log");
 const LB_C: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbC.log");
+/// tests/keepalived_incidents.rs: lbA's track script fails, its link goes down, then lbB
+/// comes back with two VIPs where lbA has one.
+const FAULT_A: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbA.log");
+const FAULT_B: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbB.log");
 /// The VM's `keepalived_logs` scenario: a real server's HTTP server stopped and started.
 const CHECK_LOGS: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-check.log");
 /// The VM's `keepalived_check` scenario: a real server taken out, quorum lost.
@@ -54,6 +58,15 @@ fn rows(v: &[Incident]) -> Vec<String> {
     v.iter().map(row).collect()
 }
 
+/// The incidents are these rows, in any order.
+fn assert_rows(got: &[Incident], want: &[&str]) {
+    let mut got_rows = rows(got);
+    let mut want_rows: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    got_rows.sort();
+    want_rows.sort();
+    assert_eq!(got_rows, want_rows, "{got:#?}");
+}
+
 #[test]
 fn three_directors_tell_the_story_of_their_capture() {
     let got = incidents(&[("lb-a", LB_A), ("lb-b", LB_B), ("lb-c", LB_C)]);
@@ -71,11 +84,7 @@ fn three_directors_tell_the_story_of_their_capture() {
         "vrrp_auth_mismatch lb-a 23:44:32 23:44:34 [VI_1]",
         "vrrp_auth_mismatch lb-b 23:44:32 23:44:34 [VI_1]",
     ];
-    let mut got_rows = rows(&got);
-    let mut want_rows: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-    got_rows.sort();
-    want_rows.sort();
-    assert_eq!(got_rows, want_rows, "{got:#?}");
+    assert_rows(&got, &want);
     let sb = got.iter().find(|i| i.kind == "split_brain").unwrap();
     assert_eq!(sb.severity, Severity::Critical);
     assert!(sb.summary.contains("two masters"), "{}", sb.summary);
@@ -83,6 +92,47 @@ fn three_directors_tell_the_story_of_their_capture() {
         .evidence
         .iter()
         .any(|e| e.line.contains("Entering MASTER STATE")));
+}
+
+#[test]
+fn faults_with_their_causes_and_a_split_brain_from_mismatched_vips() {
+    let got = incidents(&[("lb-a", FAULT_A), ("lb-b", FAULT_B)]);
+    let want = [
+        // lbA's track script fails at :19: FAULT, lbB takes over; it passes again at :20.
+        "vrrp_fault lb-a 14:27:19 14:27:20 [VI_1]",
+        "vrrp_failover lb-a+lb-b 14:27:19 14:27:19 [VI_1]",
+        "vrrp_failover lb-b+lb-a 14:27:23 14:27:23 [VI_1]",
+        // lbA's link goes down at :23 and up at :25; lbA preempts at :29.
+        "vrrp_fault lb-a 14:27:23 14:27:25 [VI_1]",
+        "vrrp_failover lb-a+lb-b 14:27:27 14:27:27 [VI_1]",
+        "vrrp_failover lb-b+lb-a 14:27:29 14:27:29 [VI_1]",
+        "vrrp_flapping lb-a 14:27:23 - [VI_1]",
+        "vrrp_flapping lb-b 14:27:29 14:27:29 [VI_1]",
+        // lbB restarts at :30 with two VIPs: each refuses the other's adverts from :31,
+        // lbB is MASTER too from :33 until it stops at :44.
+        "vrrp_config_mismatch lb-b 14:27:31 14:27:35 [VI_1]",
+        "vrrp_config_mismatch lb-a 14:27:33 - [VI_1]",
+        "split_brain lb-a+lb-b 14:27:33 14:27:44 [VI_1]",
+        "vrrp_flapping lb-b 14:27:33 14:27:44 [VI_1]",
+    ];
+    assert_rows(&got, &want);
+    let fault = |why: &str| {
+        got.iter()
+            .any(|i| i.kind == "vrrp_fault" && i.summary.contains(why))
+    };
+    assert!(fault("(track script chk_file failed)"), "{got:#?}");
+    assert!(fault("(interface eth0 down)"), "{got:#?}");
+    let sb = got.iter().find(|i| i.kind == "split_brain").unwrap();
+    // Why, as both directors said it.
+    assert!(
+        sb.summary
+            .contains("lb-b: received an unexpected ip number count 1, expected 2")
+            && sb
+                .summary
+                .contains("lb-a: received an unexpected ip number count 2, expected 1"),
+        "{}",
+        sb.summary
+    );
 }
 
 #[test]
