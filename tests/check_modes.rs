@@ -255,6 +255,33 @@ fn a_running_lvsmon_gives_the_same_verdicts() {
         out.contains("10.1.0.12:80 weight 1 available, 0 active, 3 inactive, keepalived: DOWN"),
         "{out}"
     );
+    // A capture with IPv6 and firewall-mark services (the mark 7 twice: IPv4 and IPv6).
+    let mixed = capture("mixed");
+    let (_srv2, addr2) = serve(&[
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--path.procfs",
+        &mixed,
+    ]);
+    let url2 = format!("http://{addr2}");
+    for svc in [
+        "FWM 7",
+        "FWM 1",
+        "TCP [fd00:2::1]:443",
+        "UDP 10.2.0.10:123",
+        "TCP 10.2.0.1:80",
+        "TCP 10.2.0.1:81",
+    ] {
+        let args = ["nagios", "service", "--service", svc, "-v"];
+        let direct = check(&[&args[..], &["--path.procfs", &mixed]].concat());
+        let remote = check(&[&args[..], &["--url", &url2]].concat());
+        assert_eq!(remote, direct, "{svc}");
+    }
+    let key = "lvsmon.service[configured,FWM,,,4096]";
+    assert_eq!(
+        check(&["zabbix", "get", key, "--url", &url2]),
+        (0, "1\n".into())
+    );
     // Nothing listening: UNKNOWN.
     drop(_srv);
     let (code, out) = check(&["nagios", "services", "--url", &url]);

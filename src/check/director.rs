@@ -80,6 +80,11 @@ pub struct ReadError(pub String);
 /// What every mode asks of a director.
 pub trait Director {
     fn services(&self) -> Result<Vec<Service>, ReadError>;
+    /// One service (a bare `FWM 42` matches a mark of either family); a reader that can
+    /// skip the others does.
+    fn service(&self, id: &VirtualServiceId) -> Result<Option<Service>, ReadError> {
+        Ok(super::service::find(&self.services()?, id))
+    }
     /// `None` when lvsmon does not collect keepalived (`--no-collector.keepalived`).
     fn keepalived(&self) -> Result<Option<KeepalivedView>, ReadError>;
     /// `None` when lvsmon follows no log (incidents come from logs).

@@ -49,8 +49,8 @@ pub enum Mode {
 pub fn nagios(d: &dyn Director, mode: &Mode) -> Report {
     let unknown = |e: director::ReadError| Report::unknown(e.0);
     match mode {
-        Mode::Service { service, threshold } => match d.services() {
-            Ok(s) => service::check(&s, service, threshold),
+        Mode::Service { service, threshold } => match d.service(service) {
+            Ok(s) => service::check(s.as_ref(), service, threshold),
             Err(e) => unknown(e),
         },
         Mode::Services { exclude, threshold } => match d.services() {

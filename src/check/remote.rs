@@ -86,13 +86,22 @@ impl Remote {
     }
 }
 
+impl Remote {
+    fn page(&self) -> Result<Bytes, ReadError> {
+        self.get("/metrics")?
+            .ok_or_else(|| ReadError("no /metrics on this server".into()))
+    }
+}
+
 impl Director for Remote {
     fn services(&self) -> Result<Vec<Service>, ReadError> {
-        let page = self
-            .get("/metrics")?
-            .ok_or_else(|| ReadError("no /metrics on this server".into()))?;
-        let text = String::from_utf8_lossy(&page);
-        services_from_page(&text)
+        services_from_page(&String::from_utf8_lossy(&self.page()?), None)
+    }
+
+    /// Parses only the lines of that service: a large director's page is tens of MB.
+    fn service(&self, id: &VirtualServiceId) -> Result<Option<Service>, ReadError> {
+        let all = services_from_page(&String::from_utf8_lossy(&self.page()?), Some(id))?;
+        Ok(super::service::find(&all, id))
     }
 
     fn keepalived(&self) -> Result<Option<KeepalivedView>, ReadError> {
@@ -124,9 +133,33 @@ fn backend_of(s: &Sample) -> Option<(VirtualServiceId, RealServerId)> {
     ))
 }
 
-/// The services and backends a `/metrics` page shows. Fails when the page has no IPVS
-/// table (lvsmon could not read it: `lvsmon_collector_up{collector="ipvs"} 0`).
-pub fn services_from_page(text: &str) -> Result<Vec<Service>, ReadError> {
+/// The labels every series of service `id` carries, as lvsmon writes them (in
+/// `SERVICE_LABELS` order): a line without them is not about that service. A firewall mark
+/// leaves its address out, since `FWM 42` as typed matches either family's series.
+fn service_fragment(id: &VirtualServiceId) -> String {
+    let l = id.labels();
+    match id {
+        VirtualServiceId::Fwmark { .. } => {
+            format!(
+                "local_port=\"{}\",local_mark=\"{}\"",
+                l.local_port, l.local_mark
+            )
+        }
+        VirtualServiceId::Inet { .. } => format!(
+            "proto=\"{}\",local_address=\"{}\",local_port=\"{}\",local_mark=\"\"",
+            l.proto, l.local_address, l.local_port
+        ),
+    }
+}
+
+/// The services and backends a `/metrics` page shows (only `only`'s lines when given).
+/// Fails when the page has no IPVS table (lvsmon could not read it:
+/// `lvsmon_collector_up{collector="ipvs"} 0`).
+pub fn services_from_page(
+    text: &str,
+    only: Option<&VirtualServiceId>,
+) -> Result<Vec<Service>, ReadError> {
+    let fragment = only.map(service_fragment);
     let mut services: BTreeMap<VirtualServiceId, Service> = BTreeMap::new();
     let mut backends: BTreeMap<(VirtualServiceId, RealServerId), Backend> = BTreeMap::new();
     let mut verdicts = BTreeMap::new();
@@ -140,8 +173,13 @@ pub fn services_from_page(text: &str) -> Result<Vec<Service>, ReadError> {
     };
     for line in text.lines() {
         // Most of a large page is other families: skip them before parsing.
-        let wanted = ["ipvs_", "keepalived_real_server_up", "lvsmon_collector_up"];
-        if !wanted.iter().any(|p| line.starts_with(p)) {
+        if line.starts_with("lvsmon_collector_up") {
+            // Always read: it says whether the table was read at all.
+        } else if !["ipvs_", "keepalived_real_server_up"]
+            .iter()
+            .any(|p| line.starts_with(p))
+            || fragment.as_deref().is_some_and(|f| !line.contains(f))
+        {
             continue;
         }
         let Some(s) = parse_line(line) else { continue };

@@ -34,16 +34,43 @@ pub fn backend_line(b: &Backend) -> String {
     )
 }
 
-/// Finds `want` among `services` (a bare `FWM 42` matches a mark of either family).
-pub fn find<'a>(services: &'a [Service], want: &VirtualServiceId) -> Option<&'a Service> {
-    services
-        .iter()
-        .find(|s| s.id == *want)
-        .or_else(|| services.iter().find(|s| s.id.matches(want)))
+/// Finds `want` among `services`. A bare `FWM 42` is the mark in either family: when
+/// /proc lists an IPv4 and an IPv6 service with that mark (it cannot tell them apart), or
+/// netlink knows both, the check covers both, their backends together — as the metrics'
+/// series for `FWM 42` do. `FWM 42 IPv6` (known over netlink) picks one.
+pub fn find(services: &[Service], want: &VirtualServiceId) -> Option<Service> {
+    let exact: Vec<&Service> = services.iter().filter(|s| s.id == *want).collect();
+    let found = if exact.is_empty() {
+        services.iter().filter(|s| s.id.matches(want)).collect()
+    } else {
+        exact
+    };
+    let (first, rest) = found.split_first()?;
+    if rest.is_empty() {
+        return Some((*first).clone());
+    }
+    let mut all = Service {
+        id: *want,
+        backends: Vec::new(),
+        rates: None,
+    };
+    for s in found {
+        all.backends.extend(s.backends.iter().cloned());
+        if let Some(r) = &s.rates {
+            let t = all.rates.get_or_insert_with(Default::default);
+            t.conns += r.conns;
+            t.in_packets += r.in_packets;
+            t.out_packets += r.out_packets;
+            t.in_bytes += r.in_bytes;
+            t.out_bytes += r.out_bytes;
+        }
+    }
+    Some(all)
 }
 
-pub fn check(services: &[Service], want: &VirtualServiceId, t: &Threshold) -> Report {
-    let Some(s) = find(services, want) else {
+/// `found` is the service `want` named, if it is configured.
+pub fn check(found: Option<&Service>, want: &VirtualServiceId, t: &Threshold) -> Report {
+    let Some(s) = found else {
         return Report::new(Status::Critical, format!("{want} is not configured"));
     };
     let available = s.available();
@@ -71,7 +98,10 @@ pub fn check(services: &[Service], want: &VirtualServiceId, t: &Threshold) -> Re
             Perf::new("outbytes_per_second", rates.out_bytes as f64).uom("B"),
         ]);
     }
-    r.long = s.backends.iter().map(backend_line).collect();
+    // By address, whichever order the source listed them in.
+    let mut backends: Vec<&Backend> = s.backends.iter().collect();
+    backends.sort_by_key(|b| b.id);
+    r.long = backends.into_iter().map(backend_line).collect();
     r
 }
 
@@ -101,16 +131,19 @@ mod tests {
     fn states() {
         let want = "TCP 10.1.0.100:80".parse().unwrap();
         let t = default_threshold();
-        let ok = check(&[svc(&[1, 0])], &want, &t);
+        let ok = check(Some(&svc(&[1, 0])), &want, &t);
         assert_eq!(ok.status, Status::Ok);
         assert_eq!(ok.summary, "TCP 10.1.0.100:80: 1 of 2 backends available");
         assert_eq!(
             ok.long[1],
             "10.2.0.12:80 weight 0 drained, 2 active, 1 inactive, keepalived: DOWN"
         );
-        assert_eq!(check(&[svc(&[0, 0])], &want, &t).status, Status::Critical);
+        assert_eq!(
+            check(Some(&svc(&[0, 0])), &want, &t).status,
+            Status::Critical
+        );
         let other = "UDP 10.1.0.100:80".parse().unwrap();
-        let missing = check(&[svc(&[1])], &other, &t);
+        let missing = check(None, &other, &t);
         assert_eq!(missing.status, Status::Critical);
         assert_eq!(missing.summary, "UDP 10.1.0.100:80 is not configured");
     }

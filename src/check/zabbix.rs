@@ -166,9 +166,7 @@ fn service_id(p: &[String]) -> Result<VirtualServiceId, KeyError> {
 }
 
 fn find_service(d: &dyn Director, id: &VirtualServiceId) -> Result<Service, KeyError> {
-    super::service::find(&d.services()?, id)
-        .cloned()
-        .ok_or(KeyError::Missing("virtual service"))
+    d.service(id)?.ok_or(KeyError::Missing("virtual service"))
 }
 
 /// The value of one item key.
