@@ -239,13 +239,18 @@ fn zabbix_server_imports_the_templates_and_discovers_the_director() {
     // configuration from /etc/zabbix: a hard-linked copy with that one path changed keeps
     // the test out of /etc.
     let web = dir.path().join("web");
-    assert!(Command::new("cp")
-        .arg("-al")
-        .arg(frontend)
-        .arg(&web)
-        .status()
-        .unwrap()
-        .success());
+    // Hard links where /tmp and /usr share a file system, else a copy (38 MB).
+    let copied = |how: &str| {
+        let _ = std::fs::remove_dir_all(&web);
+        Command::new("cp")
+            .arg(how)
+            .arg(frontend)
+            .arg(&web)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    assert!(copied("-al") || copied("-a"), "cannot copy the frontend");
     let conf_php = web.join("conf/zabbix.conf.php");
     let class = web.join("include/classes/core/CConfigFile.php");
     let text = std::fs::read_to_string(&class).unwrap();
