@@ -257,7 +257,8 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let bar = progress::Progress::new(inputs.iter().map(|(_, p)| p.as_path()));
     for (host, path) in &inputs {
         let read = if path.as_path() == std::path::Path::new("-") {
-            a.read_path(path, host.as_deref()).map_err(anyhow::Error::from)
+            a.read_path(path, host.as_deref())
+                .map_err(anyhow::Error::from)
         } else {
             let name = host.as_deref().unwrap_or(crate::logs::analyze::NO_HOST);
             std::fs::File::open(path)

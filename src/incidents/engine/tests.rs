@@ -13,10 +13,12 @@ use std::sync::Arc;
 const LB_A: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbA.log");
 const LB_B: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbB.log");
 const LB_C: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbC.log");
-/// tests/keepalived_incidents.rs: lbA's track script fails, its link goes down, then lbB
-/// comes back with two VIPs where lbA has one.
+/// tests/keepalived_incidents.rs: lbC's configuration has a line keepalived rejects, lbA's
+/// track script fails, its link goes down, then lbB comes back with two VIPs where lbA has
+/// one.
 const FAULT_A: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbA.log");
 const FAULT_B: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbB.log");
+const FAULT_C: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbC.log");
 /// The VM's `keepalived_logs` scenario: a real server's HTTP server stopped and started.
 const CHECK_LOGS: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-check.log");
 /// The VM's `keepalived_check` scenario: a real server taken out, quorum lost.
@@ -96,24 +98,28 @@ fn three_directors_tell_the_story_of_their_capture() {
 
 #[test]
 fn faults_with_their_causes_and_a_split_brain_from_mismatched_vips() {
-    let got = incidents(&[("lb-a", FAULT_A), ("lb-b", FAULT_B)]);
+    let got = incidents(&[("lb-a", FAULT_A), ("lb-b", FAULT_B), ("lb-c", FAULT_C)]);
     let want = [
-        // lbA's track script fails at :19: FAULT, lbB takes over; it passes again at :20.
-        "vrrp_fault lb-a 14:27:19 14:27:20 [VI_1]",
-        "vrrp_failover lb-a+lb-b 14:27:19 14:27:19 [VI_1]",
-        "vrrp_failover lb-b+lb-a 14:27:23 14:27:23 [VI_1]",
-        // lbA's link goes down at :23 and up at :25; lbA preempts at :29.
-        "vrrp_fault lb-a 14:27:23 14:27:25 [VI_1]",
-        "vrrp_failover lb-a+lb-b 14:27:27 14:27:27 [VI_1]",
-        "vrrp_failover lb-b+lb-a 14:27:29 14:27:29 [VI_1]",
-        "vrrp_flapping lb-a 14:27:23 - [VI_1]",
-        "vrrp_flapping lb-b 14:27:29 14:27:29 [VI_1]",
-        // lbB restarts at :30 with two VIPs: each refuses the other's adverts from :31,
-        // lbB is MASTER too from :33 until it stops at :44.
-        "vrrp_config_mismatch lb-b 14:27:31 14:27:35 [VI_1]",
-        "vrrp_config_mismatch lb-a 14:27:33 - [VI_1]",
-        "split_brain lb-a+lb-b 14:27:33 14:27:44 [VI_1]",
-        "vrrp_flapping lb-b 14:27:33 14:27:44 [VI_1]",
+        // lbC's configuration has a keyword keepalived does not know (no repeat since).
+        "keepalived_config_error lb-c 15:02:37 -",
+        // lbA's track script fails at :41: FAULT, lbB takes over; it passes again at :42.
+        "vrrp_fault lb-a 15:02:41 15:02:42 [VI_1]",
+        "vrrp_failover lb-a+lb-b 15:02:41 15:02:41 [VI_1]",
+        "vrrp_failover lb-b+lb-a 15:02:45 15:02:45 [VI_1]",
+        // lbA's link goes down at :45 and up at :47; lbA preempts at :51.
+        "vrrp_fault lb-a 15:02:45 15:02:47 [VI_1]",
+        "vrrp_failover lb-a+lb-b 15:02:49 15:02:49 [VI_1]",
+        "vrrp_failover lb-b+lb-a 15:02:51 15:02:51 [VI_1]",
+        "vrrp_flapping lb-a 15:02:45 - [VI_1]",
+        "vrrp_flapping lb-b 15:02:51 15:02:51 [VI_1]",
+        // lbB restarts at :52 with two VIPs: lbA and lbC refuse its adverts and it
+        // theirs; lbB is MASTER beside lbA from :55 until it stops at 15:03:06 (lbA's
+        // keepalived was killed before, without a line: the logs cannot say when).
+        "vrrp_config_mismatch lb-b 15:02:53 15:03:02 [VI_1]",
+        "vrrp_config_mismatch lb-a 15:02:55 - [VI_1]",
+        "vrrp_config_mismatch lb-c 15:02:55 15:03:05 [VI_1]",
+        "split_brain lb-a+lb-b 15:02:55 15:03:06 [VI_1]",
+        "vrrp_flapping lb-b 15:02:55 15:03:06 [VI_1]",
     ];
     assert_rows(&got, &want);
     let fault = |why: &str| {
