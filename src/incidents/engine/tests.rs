@@ -19,6 +19,9 @@ const LB_C: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-l
 const FAULT_A: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbA.log");
 const FAULT_B: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbB.log");
 const FAULT_C: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbC.log");
+/// The VM's `keepalived_flap` scenario: a real server's service stopped and started three
+/// times.
+const FLAP: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-flap.log");
 /// The VM's `keepalived_logs` scenario: a real server's HTTP server stopped and started.
 const CHECK_LOGS: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-check.log");
 /// The VM's `keepalived_check` scenario: a real server taken out, quorum lost.
@@ -139,6 +142,24 @@ fn faults_with_their_causes_and_a_split_brain_from_mismatched_vips() {
         "{}",
         sb.summary
     );
+}
+
+#[test]
+fn a_real_server_out_three_times_is_flapping_from_its_third_removal() {
+    let got = incidents(&[("lb", FLAP)]);
+    assert_rows(
+        &got,
+        &[
+            "real_server_down lb 15:05:49 15:05:50 [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
+            "real_server_down lb 15:05:51 15:05:52 [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
+            "real_server_down lb 15:05:53 15:05:54 [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
+            // Open until `flapping-window` (600 s) passes without a removal; the capture
+            // ends a few seconds later.
+            "real_server_flapping lb 15:05:53 - [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
+        ],
+    );
+    let flap = got.iter().find(|i| i.kind == "real_server_flapping").unwrap();
+    assert!(flap.summary.contains("went down 3 times"), "{}", flap.summary);
 }
 
 #[test]
