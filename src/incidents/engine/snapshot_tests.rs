@@ -158,6 +158,7 @@ fn an_event_opened_incident_is_not_closed_by_a_look() {
         rs: None,
         script: None,
         interface: None,
+        peer: None,
         message: line,
         line: line.as_bytes(),
     };

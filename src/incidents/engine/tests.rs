@@ -145,6 +145,44 @@ fn faults_with_their_causes_and_a_split_brain_from_mismatched_vips() {
 }
 
 #[test]
+fn one_director_tells_its_side_of_each_failover_as_it_happens() {
+    // lbA's console alone, as `serve` beside it reads it: its first MASTER is the
+    // election at start, not a failover; then it leaves MASTER for FAULT twice and takes
+    // it back from lbB twice.
+    let rules = Arc::new(Rules::builtin().unwrap());
+    let clock = YearClock::fixed(2026).with_zone(parse_zone("UTC").unwrap());
+    let engine = Engine::new(Settings::default()).one_director();
+    let mut a = Analyzer::new(rules, clock, 1 << 16).with_engine(engine);
+    a.read_named(FAULT_A.as_bytes(), "lb-a").unwrap();
+    let got: Vec<Incident> = a
+        .into_summary()
+        .incidents
+        .into_iter()
+        .filter(|i| i.kind == "vrrp_failover")
+        .collect();
+    let said: Vec<(String, String)> = got.iter().map(|i| (row(i), i.summary.clone())).collect();
+    assert_eq!(
+        said,
+        [
+            (
+                "vrrp_failover lb-a 15:02:41 15:02:41 [VI_1]",
+                "VI_1: lb-a left MASTER (FAULT)"
+            ),
+            (
+                "vrrp_failover lb-a 15:02:45 15:02:45 [VI_1]",
+                "VI_1: MASTER moved to lb-a"
+            ),
+            (
+                "vrrp_failover lb-a 15:02:51 15:02:51 [VI_1]",
+                "VI_1: MASTER moved to lb-a"
+            ),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "{got:#?}"
+    );
+}
+
+#[test]
 fn a_real_server_out_three_times_is_flapping_from_its_third_removal() {
     let got = incidents(&[("lb", FLAP)]);
     assert_rows(
@@ -158,8 +196,15 @@ fn a_real_server_out_three_times_is_flapping_from_its_third_removal() {
             "real_server_flapping lb 15:05:53 - [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
         ],
     );
-    let flap = got.iter().find(|i| i.kind == "real_server_flapping").unwrap();
-    assert!(flap.summary.contains("went down 3 times"), "{}", flap.summary);
+    let flap = got
+        .iter()
+        .find(|i| i.kind == "real_server_flapping")
+        .unwrap();
+    assert!(
+        flap.summary.contains("went down 3 times"),
+        "{}",
+        flap.summary
+    );
 }
 
 #[test]
