@@ -284,7 +284,7 @@ impl Analyzer {
     }
 
     /// Runs the incident engine over the events too.
-    pub fn with_incidents(mut self, settings: crate::incidents::Settings) -> Analyzer {
+    pub fn with_incidents(self, settings: crate::incidents::Settings) -> Analyzer {
         self.with_engine(Engine::new(settings))
     }
 
