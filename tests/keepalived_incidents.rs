@@ -1,4 +1,5 @@
-//! Incidents from REAL keepalived: a track script and a link putting an instance in FAULT,
+//! Incidents from REAL keepalived: a configuration line it rejects, a track script and a
+//! link putting an instance in FAULT,
 //! two directors whose `virtual_ipaddress` lists differ (each refuses the other's adverts,
 //! so both are MASTER: a real split brain), and keepalived killed.
 //!
@@ -10,7 +11,7 @@
 //! the split brain from lbA's advert counters while MASTER, keepalived down once killed.
 //! Then `analyze` over both directors' consoles must tell the same story across them.
 //! With LVSMON_RECAPTURE=1 the consoles are saved as
-//! tests/fixtures/logs/keepalived-2.2.7-fault-lb{A,B}.log (the golden tests of
+//! tests/fixtures/logs/keepalived-2.2.7-fault-lb{A,B,C}.log (the golden tests of
 //! src/incidents/engine/tests.rs read them).
 
 mod common;
@@ -62,11 +63,22 @@ fn real_keepalived_faults_and_split_brain() {
         pass: "secret1",
         vips: &one,
         track_file: Some(&flag),
+        extra: "",
     };
     lab.start_node("A", &a);
     lab.start("B", 100, "secret1");
+    // lbC's configuration has a line keepalived rejects; it runs without it.
+    let c = Node {
+        priority: 50,
+        pass: "secret1",
+        vips: &one,
+        track_file: None,
+        extra: "  advert_intervall 1\n",
+    };
+    lab.start_node("C", &c);
     lab.wait_for("A", "Entering MASTER STATE", 1, 15);
     lab.wait_for("B", "Entering BACKUP STATE", 1, 15);
+    lab.wait_for("C", "Entering BACKUP STATE", 1, 15);
 
     // lvsmon beside lbA: its console and its dumps, a look every second.
     let cfg = lab.path("lvsmon.toml");
@@ -122,6 +134,7 @@ fn real_keepalived_faults_and_split_brain() {
         pass: "secret1",
         vips: &two,
         track_file: None,
+        extra: "",
     };
     lab.start_node("B", &b);
     lab.wait_for("B", "Entering MASTER STATE", 3, 20);
@@ -149,9 +162,9 @@ fn real_keepalived_faults_and_split_brain() {
     srv.terminate();
     lab.stop_all();
 
-    let logs: Vec<String> = ["A", "B"].iter().map(|h| lab.log(h)).collect();
+    let logs: Vec<String> = ["A", "B", "C"].iter().map(|h| lab.log(h)).collect();
     if std::env::var("LVSMON_RECAPTURE").is_ok() {
-        for (h, l) in ["A", "B"].iter().zip(&logs) {
+        for (h, l) in ["A", "B", "C"].iter().zip(&logs) {
             let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
                 "tests/fixtures/logs/keepalived-2.2.7-fault-lb{h}.log"
             ));
@@ -166,7 +179,7 @@ fn real_keepalived_faults_and_split_brain() {
         "--format".into(),
         "json".into(),
     ];
-    for (h, l) in ["A", "B"].iter().zip(&logs) {
+    for (h, l) in ["A", "B", "C"].iter().zip(&logs) {
         let p = dir.path().join(format!("lb{h}.log"));
         std::fs::write(&p, l).unwrap();
         args.push(format!("{}@lb-{}", p.display(), h.to_lowercase()));
@@ -188,5 +201,17 @@ fn real_keepalived_faults_and_split_brain() {
         "{split:#}"
     );
     assert!(kinds("vrrp_config_mismatch") >= 1, "{incs:#?}");
+    let config = incs
+        .iter()
+        .find(|i| i["kind"] == "keepalived_config_error")
+        .unwrap_or_else(|| panic!("no keepalived_config_error: {incs:#?}"));
+    assert_eq!(config["host"], "lb-c", "{config:#}");
+    assert!(
+        config["evidence"][0]["line"]
+            .as_str()
+            .unwrap()
+            .contains("advert_intervall"),
+        "{config:#}"
+    );
     assert_eq!(out.status.code(), Some(1), "a critical incident: exit 1");
 }

@@ -96,6 +96,14 @@ struct Host {
     masters: Vec<String>,
     /// What the snapshot detectors remember between looks.
     watch: snapshot::Watch,
+    /// Per instance: it was BACKUP (not the BACKUP keepalived starts in) or in FAULT at its
+    /// last change, so becoming MASTER takes the role from another director.
+    standby: HashSet<Name>,
+    /// Instances that changed state since keepalived started: the first change is its
+    /// start (keepalived 2.2.7 does not always mark it "(init)").
+    since_start: HashSet<Name>,
+    /// Per instance: the last director heard claiming MASTER with a better priority.
+    better_peer: HashMap<Name, String>,
 }
 
 /// The incident engine over one stream of events (one `serve`, one `analyze` run).
@@ -119,6 +127,9 @@ pub struct Engine {
     version: u64,
     hosts: HashMap<Name, Host>,
     transitions: Vec<Transition>,
+    /// One director's events (`serve`): a failover is told from its side, as it happens,
+    /// not decided across directors at the end.
+    one_director: bool,
 }
 
 impl Host {
@@ -150,6 +161,7 @@ struct In<'a> {
     rs: Option<RealServerId>,
     script: Option<&'a str>,
     interface: Option<&'a str>,
+    peer: Option<&'a str>,
     /// The message, after the transport's time, host and ident.
     message: &'a str,
     line: &'a [u8],
@@ -185,6 +197,8 @@ pub struct Seen<'a> {
     pub rs: Option<RealServerId>,
     pub script: Option<&'a str>,
     pub interface: Option<&'a str>,
+    /// The other director an advert came from.
+    pub peer: Option<&'a str>,
     pub message: &'a str,
     pub line: &'a [u8],
 }
@@ -199,6 +213,7 @@ impl<'a> Seen<'a> {
             rs: ev.real_server().ok().flatten(),
             script: ev.label(Label::Script),
             interface: ev.label(Label::Interface),
+            peer: ev.label(Label::Peer),
             message: ev.message,
             line: ev.line,
         }
@@ -214,6 +229,7 @@ impl<'a> Seen<'a> {
             rs: ev.real_server,
             script: detail("script"),
             interface: detail("interface"),
+            peer: detail("peer"),
             message: &ev.message,
             line: ev.line.as_bytes(),
         }
@@ -234,6 +250,7 @@ impl Engine {
             version: 0,
             hosts: HashMap::default(),
             transitions: Vec::new(),
+            one_director: false,
         }
     }
 
@@ -241,6 +258,13 @@ impl Engine {
     /// name); events without a wall-clock time take the director's last one.
     pub fn event(&mut self, ev: &EventRef<'_>, host: &str) {
         self.seen(Seen::of(ev), host);
+    }
+
+    /// One director's engine (`serve`): its failovers are told as they happen, from its
+    /// side ("VI_1: MASTER moved to lb-b", "VI_1: lb-a left MASTER for 10.0.0.2").
+    pub fn one_director(mut self) -> Engine {
+        self.one_director = true;
+        self
     }
 
     /// Keeps only the newest `n` closed incidents (a long-running `serve`).
@@ -330,6 +354,7 @@ impl Engine {
             rs: ev.rs,
             script: ev.script,
             interface: ev.interface,
+            peer: ev.peer,
             message: ev.message,
             line: ev.line,
         };

@@ -51,7 +51,7 @@ impl Live {
     /// `host` names this director for lines that name none (keepalived's console, kmsg)
     /// and for what the looks at it find.
     pub fn new(settings: Settings, host: String, store: Option<StateStore>) -> Arc<Live> {
-        let mut engine = Engine::new(settings).with_history(HISTORY);
+        let mut engine = Engine::new(settings).with_history(HISTORY).one_director();
         if let Some(text) = store.as_ref().and_then(|s| s.load(STATE_KEY)) {
             match serde_json::from_str::<Vec<Saved>>(&text) {
                 Ok(saved) => engine.restore(saved),

@@ -284,8 +284,13 @@ impl Analyzer {
     }
 
     /// Runs the incident engine over the events too.
-    pub fn with_incidents(mut self, settings: crate::incidents::Settings) -> Analyzer {
-        self.tally.engine = Some(Engine::new(settings));
+    pub fn with_incidents(self, settings: crate::incidents::Settings) -> Analyzer {
+        self.with_engine(Engine::new(settings))
+    }
+
+    /// Runs this incident engine over the events (one set up as `serve` sets it up).
+    pub fn with_engine(mut self, engine: Engine) -> Analyzer {
+        self.tally.engine = Some(engine);
         self
     }
 

@@ -47,6 +47,8 @@ pub struct Node<'a> {
     /// A track script that passes while this file exists (`vrrp_script` with fall and
     /// rise 1, interval 1).
     pub track_file: Option<&'a Path>,
+    /// More lines for the instance's block (a keyword keepalived does not know, say).
+    pub extra: &'a str,
 }
 
 impl Node<'_> {
@@ -74,6 +76,7 @@ impl Node<'_> {
             c.push_str(&format!("    {v}\n"));
         }
         c.push_str("  }\n");
+        c.push_str(self.extra);
         if self.track_file.is_some() {
             c.push_str("  track_script {\n    chk_file\n  }\n");
         }
@@ -136,6 +139,7 @@ impl Lab {
             pass,
             vips: &["10.99.0.100/24"],
             track_file: None,
+            extra: "",
         };
         self.start_node(host, &node);
     }

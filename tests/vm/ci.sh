@@ -85,6 +85,10 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
             done
             grep -q 'SSL_GET' "$d/keepalived/keepalived.conf" \
                 || bad "$s" "no SSL_GET (openssl missing from the initramfs?)" ;;
+        keepalived_flap)
+            [ "$(grep -c 'Removing service \[10.1.0.12\]:tcp:8090' "$d/keepalived/console.log" 2>/dev/null)" = 3 ] \
+                && [ "$(grep -c 'Adding service \[10.1.0.12\]:tcp:8090' "$d/keepalived/console.log" 2>/dev/null)" = 3 ] \
+                || bad "$s" "keepalived did not remove and add rs2 three times" ;;
         keepalived_check)
             grep -q 'alive = 0' "$d/keepalived/keepalived_check.data" \
                 || bad "$s" "keepalived's checkers took no real server down"

@@ -64,6 +64,12 @@ impl Engine {
                 self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, q, summary);
             }
             "vrrp_master" => self.vrrp_state(e, true),
+            "vrrp_higher_priority_advert" => {
+                if let (Some(i), Some(p)) = (&e.iname_name, e.peer) {
+                    let h = self.host(e.host);
+                    h.better_peer.insert(i.clone(), p.to_string());
+                }
+            }
             "vrrp_backup" => self.vrrp_state(e, false),
             // A MASTER that sends priority 0 resigns (it is stopping).
             "vrrp_priority_zero_sent" => self.vrrp_state(e, false),
@@ -127,6 +133,8 @@ impl Engine {
             }
             "keepalived_started" => {
                 let h = self.host(e.host);
+                h.since_start.clear();
+                h.standby.clear();
                 let crashed = std::mem::replace(&mut h.running, true);
                 if crashed {
                     // A start with no stop before it: the previous keepalived died
@@ -246,6 +254,9 @@ impl Engine {
         } else if !master {
             h.masters.retain(|m| m != iname);
         }
+        if self.one_director {
+            self.local_failover(e, iname, master, was_master);
+        }
         if master != was_master {
             self.transition(Transition {
                 time: e.time,
@@ -277,6 +288,34 @@ impl Engine {
             let q = Some(w);
             self.open_or_repeat(key("vrrp_flapping", e, None, None), e, q, summary);
         }
+    }
+
+    /// One director's side of a failover (`serve`): it took MASTER from a standby state, or
+    /// it left MASTER (for the director whose better advert it heard, when one was).
+    fn local_failover(&mut self, e: &In<'_>, iname: &str, master: bool, was_master: bool) {
+        let Some(name) = e.iname_name.clone() else {
+            return;
+        };
+        let h = self.host(e.host);
+        let standby = h.standby.contains(&name);
+        let peer = h.better_peer.remove(&name);
+        let first = h.since_start.insert(name.clone());
+        let initial = first || e.message.contains("(init)");
+        if e.kind == "vrrp_fault" || (e.kind == "vrrp_backup" && !initial) {
+            h.standby.insert(name);
+        } else if master {
+            h.standby.remove(&name);
+        }
+        let summary = match (master, was_master) {
+            (true, false) if standby => format!("{iname}: MASTER moved to {}", e.host),
+            (false, true) => match (e.kind, peer) {
+                ("vrrp_fault", _) => format!("{iname}: {} left MASTER (FAULT)", e.host),
+                (_, Some(p)) => format!("{iname}: {} left MASTER for {p}", e.host),
+                _ => format!("{iname}: {} left MASTER", e.host),
+            },
+            _ => return,
+        };
+        self.instant(key("vrrp_failover", e, None, None), e, || summary);
     }
 
     /// Every instance MASTER on `host` leaves it (keepalived stopped, or died unseen: then

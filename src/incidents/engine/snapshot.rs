@@ -12,7 +12,7 @@
 //! table, and regained only when its own line says so).
 
 use super::*;
-use crate::incidents::observe::{Dest, Keepalived, Observation, Service};
+use crate::incidents::observe::{Dest, Keepalived, KeepalivedService, Observation, Service};
 
 /// How much later than an incident's last event a look must be to close it.
 const CLOSE_MARGIN: i64 = 2_000_000;
@@ -174,6 +174,7 @@ impl Engine {
             let own: Vec<RealServerId> = kvs.real_servers.iter().map(|r| r.0).collect();
             self.service_available(host, t, kvs.id, svc, Some(&own), seen);
         }
+        self.unconfigured(host, t, configured);
         for s in table {
             if configured.iter().any(|k| k.id.matches(&s.id)) || s.dests.is_empty() {
                 // keepalived's, judged above; or no real server at all (kube-proxy's
@@ -181,6 +182,40 @@ impl Engine {
                 continue;
             }
             self.service_available(host, t, s.id, Some(s), None, seen);
+        }
+    }
+
+    /// A real server out of a service keepalived still configures, but no longer with that
+    /// real server (a reload took it out of the configuration: keepalived logs the same
+    /// "Removing service" as for a failed check, and will never add it back): its
+    /// incident, however opened, is over.
+    fn unconfigured(&mut self, host: &str, t: i64, configured: &[KeepalivedService]) {
+        let gone: Vec<Key> = self
+            .open
+            .keys()
+            .filter(|k| k.kind == "real_server_down" && &*k.host == host)
+            .filter(|k| {
+                let Some(vs) = k.vs else { return false };
+                configured.iter().any(|c| {
+                    c.id.matches(&vs)
+                        && k.rs
+                            .is_some_and(|rs| !c.real_servers.iter().any(|r| r.0 == rs))
+                })
+            })
+            .cloned()
+            .collect();
+        for k in gone {
+            let line = format!(
+                "keepalived: {} is no longer a real server of {}",
+                k.rs.map(|r| r.to_string()).unwrap_or_default(),
+                k.vs.map(|v| v.to_string()).unwrap_or_default()
+            );
+            let evidence = Evidence {
+                time: Some(t),
+                host: host.to_string(),
+                line,
+            };
+            self.close_at(&k, t, evidence);
         }
     }
 

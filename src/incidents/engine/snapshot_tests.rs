@@ -158,6 +158,7 @@ fn an_event_opened_incident_is_not_closed_by_a_look() {
         rs: None,
         script: None,
         interface: None,
+        peer: None,
         message: line,
         line: line.as_bytes(),
     };
@@ -322,4 +323,56 @@ fn keepalived_not_answering_is_down_only_once_it_was_seen() {
     look(&mut e, 30, &up);
     look(&mut e, 35, &up);
     assert_eq!(found(&e), own(&[("keepalived_down", None, None, false)]));
+}
+
+#[test]
+fn a_real_server_taken_out_of_the_configuration_is_no_longer_down() {
+    // keepalived logs "Removing service" for a reload that drops a real server as for a
+    // failed check; its next dump no longer lists it, and that ends the incident.
+    let table = ipvs("keepalived_check");
+    let mut ka = keepalived(&capture("keepalived_check").join("keepalived"));
+    let mut e = Engine::new(Settings::default());
+    let line = "Removing service [10.1.0.12]:tcp:80 from VS [10.0.0.100]:tcp:80";
+    e.seen(
+        Seen {
+            time: Some(100 * S),
+            kind: "real_server_down",
+            iname: None,
+            vs: Some("TCP 10.0.0.100:80".parse().unwrap()),
+            rs: Some("10.1.0.12:80".parse().unwrap()),
+            script: None,
+            interface: None,
+            peer: None,
+            message: line,
+            line: line.as_bytes(),
+        },
+        "lb",
+    );
+    e.observe("lb", &Observation::of(&table, Some(&ka), 105 * S));
+    assert_eq!(
+        e.incidents().iter().filter(|i| i.end.is_none()).count(),
+        1,
+        "still configured: down"
+    );
+    for vs in &mut ka.state.virtual_services {
+        vs.real_servers
+            .retain(|r| r.id() != Some("10.1.0.12:80".parse().unwrap()));
+    }
+    e.observe("lb", &Observation::of(&table, Some(&ka), 110 * S));
+    let open: Vec<_> = e
+        .incidents()
+        .into_iter()
+        .filter(|i| i.end.is_none())
+        .collect();
+    assert!(open.is_empty(), "{open:#?}");
+    let closed = e
+        .incidents()
+        .into_iter()
+        .find(|i| i.start == 100 * S)
+        .unwrap();
+    assert_eq!(closed.end, Some(110 * S));
+    assert!(closed
+        .evidence
+        .iter()
+        .any(|ev| ev.line.contains("no longer a real server")));
 }
