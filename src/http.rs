@@ -185,6 +185,27 @@ fn incidents(site: &Site, query: Option<&str>) -> Response<BoxBody<Bytes, Infall
     }
 }
 
+/// The virtual services as a check sees them (`?service=TEXT` for one), from a read of the
+/// table at most a few seconds old (`check::api`); `{"error": …}` when the table cannot be
+/// read (the answer is made on a blocking thread, after the status is sent).
+fn services(site: &Site, query: Option<&str>) -> Response<BoxBody<Bytes, Infallible>> {
+    let want = match crate::check::api::wanted(query) {
+        Ok(w) => w,
+        Err(why) => return full(StatusCode::BAD_REQUEST, "text/plain", why),
+    };
+    let app = site.app.clone();
+    let (tx, rx) = mpsc::channel(1);
+    tokio::task::spawn_blocking(move || {
+        let body = crate::check::api::answer(app, want)
+            .unwrap_or_else(|e| serde_json::json!({ "error": e }).to_string() + "\n");
+        let _ = tx.blocking_send(Bytes::from(body));
+    });
+    let mut r = Response::new(ChannelBody(rx).boxed());
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
 /// The last classified log events, oldest first (404 without a log source).
 fn events(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
     match site.recent.clone() {
@@ -219,6 +240,9 @@ pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes
     }
     if path == "/api/v1/incidents" {
         return incidents(&site, req.uri().query());
+    }
+    if path == "/api/v1/services" {
+        return services(&site, req.uri().query());
     }
     if path == "/" {
         return full(

@@ -289,6 +289,37 @@ fn a_running_lvsmon_gives_the_same_verdicts() {
 }
 
 #[test]
+fn a_director_whose_table_cannot_be_read_is_unknown_through_the_api_too() {
+    let missing = "/nonexistent-lvsmon-procfs";
+    let (_srv, addr) = serve(&[
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--path.procfs",
+        missing,
+        "--no-collector.keepalived",
+    ]);
+    let url = format!("http://{addr}");
+    let args = ["nagios", "service", "--service", "TCP 10.1.0.100:80"];
+    let direct = check(
+        &[
+            &args[..],
+            &["--path.procfs", missing, "--no-collector.keepalived"],
+        ]
+        .concat(),
+    );
+    let remote = check(&[&args[..], &["--url", &url]].concat());
+    assert_eq!(direct.0, 3, "{direct:?}");
+    assert_eq!(remote, direct);
+    // The route itself: one service by its text form, or why not.
+    let (status, _, body) = common::http_get(addr, "/api/v1/services?service=bogus", None);
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) =
+        common::http_get(addr, "/api/v1/services?service=TCP%2010.1.0.100:80", None);
+    assert_eq!(status, 200);
+    assert!(body.contains("\"error\""), "{body}");
+}
+
+#[test]
 fn bad_arguments_are_unknown_with_a_usage_line() {
     for args in [
         &["nagios", "service"][..],

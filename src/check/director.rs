@@ -92,11 +92,28 @@ pub trait Director {
 }
 
 /// The director read here, through the application state.
-pub struct Local(pub App);
+pub struct Local {
+    app: std::sync::Arc<App>,
+    /// How old a read of the table may be (zero: a read now).
+    max_age: std::time::Duration,
+}
+
+impl Local {
+    /// A check's own application state: every question reads now.
+    pub fn new(app: App) -> Local {
+        Local::shared(std::sync::Arc::new(app), std::time::Duration::ZERO)
+    }
+
+    /// `serve`'s application state, answering from a read of the table at most `max_age`
+    /// old (`/api/v1/services`).
+    pub fn shared(app: std::sync::Arc<App>, max_age: std::time::Duration) -> Local {
+        Local { app, max_age }
+    }
+}
 
 impl Director for Local {
     fn services(&self) -> Result<Vec<Service>, ReadError> {
-        let snap = self.0.ipvs.read();
+        let snap = self.app.ipvs.recent(self.max_age);
         let table = match (&snap.table, snap.table_ok()) {
             (Some(t), true) => t,
             _ => {
@@ -134,7 +151,7 @@ impl Director for Local {
     }
 
     fn keepalived(&self) -> Result<Option<KeepalivedView>, ReadError> {
-        let Some(k) = &self.0.keepalived else {
+        let Some(k) = &self.app.keepalived else {
             return Ok(None);
         };
         let snap = k.snapshot();
@@ -155,7 +172,7 @@ impl Director for Local {
     }
 
     fn incidents(&self) -> Result<Option<Vec<OpenIncident>>, ReadError> {
-        Ok(self.0.incidents.as_ref().map(|live| {
+        Ok(self.app.incidents.as_ref().map(|live| {
             live.incidents()
                 .into_iter()
                 .filter(|i| i.end.is_none())
@@ -175,7 +192,7 @@ type Verdicts = HashMap<(VirtualServiceId, RealServerId), bool>;
 impl Local {
     fn checker_verdicts(&self) -> Verdicts {
         let mut v = Verdicts::new();
-        let Some(k) = &self.0.keepalived else {
+        let Some(k) = &self.app.keepalived else {
             return v;
         };
         for vs in &k.snapshot().state.virtual_services {

@@ -8,6 +8,7 @@
 //! remote reader and the `/metrics` line reader it uses (`exposition`). The command line
 //! (`cli::check`) parses the flags and calls [`run_with_timeout`].
 
+pub mod api;
 pub mod director;
 pub mod exposition;
 pub mod incidents;

@@ -94,13 +94,23 @@ impl Remote {
 }
 
 impl Director for Remote {
+    /// From `/api/v1/services`; from the `/metrics` page of an lvsmon without it.
     fn services(&self) -> Result<Vec<Service>, ReadError> {
-        services_from_page(&String::from_utf8_lossy(&self.page()?), None)
+        match self.get("/api/v1/services")? {
+            Some(body) => super::api::parse(&body),
+            None => services_from_page(&String::from_utf8_lossy(&self.page()?), None),
+        }
     }
 
-    /// Parses only the lines of that service: a large director's page is tens of MB.
+    /// Asks for that service alone; an lvsmon without `/api/v1/services` has only its
+    /// page, of which only that service's lines are parsed (tens of MB on a large
+    /// director).
     fn service(&self, id: &VirtualServiceId) -> Result<Option<Service>, ReadError> {
-        let all = services_from_page(&String::from_utf8_lossy(&self.page()?), Some(id))?;
+        let path = format!("/api/v1/services?service={}", encode(&id.to_string()));
+        let all = match self.get(&path)? {
+            Some(body) => super::api::parse(&body)?,
+            None => services_from_page(&String::from_utf8_lossy(&self.page()?), Some(id))?,
+        };
         Ok(super::service::find(&all, id))
     }
 
@@ -115,6 +125,18 @@ impl Director for Remote {
             .json("/api/v1/incidents?state=open")?
             .map(|v| incidents_from_json(&v)))
     }
+}
+
+/// A query value: everything but unreserved characters percent-encoded.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn service_of(s: &Sample) -> Option<VirtualServiceId> {

@@ -30,7 +30,7 @@ fn director(src: &CheckSource, incidents: bool) -> Result<Box<dyn Director>, Rea
     }
     if !incidents {
         let app = App::new(s.app, None).map_err(|err| ReadError(err.to_string()))?;
-        return Ok(Box::new(Local(app)));
+        return Ok(Box::new(Local::new(app)));
     }
     // The incident engine as `serve` builds it: the open incidents a `serve` saved in
     // --log.state-dir, the demo's log capture replayed, and one look at the director now
@@ -61,7 +61,7 @@ fn director(src: &CheckSource, incidents: bool) -> Result<Box<dyn Director>, Rea
     if s.demo {
         settle(|| live.incidents().len());
     }
-    Ok(Box::new(Local(app)))
+    Ok(Box::new(Local::new(app)))
 }
 
 /// Waits (bounded) until `count` stops changing: the detectors run in their own thread.

@@ -107,7 +107,8 @@ impl Live {
             .name("incidents-watch".into())
             .spawn(move || {
                 while let Some(l) = weak.upgrade() {
-                    let table = ipvs.read();
+                    // Kept for the checks' API (`/api/v1/services`) too.
+                    let table = ipvs.recent(Duration::ZERO);
                     let ka = keepalived.as_ref().map(|k| k.snapshot());
                     let obs = Observation::of(&table, ka.as_ref(), now_micros());
                     l.observe(&obs);

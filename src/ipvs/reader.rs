@@ -377,6 +377,8 @@ enum Runner {
 pub struct IpvsReader {
     runner: Runner,
     health: Arc<Health>,
+    /// The last read made through [`IpvsReader::recent`], and when.
+    recent: Mutex<Option<(std::time::Instant, Arc<Snapshot>)>>,
 }
 
 impl IpvsReader {
@@ -385,6 +387,7 @@ impl IpvsReader {
         IpvsReader {
             runner: Runner::Here(Mutex::new(reader)),
             health,
+            recent: Mutex::new(None),
         }
     }
 
@@ -406,7 +409,24 @@ impl IpvsReader {
         Ok(IpvsReader {
             runner: Runner::Netns(worker, reader),
             health,
+            recent: Mutex::new(None),
         })
+    }
+
+    /// A read at most `max_age` old, shared: the one made by the last caller of `recent`
+    /// if it is young enough, else a new one (which the next callers share). The scrape
+    /// reads for itself ([`IpvsReader::read`]); the incident engine's looks and the checks'
+    /// API share these.
+    pub fn recent(&self, max_age: std::time::Duration) -> Arc<Snapshot> {
+        let mut last = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, snap)) = last.as_ref() {
+            if at.elapsed() <= max_age {
+                return snap.clone();
+            }
+        }
+        let snap = Arc::new(self.read());
+        *last = Some((std::time::Instant::now(), snap.clone()));
+        snap
     }
 
     /// Reads the tables now.
