@@ -6,6 +6,7 @@ pub mod args;
 pub mod config;
 pub mod logs;
 pub mod settings;
+pub mod web;
 
 use crate::app::App;
 use crate::http::{self, Site};
@@ -61,10 +62,10 @@ fn init_logging(level: &str) -> Result<()> {
     Ok(())
 }
 
-/// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.
+/// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT` (every address: bound dual-stack on `[::]`).
 fn parse_listen(addr: &str) -> Result<Vec<SocketAddr>> {
     let full = match addr.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
+        Some(port) => format!("[::]:{port}"),
         None => addr.to_string(),
     };
     let addrs: Vec<_> = full
@@ -128,12 +129,13 @@ fn serve(args: ServeArgs) -> Result<()> {
     )?;
     app.alertmanager = (!targets.0.is_empty()).then(|| targets.clone());
     let app = Arc::new(app);
-    let site = Arc::new(Site {
-        exporter: Exporter::new(&app),
-        recent: logs.as_ref().map(|l| l.recent.clone()),
+    let limits = web::limits(&args.web, &file.web)?;
+    let site = Arc::new(Site::new(
         app,
-        telemetry_path: path.clone(),
-    });
+        logs.as_ref().map(|l| l.recent.clone()),
+        path.clone(),
+        limits,
+    ));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(4)

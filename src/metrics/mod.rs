@@ -7,6 +7,7 @@
 
 pub mod alertmanager;
 pub mod health;
+pub mod http;
 pub mod incidents;
 pub mod ipvs;
 pub mod ipvs_families;
@@ -24,6 +25,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use std::fmt;
+use std::sync::Arc;
 
 pub use ipvs::IpvsCollector;
 
@@ -90,6 +92,15 @@ impl Exporter {
     /// Registers a collector for each reader `app` has, in scrape order. This is the only
     /// place collectors are registered.
     pub fn new(app: &App) -> Exporter {
+        Exporter::build(app, None)
+    }
+
+    /// [`Exporter::new`] plus the HTTP server's own counters (`lvsmon_http_*`), for `serve`.
+    pub fn serving(app: &App, http: Arc<http::HttpStats>) -> Exporter {
+        Exporter::build(app, Some(http))
+    }
+
+    fn build(app: &App, http: Option<Arc<http::HttpStats>>) -> Exporter {
         let mut collectors: Vec<Box<dyn Collector>> = vec![
             Box::new(BuildInfo),
             Box::new(ipvs::IpvsCollector(app.ipvs.clone())),
@@ -105,6 +116,9 @@ impl Exporter {
         }
         if let Some(a) = &app.alertmanager {
             collectors.push(Box::new(alertmanager::AlertmanagerCollector(a.clone())));
+        }
+        if let Some(h) = http {
+            collectors.push(Box::new(http::HttpCollector(h)));
         }
         collectors.push(Box::new(process::ProcessCollector));
         collectors.push(Box::new(HealthCollector(app.health.clone())));
