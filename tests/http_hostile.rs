@@ -7,7 +7,7 @@ mod common;
 mod http_support;
 
 use common::{serve, Served};
-use http_support::{closed_within, get, large_tree, sample, small_buffer_socket};
+use http_support::{closed_within, demo, get, large_tree, sample, small_buffer_socket};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,17 +29,6 @@ fn large(services: u32, backends: u32, extra: &[&str]) -> (Served, SocketAddr, t
     args.extend_from_slice(extra);
     let (s, a) = serve(&args);
     (s, a, dir)
-}
-
-fn demo(extra: &[&str]) -> (Served, SocketAddr) {
-    let mut args = vec![
-        "--web.listen-address",
-        "127.0.0.1:0",
-        "--no-collector.keepalived",
-        "--demo",
-    ];
-    args.extend_from_slice(extra);
-    serve(&args)
 }
 
 fn metrics(addr: SocketAddr) -> String {
@@ -258,7 +247,11 @@ fn connections_beyond_the_cap_are_closed_at_once_and_the_scrape_resumes() {
 #[test]
 fn concurrent_scrapes_share_pages_and_the_overflow_gets_503() {
     let (_srv, addr, _dir) = large(2000, 10, &[]);
-    let before = sample(&metrics(addr), "lvsmon_http_pages_encoded_total", "");
+    let before = sample(
+        &metrics(addr),
+        "lvsmon_http_pages_encoded_total",
+        "encoding=\"gzip\"",
+    );
     let handles: Vec<_> = (0..20)
         .map(|_| {
             std::thread::spawn(move || {
@@ -268,7 +261,11 @@ fn concurrent_scrapes_share_pages_and_the_overflow_gets_503() {
         .collect();
     let replies: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert!(replies.iter().all(|r| r.status == 200));
-    let after = sample(&metrics(addr), "lvsmon_http_pages_encoded_total", "");
+    let after = sample(
+        &metrics(addr),
+        "lvsmon_http_pages_encoded_total",
+        "encoding=\"gzip\"",
+    );
     // The page itself (+1 for the scrape that reads the counter): far fewer than 20.
     let encoded = after - before - 1.0;
     eprintln!("20 concurrent scrapes encoded {encoded} pages");

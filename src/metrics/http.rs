@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// The content codings a page is encoded with, as `encoding` label values.
+pub const ENCODINGS: [&str; 3] = ["identity", "gzip", "zstd"];
+
 /// Why a connection was refused or cut before a response was complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Refusal {
@@ -55,9 +58,9 @@ pub struct HttpStats {
     codes: Mutex<BTreeMap<u16, u64>>,
     refused: [AtomicU64; 5],
     open: AtomicI64,
-    /// Metrics pages encoded; fewer than 200s on the telemetry path when concurrent
-    /// scrapes shared one.
-    pages: AtomicU64,
+    /// Metrics pages encoded, by content coding ([`ENCODINGS`]); fewer than the 200s on
+    /// the telemetry path when concurrent scrapes shared one.
+    pages: [AtomicU64; 3],
     /// Web config files that failed to load (the previous one stays in force).
     config_errors: AtomicU64,
 }
@@ -84,8 +87,11 @@ impl HttpStats {
         self.open.fetch_sub(1, Ordering::Relaxed);
     }
 
-    pub fn page_encoded(&self) {
-        self.pages.fetch_add(1, Ordering::Relaxed);
+    /// A page was encoded with the content coding `ENCODINGS[coding]`.
+    pub fn page_encoded(&self, coding: usize) {
+        if let Some(n) = self.pages.get(coding) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn config_error(&self) {
@@ -137,13 +143,16 @@ impl Collector for HttpCollector {
             MetricType::Gauge,
         )?;
         ConstGauge::new(s.open.load(Ordering::Relaxed)).encode(m)?;
-        let m = enc.encode_descriptor(
+        let mut m = enc.encode_descriptor(
             "lvsmon_http_pages_encoded",
-            "Metrics pages encoded; concurrent scrapes of the same format share one page.",
+            "Metrics pages encoded, by content coding; concurrent scrapes share pages.",
             None,
             MetricType::Counter,
         )?;
-        ConstCounter::new(s.pages.load(Ordering::Relaxed)).encode(m)?;
+        for (n, coding) in s.pages.iter().zip(ENCODINGS) {
+            ConstCounter::new(n.load(Ordering::Relaxed))
+                .encode(m.encode_family(&[("encoding", coding)])?)?;
+        }
         let m = enc.encode_descriptor(
             "lvsmon_http_web_config_errors",
             "Web config files (--web.config.file) that failed to load; the last good one stays.",
