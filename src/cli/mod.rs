@@ -130,12 +130,19 @@ fn serve(args: ServeArgs) -> Result<()> {
     app.alertmanager = (!targets.0.is_empty()).then(|| targets.clone());
     let app = Arc::new(app);
     let limits = web::limits(&args.web, &file.web)?;
-    let site = Arc::new(Site::new(
+    let mut site = Site::new(
         app,
         logs.as_ref().map(|l| l.recent.clone()),
         path.clone(),
         limits,
-    ));
+    );
+    if let Some(f) = web::config_file(&args.web, &file.web) {
+        site = site
+            .with_web_config(&f)
+            .with_context(|| format!("--web.config.file {}", f.display()))?;
+    }
+    let tls = site.web.tls();
+    let site = Arc::new(site);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(4)
@@ -153,7 +160,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             }
         }
         for l in listeners {
-            tracing::info!(address = %l.local_addr()?, path = %path, source, "serving metrics");
+            tracing::info!(address = %l.local_addr()?, path = %path, source, tls, "serving metrics");
             tokio::spawn(http::serve(l, site.clone()));
         }
         let stop = crate::logs::source::Stop::default();

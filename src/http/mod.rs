@@ -8,9 +8,13 @@
 //! `--web.max-requests-wait` before a 503. Everything refused is counted
 //! (`lvsmon_http_*`, see `metrics::http`).
 
+pub mod auth;
 pub mod io;
 pub mod page;
 pub mod routes;
+pub mod tls;
+pub mod web;
+pub mod webconfig;
 
 use crate::app::App;
 use crate::logs::bus::Recent;
@@ -74,6 +78,8 @@ pub struct Site {
     pub limits: Limits,
     pub stats: Arc<HttpStats>,
     pub pages: Pages,
+    /// TLS, users and headers (`--web.config.file`).
+    pub web: web::Web,
     connections: Arc<Semaphore>,
 }
 
@@ -94,8 +100,18 @@ impl Site {
             pages: Pages::new(limits.max_requests, limits.max_requests_wait),
             connections: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             limits,
+            web: web::Web::open(stats.clone()),
             stats,
         }
+    }
+
+    /// Puts every path behind the web config at `path` (TLS, basic auth, headers).
+    pub fn with_web_config(
+        mut self,
+        path: &std::path::Path,
+    ) -> Result<Site, webconfig::WebConfigError> {
+        self.web = web::Web::load(path, self.stats.clone())?;
+        Ok(self)
     }
 }
 
@@ -139,8 +155,75 @@ async fn connection(
     let _open = Open(site.stats.clone());
     let _ = stream.set_nodelay(true);
     let deadline = WriteDeadline::new(site.limits.write_timeout);
+    let Some(acceptor) = site.web.current().tls.clone() else {
+        let io = Guarded::new(stream, deadline.clone());
+        let timed_out = io.timed_out.clone();
+        return serve_http(io, peer, site, deadline, timed_out).await;
+    };
+    let read_timeout = site.limits.read_timeout;
+    // A TLS client speaks first, with a handshake record (0x16). Anything else is most
+    // likely plain HTTP: say so, as Go's servers do, rather than fail obscurely.
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(read_timeout, stream.peek(&mut first)).await {
+        Err(_) => return site.stats.refused(Refusal::ReadTimeout),
+        Ok(Ok(1)) if first[0] != 0x16 => {
+            site.stats.refused(Refusal::PlainHttpOnTls);
+            let mut stream = stream;
+            let answer = b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                tokio::io::AsyncWriteExt::write_all(&mut stream, answer),
+            )
+            .await;
+            return;
+        }
+        Ok(Ok(1)) => {}
+        Ok(_) => return,
+    }
     let io = Guarded::new(stream, deadline.clone());
-    let write_timed_out = io.timed_out.clone();
+    let timed_out = io.timed_out.clone();
+    match tokio::time::timeout(read_timeout, acceptor.accept(io)).await {
+        Ok(Ok(tls)) => serve_http(tls, peer, site, deadline, timed_out).await,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, "TLS handshake failed: {e}");
+            site.stats.refused(Refusal::TlsHandshake);
+        }
+        Err(_) => site.stats.refused(Refusal::ReadTimeout),
+    }
+}
+
+/// Answers a request: credentials first when the web config has users, its headers on
+/// every answer, refusals included.
+async fn answer(
+    site: Arc<Site>,
+    req: hyper::Request<hyper::body::Incoming>,
+    arrived: tokio::time::Instant,
+) -> hyper::Response<http_body_util::combinators::BoxBody<bytes::Bytes, Infallible>> {
+    let web = site.web.current();
+    let auth = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let mut r = if web.users.is_empty() || web.users.check(auth).await == auth::Verdict::Allowed {
+        route(site.clone(), &req, arrived).await
+    } else {
+        routes::unauthorized()
+    };
+    for (k, v) in &web.headers {
+        r.headers_mut().insert(k.clone(), v.clone());
+    }
+    r
+}
+
+async fn serve_http<I>(
+    io: I,
+    peer: SocketAddr,
+    site: Arc<Site>,
+    deadline: WriteDeadline,
+    write_timed_out: Arc<std::sync::atomic::AtomicBool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let limits = site.limits.clone();
     let stats = site.stats.clone();
     let svc = hyper::service::service_fn(move |req| {
@@ -148,7 +231,7 @@ async fn connection(
         let arrived = tokio::time::Instant::now();
         let site = site.clone();
         async move {
-            let r = route(site.clone(), &req, arrived).await;
+            let r = answer(site.clone(), req, arrived).await;
             site.stats.response(r.status().as_u16());
             Ok::<_, Infallible>(r)
         }

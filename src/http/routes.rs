@@ -171,6 +171,20 @@ fn events(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
     }
 }
 
+/// 401, asking for basic credentials.
+pub fn unauthorized() -> Response<BoxBody<Bytes, Infallible>> {
+    let mut r = full(
+        StatusCode::UNAUTHORIZED,
+        "text/plain",
+        "Unauthorized\n".into(),
+    );
+    r.headers_mut().insert(
+        hyper::header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"lvsmon\""),
+    );
+    r
+}
+
 /// Answers one request.
 pub async fn route(
     site: Arc<Site>,
