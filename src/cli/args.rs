@@ -72,6 +72,8 @@ pub struct Common {
     pub logs: LogArgs,
     #[command(flatten)]
     pub keepalived: KeepalivedArgs,
+    #[command(flatten)]
+    pub cardinality: Box<super::cardinality::CardinalityArgs>,
 }
 
 #[derive(Args, Debug)]

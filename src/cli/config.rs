@@ -112,6 +112,12 @@ pub struct KeepalivedCollectorConfig {
 pub struct IpvsConfig {
     pub conntable: Option<bool>,
     pub conntable_max_lines: Option<u64>,
+    // Cardinality controls (src/cli/cardinality.rs).
+    pub backend_labels: Option<String>,
+    pub service_include: Option<Vec<String>>,
+    pub service_exclude: Option<Vec<String>>,
+    pub family_enable: Option<Vec<String>>,
+    pub family_disable: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -3,6 +3,7 @@
 //! the application state once and hand it to its consumers. `main.rs` only calls [`main`].
 
 pub mod args;
+pub mod cardinality;
 pub mod config;
 pub mod logs;
 pub mod settings;
@@ -135,6 +136,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         logs.as_ref().map(|l| l.recent.clone()),
         path.clone(),
         limits,
+        &cardinality::export(&args.common.cardinality, &file.collector.ipvs)?,
     );
     if let Some(f) = web::config_file(&args.web, &file.web) {
         site = site
@@ -216,7 +218,10 @@ fn dump(args: DumpArgs) -> Result<()> {
     }
     let logs = logs::LogSetup::new(&s.logs, &s.incidents, s.demo)?;
     let app = App::new(s.app, logs.map(|l| l.pipeline))?;
-    let exporter = Exporter::new(&app);
+    let exporter = Exporter::with_options(
+        &app,
+        &cardinality::export(&args.common.cardinality, &file.collector.ipvs)?,
+    );
     let format = if args.openmetrics {
         Format::OpenMetrics
     } else {

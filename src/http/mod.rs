@@ -19,6 +19,7 @@ pub mod webconfig;
 use crate::app::App;
 use crate::logs::bus::Recent;
 use crate::metrics::http::{HttpStats, Refusal};
+use crate::metrics::ipvs_options::IpvsExport;
 use crate::metrics::Exporter;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use io::{Guarded, WriteDeadline};
@@ -84,16 +85,18 @@ pub struct Site {
 }
 
 impl Site {
-    /// The site of `app`: its exporter includes the server's own `lvsmon_http_*`.
+    /// The site of `app`, its IPVS page cut as `export` says; its exporter includes the
+    /// server's own `lvsmon_http_*`.
     pub fn new(
         app: Arc<App>,
         recent: Option<Arc<Recent>>,
         telemetry_path: String,
         limits: Limits,
+        export: &IpvsExport,
     ) -> Site {
         let stats = HttpStats::new();
         Site {
-            exporter: Exporter::serving(&app, stats.clone()),
+            exporter: Exporter::serving(&app, export, stats.clone()),
             app,
             recent,
             telemetry_path,
