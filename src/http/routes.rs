@@ -2,7 +2,7 @@
 //! `page`), `/api/v1/state` (keepalived's state as JSON), `/api/v1/events` (the last
 //! classified log events) and `/api/v1/incidents`, nothing else (no file serving).
 
-use super::page::{Encoding, PageError};
+use super::page::{Encoding, Inflating, PageError};
 use super::Site;
 use crate::metrics::Format;
 use bytes::Bytes;
@@ -74,7 +74,21 @@ async fn metrics(
         .await
     {
         Ok(page) => {
-            let mut r = Response::new(Full::new(page).boxed());
+            let body = match encoding {
+                // Kept compressed; inflated as the client reads.
+                Encoding::Identity => match Inflating::new(page.bytes, page.plain_len) {
+                    Ok(b) => b.boxed(),
+                    Err(e) => {
+                        return full(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "text/plain",
+                            format!("{e}\n"),
+                        )
+                    }
+                },
+                _ => Full::new(page.bytes).boxed(),
+            };
+            let mut r = Response::new(body);
             let h = r.headers_mut();
             h.insert(
                 CONTENT_TYPE,
