@@ -68,6 +68,14 @@ fn the_default_budget_is_ten_series_per_backend_and_families_come_and_go_by_name
     .unwrap();
     assert!(per_backend(&fewer).values().all(|&c| c == 8));
     assert!(!fewer.iter().any(|x| x.name.starts_with("ipvs_cpu_")));
+    // Info families by the name they have on the page.
+    let no_info = dump(&[
+        "--collector.ipvs.family-disable",
+        "ipvs_backend_info,ipvs_service_info",
+    ])
+    .unwrap();
+    assert!(per_backend(&no_info).values().all(|&c| c == 9));
+    assert!(!no_info.iter().any(|x| x.name == "ipvs_service_info"));
 }
 
 #[test]

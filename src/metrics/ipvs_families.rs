@@ -33,7 +33,12 @@ impl Families<'_, '_> {
         help: &str,
         t: MetricType,
     ) -> Result<Option<MetricEncoder<'s>>, fmt::Error> {
-        if !self.opts.on(name) {
+        // Operators name families as they appear on the page: info families with `_info`.
+        let on = match t {
+            MetricType::Info => self.opts.on(&format!("{name}_info")),
+            _ => self.opts.on(name),
+        };
+        if !on {
             return Ok(None);
         }
         self.enc.encode_descriptor(name, help, None, t).map(Some)
