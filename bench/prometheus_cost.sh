@@ -6,6 +6,9 @@
 #
 #   bash bench/prometheus_cost.sh [SIZE [DURATION]]     # default L 180
 #
+# Environment: PROM_INTERVAL / PROM_TIMEOUT (Prometheus's defaults, 15s / 10s),
+# EXPORTERS ("lvsmon node_exporter").
+#
 # Needs bench/out/tree-SIZE (bash bench/run.sh SIZE writes it), prometheus,
 # prometheus-node-exporter and a release lvsmon ($CARGO_TARGET_DIR or target/release).
 # Results: bench/out/prometheus-cost-SIZE.tsv and a Markdown table on stdout.
@@ -15,6 +18,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$ROOT/bench/out
 SIZE=${1:-L}
 DURATION=${2:-180}
+INTERVAL=${PROM_INTERVAL:-15s}
+TIMEOUT=${PROM_TIMEOUT:-10s}
+read -r -a EXPORTERS <<<"${EXPORTERS:-lvsmon node_exporter}"
 TREE=$OUT/tree-$SIZE
 LVSMON=${CARGO_TARGET_DIR:-$ROOT/target}/release/lvsmon
 NODE_EXPORTER=${NODE_EXPORTER:-prometheus-node-exporter}
@@ -47,9 +53,9 @@ query() { # PromQL -> first value
         python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "nan")'
 }
 
-RES=$OUT/prometheus-cost-$SIZE.tsv
-printf 'exporter\tseconds\thead_series\tsamples_per_scrape\tscrape_seconds\tprometheus_rss_mb\texporter_cpu_s\n' >"$RES"
-for e in lvsmon node_exporter; do
+RES=$OUT/prometheus-cost-$SIZE-$(date +%H%M%S).tsv
+printf 'exporter\tinterval\ttimeout\tup\tseconds\thead_series\tsamples_per_scrape\tscrape_seconds\tprometheus_rss_mb\texporter_cpu_s\n' >"$RES"
+for e in "${EXPORTERS[@]}"; do
     port=$(free_port)
     case $e in
     lvsmon) "$LVSMON" serve --path.procfs "$TREE" --web.listen-address "127.0.0.1:$port" >"$WORK/$e.log" 2>&1 & ;;
@@ -62,8 +68,8 @@ for e in lvsmon node_exporter; do
     mkdir -p "$WORK/$e-data"
     cat >"$WORK/$e.yml" <<YML
 global:
-  scrape_interval: 15s
-  scrape_timeout: 10s
+  scrape_interval: $INTERVAL
+  scrape_timeout: $TIMEOUT
 scrape_configs:
   - job_name: $e
     static_configs:
@@ -77,16 +83,17 @@ YML
     log "$e: Prometheus scraping for $DURATION s"
     sleep "$DURATION"
     c1=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$epid/stat")
-    head=$(query 'prometheus_tsdb_head_series')
+    # Prometheus's own metrics (it does not scrape itself here).
+    head=$(curl -s --max-time 10 "http://127.0.0.1:$PPORT/metrics" | awk '$1 == "prometheus_tsdb_head_series" { print $2 }')
     samples=$(query "scrape_samples_scraped{job=\"$e\"}")
     dur=$(query "scrape_duration_seconds{job=\"$e\"}")
     up=$(query "up{job=\"$e\"}")
     rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$ppid/status")
     cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$e" "$DURATION" "$head" "$samples" "$dur" "$rss" "$cpu" >>"$RES"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$e" "$INTERVAL" "$TIMEOUT" "$up" "$DURATION" "$head" "$samples" "$dur" "$rss" "$cpu" >>"$RES"
     log "$e: up $up, head series $head, samples/scrape $samples, last scrape ${dur}s, Prometheus RSS ${rss} MB, exporter CPU ${cpu}s"
     cleanup
 done
-echo "| exporter | head series | samples per scrape | last scrape (s) | Prometheus RSS MB | exporter CPU s in ${DURATION} s |"
-echo "|---|---|---|---|---|---|"
-tail -n +2 "$RES" | awk -F'\t' '{ printf "| %s | %s | %s | %.3f | %s | %s |\n", $1, $3, $4, $5, $6, $7 }'
+echo "| exporter | interval / timeout | up | head series | samples per scrape | last scrape (s) | Prometheus RSS MB | exporter CPU s in ${DURATION} s |"
+echo "|---|---|---|---|---|---|---|---|"
+tail -n +2 "$RES" | awk -F'\t' '{ printf "| %s | %s / %s | %s | %s | %s | %.3f | %s | %s |\n", $1, $2, $3, $4, $6, $7, $8, $9, $10 }'
