@@ -88,11 +88,7 @@ impl Encoding {
 
 /// Encodes the page whole, compressed as asked; an identity page is kept zstd-compressed
 /// (see [`Inflating`]). Returns the bytes and the page's size uncompressed.
-pub fn encode(
-    exporter: &Exporter,
-    format: Format,
-    encoding: Encoding,
-) -> std::io::Result<Stored> {
+pub fn encode(exporter: &Exporter, format: Format, encoding: Encoding) -> std::io::Result<Stored> {
     // The encoders write many small pieces: a buffer in front of the compressor keeps its
     // per-call cost out of the way.
     const BUF: usize = 64 * 1024;
