@@ -96,3 +96,59 @@ pub fn server_config(t: &TlsSettings) -> Result<Arc<ServerConfig>, WebConfigErro
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cipher_suites_limit_tls12_only_and_unknown_names_are_refused() {
+        let all = provider(None).unwrap().cipher_suites.len();
+        let names = vec![
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".to_string(),
+            // Go's name for the ChaCha suite, without the hash.
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305".to_string(),
+        ];
+        let p = provider(Some(&names)).unwrap();
+        let tls13 = p
+            .cipher_suites
+            .iter()
+            .filter(|s| s.tls13().is_some())
+            .count();
+        assert!(tls13 >= 2, "TLS 1.3 suites are kept");
+        assert_eq!(p.cipher_suites.len(), tls13 + 2);
+        assert!(p.cipher_suites.len() < all);
+        let e = provider(Some(&["TLS_RSA_WITH_RC4_128_SHA".to_string()]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("TLS_RSA_WITH_RC4_128_SHA"), "{e}");
+    }
+
+    #[test]
+    fn missing_or_empty_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        let t = TlsSettings {
+            cert_file: empty.clone(),
+            key_file: dir.path().join("missing.key"),
+            client_auth: ClientAuth::NoClientCert,
+            client_ca_file: None,
+            min_version: TlsVersion::TLS12,
+            max_version: TlsVersion::TLS13,
+            cipher_suites: None,
+        };
+        let e = server_config(&t).unwrap_err().to_string();
+        assert!(e.contains("missing.key"), "{e}");
+        let t = TlsSettings {
+            client_auth: ClientAuth::RequireAndVerifyClientCert,
+            client_ca_file: Some(empty),
+            ..t
+        };
+        let e = server_config(&t).unwrap_err().to_string();
+        assert!(
+            e.contains("empty.pem") && e.contains("no certificate"),
+            "{e}"
+        );
+    }
+}
