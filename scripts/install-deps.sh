@@ -7,12 +7,24 @@
 #   keepalived iproute2  real keepalived in network namespaces (tests/logs_keepalived.rs,
 #                    tests/keepalived_live.rs)
 #   mtail            the log benchmark's peer (bench/logs.sh)
+#   nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl
+#   zabbix-agent     the products `lvsmon check` plugs into, run by tests/check_products.rs
+#                    (Nagios 4 runs the plugin, NRPE serves it, Icinga 2 validates the
+#                    CheckCommands, the Zabbix agent runs the UserParameters) and the
+#                    Monitoring::Plugin oracle of tests/check_oracle.rs
+#   postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql
+#                    a real Zabbix 6.0 server and its API (PHP's built-in web server, no
+#                    Apache: php-cgi satisfies the frontend's web-server dependency), into which
+#                    tests/check_zabbix_server.rs imports the templates; nothing is started by
+#                    the install (the test starts its own database and server on 127.0.0.1)
 # The Rust toolchain itself (rustup, cargo >= 1.85) is expected on PATH: Debian's own
 # cargo is too old for the crates used.
 set -euo pipefail
 
 need=()
-for pkg in build-essential prometheus prometheus-alertmanager curl systemd keepalived iproute2 mtail; do
+for pkg in build-essential prometheus prometheus-alertmanager curl systemd keepalived iproute2 mtail \
+    nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl zabbix-agent \
+    postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

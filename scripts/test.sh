@@ -7,15 +7,26 @@
 #   vm        the real-kernel suite: a Debian kernel with IPVS under QEMU, real ipvsadm and
 #             traffic, lvsmon run inside and compared with ipvsadm (tests/vm/ci.sh)
 #   keepalived-logs  real keepalived 2.2.7 in network namespaces (failover, respawn, auth
-#             mismatch), its console output classified (tests/logs_keepalived.rs), and a
+#             mismatch), its console output classified (tests/logs_keepalived.rs); a track
+#             script, a link down and mismatched VIPs seen live by `serve` as incidents
+#             (FAULTs, split brain, keepalived down; tests/keepalived_incidents.rs), and a
 #             real systemd-journald in a private namespace feeding `serve --log.journal`
 #             (tests/logs_journal.rs); both need root
+#   check-products  the monitoring products run `lvsmon check` through the shipped
+#             deploy/nagios and deploy/zabbix files, each started on 127.0.0.1 by
+#             tests/check_products.rs: Nagios 4 (state and perfdata it recorded), NRPE with
+#             check_nrpe, Icinga 2's validator, the Zabbix agent (-t and its passive
+#             protocol); about 6 s
+#   zabbix-server  a real Zabbix 6.0 server (PostgreSQL, zabbix_server, the PHP frontend's
+#             API under `php -S`, the agent, all on 127.0.0.1) imports deploy/zabbix's two
+#             templates and discovers and collects the demo director through both
+#             (tests/check_zabbix_server.rs); about 90 s
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 
@@ -43,13 +54,15 @@ vm() {
     # over netlink, as an unprivileged user with and without CAP_NET_ADMIN, through
     # --ipvs.netns), checked against the kernel's /proc and ipvsadm from the same moment.
     LVSMON_CAPTURES_DIR="$PWD/target/vm-captures" LVSMON_REQUIRE_VM_PAGES=1 \
-        cargo test --locked --test kernel_captures --test vm_netlink
+        cargo test --locked --test kernel_captures --test vm_netlink --test incidents_checkers
 }
 
 step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
 step vm vm
-step keepalived-logs cargo test --locked --test logs_keepalived --test logs_journal -- --include-ignored
+step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal -- --include-ignored
+step check-products cargo test --locked --test check_products -- --include-ignored
+step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

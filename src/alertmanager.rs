@@ -143,9 +143,21 @@ pub async fn run(targets: Arc<Targets>, live: Arc<Live>, generator: String) {
     let mut since_resend = RESEND;
     let mut backoff = Duration::ZERO;
     let mut pending = false;
+    let mut last_look = std::time::Instant::now();
     loop {
-        tokio::time::sleep(POLL.max(backoff)).await;
-        since_resend += POLL.max(backoff);
+        // A change wakes the loop at once (an incident opened or closed is pushed within
+        // the time a look and a post take); the poll still re-sends, and a backoff after
+        // failures is waited out whatever changes.
+        if backoff.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = live.changed() => {}
+            }
+        } else {
+            tokio::time::sleep(backoff).await;
+        }
+        since_resend += last_look.elapsed();
+        last_look = std::time::Instant::now();
         let l = live.clone();
         // The engine's lock is taken on a blocking thread, never in the runtime.
         let Ok(all) = tokio::task::spawn_blocking(move || l.incidents()).await else {

@@ -11,6 +11,7 @@
 
 pub mod alertmanager;
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod fmtio;

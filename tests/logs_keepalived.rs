@@ -14,12 +14,14 @@
 
 mod common;
 
+use common::lab::{count, Lab};
+
 use lvsmon::logs::analyze::{Analyzer, Summary};
 use lvsmon::logs::frame::YearClock;
 use lvsmon::logs::rules::Rules;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn summary(text: &str) -> Summary {
     static RULES: std::sync::OnceLock<std::sync::Arc<Rules>> = std::sync::OnceLock::new();
@@ -35,10 +37,6 @@ fn summary(text: &str) -> Summary {
 
 fn ev(s: &Summary, kind: &str) -> usize {
     s.events.get(kind).copied().unwrap_or(0) as usize
-}
-
-fn count(text: &str, needle: &str) -> usize {
-    text.lines().filter(|l| l.contains(needle)).count()
 }
 
 /// The checks shared by the live run and the fixtures: each event kind counted exactly as
@@ -235,7 +233,7 @@ fn one_host(s: &Summary, times: bool) -> Summary {
 
 #[test]
 fn every_transport_of_the_real_captures_gives_identical_counts() {
-    for host in ["lbA", "lbB", "lbC", "check"] {
+    for host in ["lbA", "lbB", "lbC", "check", "checkers"] {
         let text = fixture(host).expect("fixture");
         let want = summary(&text);
         assert!(want.matched > 5, "{host}: {want:?}");
@@ -264,214 +262,13 @@ fn every_transport_of_the_real_captures_gives_identical_counts() {
 // --------------------------------------------------------------------------------------
 // The live run.
 
-fn tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var("LVSMON_REQUIRE_TOOLS").is_err(),
-            "{name} is required (LVSMON_REQUIRE_TOOLS is set) but not installed"
-        );
-        eprintln!("{name} not installed: skipping (run scripts/install-deps.sh)");
-    }
-    found
-}
-
-fn sh(args: &[&str]) {
-    let st = Command::new(args[0])
-        .args(&args[1..])
-        .status()
-        .expect("spawn");
-    assert!(st.success(), "{args:?} failed");
-}
-
-/// Network namespaces and keepalived processes, removed/stopped on drop.
-struct Lab {
-    prefix: String,
-    dir: tempfile::TempDir,
-    children: Vec<(String, Child)>,
-}
-
-impl Lab {
-    fn ns(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
-    }
-
-    fn new() -> Lab {
-        let prefix = format!("lvk{}", std::process::id() % 100_000);
-        let lab = Lab {
-            prefix,
-            dir: tempfile::tempdir().unwrap(),
-            children: Vec::new(),
-        };
-        let hub = lab.ns("h");
-        sh(&["ip", "netns", "add", &hub]);
-        sh(&["ip", "-n", &hub, "link", "add", "br0", "type", "bridge"]);
-        sh(&["ip", "-n", &hub, "link", "set", "br0", "up"]);
-        for (i, h) in ["A", "B", "C"].iter().enumerate() {
-            let ns = lab.ns(h);
-            sh(&["ip", "netns", "add", &ns]);
-            let port = format!("p{h}");
-            sh(&[
-                "ip", "-n", &ns, "link", "add", "eth0", "type", "veth", "peer", "name", &port,
-                "netns", &hub,
-            ]);
-            sh(&[
-                "ip", "-n", &hub, "link", "set", &port, "master", "br0", "up",
-            ]);
-            sh(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("10.99.0.{}/24", i + 1),
-                "dev",
-                "eth0",
-            ]);
-            sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-            sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-        }
-        lab
-    }
-
-    fn path(&self, f: &str) -> PathBuf {
-        self.dir.path().join(f)
-    }
-
-    fn start(&mut self, host: &str, priority: u32, pass: &str) {
-        let conf = format!(
-            "global_defs {{\n  router_id lb{host}\n}}\n\
-             vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
-             priority {priority}\n  advert_int 1\n  \
-             authentication {{\n    auth_type PASS\n    auth_pass {pass}\n  }}\n  \
-             virtual_ipaddress {{\n    10.99.0.100/24\n  }}\n}}\n"
-        );
-        let cfg = self.path(&format!("lb{host}.conf"));
-        std::fs::write(&cfg, conf).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.path(&format!("lb{host}.log")))
-            .unwrap();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns(host),
-                "keepalived",
-                "-P",
-                "-n",
-                "-l",
-                "-D",
-                "-G",
-                "-f",
-            ])
-            .arg(&cfg)
-            .arg("-p")
-            .arg(self.path(&format!("lb{host}.pid")))
-            .arg("-r")
-            .arg(self.path(&format!("lb{host}.vrrp.pid")))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start keepalived");
-        self.children.push((host.to_string(), child));
-    }
-
-    fn log(&self, host: &str) -> String {
-        std::fs::read_to_string(self.path(&format!("lb{host}.log"))).unwrap_or_default()
-    }
-
-    /// Waits (bounded) until `host`'s log holds `n` lines containing `needle`.
-    fn wait_for(&self, host: &str, needle: &str, n: usize, secs: u64) {
-        let t0 = Instant::now();
-        while count(&self.log(host), needle) < n {
-            assert!(
-                t0.elapsed() < Duration::from_secs(secs),
-                "lb{host}: no {n}× {needle:?} after {secs} s; logs:\n{}\n{}\n{}",
-                self.log("A"),
-                self.log("B"),
-                self.log("C")
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn kill_vrrp_child(&self, host: &str) {
-        sh(&["kill", "-KILL", &self.vrrp_pid(host)]);
-    }
-
-    fn kill_instance(&mut self, host: &str) {
-        let i = self.children.iter().position(|(h, _)| h == host).unwrap();
-        let (_, mut c) = self.children.remove(i);
-        let vrrp = self.vrrp_pid(host);
-        // Both at once, so that neither the parent respawns the child nor the child sees its
-        // parent go and resigns gracefully (priority 0): a crash, as far as lbB can tell.
-        sh(&["kill", "-KILL", &c.id().to_string(), &vrrp]);
-        let _ = c.wait();
-        let t0 = Instant::now();
-        while Path::new(&format!("/proc/{vrrp}")).exists() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "lb{host}'s VRRP process survives"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        for f in ["pid", "vrrp.pid"] {
-            let _ = std::fs::remove_file(self.path(&format!("lb{host}.{f}")));
-        }
-    }
-
-    fn vrrp_pid(&self, host: &str) -> String {
-        let p = self.path(&format!("lb{host}.vrrp.pid"));
-        std::fs::read_to_string(p).unwrap().trim().to_string()
-    }
-
-    fn stop_all(&mut self) {
-        for (_, c) in &self.children {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-        }
-        let t0 = Instant::now();
-        for (_, c) in &mut self.children {
-            while c.try_wait().ok().flatten().is_none() && t0.elapsed() < Duration::from_secs(10) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for (_, c) in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for h in ["A", "B", "C", "h"] {
-            let _ = Command::new("ip")
-                .args(["netns", "del", &self.ns(h)])
-                .status();
-        }
-    }
-}
-
 #[test]
 #[ignore = "needs root and keepalived, ~25 s: scripts/test.sh step keepalived"]
 fn real_keepalived_failover_and_auth_mismatch() {
-    if !common::is_root() {
-        assert!(std::env::var("LVSMON_REQUIRE_TOOLS").is_err(), "needs root");
-        eprintln!("not root: skipping");
+    if !common::lab::ready() {
         return;
     }
-    if !tool("keepalived") || !tool("ip") {
-        return;
-    }
-    let mut lab = Lab::new();
+    let mut lab = Lab::new("k");
     lab.start("A", 150, "secret1");
     lab.start("B", 100, "secret1");
     lab.wait_for("A", "Entering MASTER STATE", 1, 15);

@@ -27,6 +27,9 @@ pub enum Command {
     /// with --incidents the incidents they tell. Exit status 0, 1 when a critical incident
     /// was found, 2 on an error.
     Analyze(AnalyzeArgs),
+    /// Monitoring checks: a Nagios/Icinga/NRPE plugin (`check nagios MODE`) and Zabbix
+    /// discovery and items (`check zabbix`). Bad arguments exit 3 (UNKNOWN), never 2.
+    Check(CheckArgs),
 }
 
 /// The director's readers: shared by `serve` and `dump`.
@@ -204,4 +207,136 @@ pub struct KeepalivedArgs {
     /// Never signal keepalived: read dumps something else asked for and export their age.
     #[arg(long = "keepalived.passive")]
     pub passive: bool,
+}
+
+// ---- `lvsmon check` (issue 11): every flag of the checks, kept together. ----
+
+#[derive(Args, Debug)]
+#[command(version, propagate_version = true)]
+pub struct CheckArgs {
+    #[command(subcommand)]
+    pub kind: CheckKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CheckKind {
+    /// A Nagios plugin: `LVS <STATE> - text | perfdata`, exit 0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN.
+    Nagios(NagiosArgs),
+    /// Zabbix low-level discovery and item values (deploy/zabbix/lvsmon.conf).
+    Zabbix(ZabbixArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NagiosArgs {
+    #[command(subcommand)]
+    pub mode: NagiosMode,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NagiosMode {
+    /// One virtual service: thresholds on its available backends (weight > 0), default
+    /// `-c 1:`; CRITICAL when it is not configured.
+    Service(NagiosService),
+    /// Every virtual service, the worst state wins.
+    Services(NagiosServices),
+    /// keepalived's VRRP instances: CRITICAL on FAULT or keepalived down, WARNING when a
+    /// state differs from --expect.
+    Vrrp(NagiosVrrp),
+    /// Open incidents: CRITICAL if a critical one is open, WARNING if a warning one is.
+    Incidents(NagiosIncidents),
+}
+
+/// Where a check reads the director, and the plugin options every mode has.
+#[derive(Args, Debug)]
+pub struct CheckSource {
+    /// Ask a running lvsmon (`http://127.0.0.1:9689`) instead of reading the director.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Seconds before the check gives up with UNKNOWN.
+    #[arg(short = 't', long, value_name = "SECONDS", default_value = "10")]
+    pub timeout: String,
+    /// More detail (repeatable): the long output lists every item.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `-w`/`-c`: Nagios ranges (`10`, `10:`, `~:10`, `10:20`, `@10:20`). An empty value is no
+/// range, so a command definition can always pass `-w '$ARG2$'`.
+#[derive(Args, Debug)]
+pub struct Thresholds {
+    /// WARNING range for the available backends.
+    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub warning: Option<String>,
+    /// CRITICAL range for the available backends (default `1:` when neither is given).
+    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub critical: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NagiosService {
+    /// The virtual service: `TCP 10.1.0.100:80`, `UDP [fd00::53]:53`, `FWM 42`.
+    #[arg(long, value_name = "SERVICE")]
+    pub service: crate::model::VirtualServiceId,
+    #[command(flatten)]
+    pub thresholds: Thresholds,
+    #[command(flatten)]
+    pub source: CheckSource,
+}
+
+#[derive(Args, Debug)]
+pub struct NagiosServices {
+    /// Leave this virtual service out (repeatable).
+    #[arg(long, value_name = "SERVICE")]
+    pub exclude: Vec<crate::model::VirtualServiceId>,
+    #[command(flatten)]
+    pub thresholds: Thresholds,
+    #[command(flatten)]
+    pub source: CheckSource,
+}
+
+#[derive(Args, Debug)]
+pub struct NagiosVrrp {
+    /// Only this VRRP instance.
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// The state this director should be in.
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub expect: Option<crate::check::vrrp::Expect>,
+    #[command(flatten)]
+    pub source: CheckSource,
+}
+
+#[derive(Args, Debug)]
+pub struct NagiosIncidents {
+    #[command(flatten)]
+    pub source: CheckSource,
+}
+
+#[derive(Args, Debug)]
+pub struct ZabbixArgs {
+    #[command(subcommand)]
+    pub command: ZabbixCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ZabbixCommand {
+    /// Low-level discovery as a JSON array.
+    Discovery {
+        #[arg(value_enum)]
+        what: crate::check::zabbix::Discover,
+        #[command(flatten)]
+        source: CheckSource,
+    },
+    /// One item's value: `lvsmon.service[available,TCP,10.1.0.100,80,]`,
+    /// `lvsmon.backend[weight,TCP,10.1.0.100,80,,10.1.0.11,80]`, `lvsmon.vrrp[state,VI_1]`,
+    /// `lvsmon.keepalived[up]`, `lvsmon.incidents[critical]`.
+    Get {
+        #[arg(value_name = "KEY")]
+        key: String,
+        #[command(flatten)]
+        source: CheckSource,
+    },
 }

@@ -20,16 +20,15 @@ pub const RECENT_EVENTS: usize = 500;
 pub struct LogSetup {
     pub pipeline: Arc<LogPipeline>,
     pub recent: Arc<Recent>,
-    pub incidents: Arc<Live>,
     settings: LogSettings,
 }
 
 impl LogSetup {
     /// The pipeline when any source (or the demo) is configured; the demo's capture is
-    /// replayed into it at once.
+    /// replayed into it at once, after `incidents` (when given) subscribed to it.
     pub fn new(
         s: &LogSettings,
-        incidents: &crate::incidents::Settings,
+        incidents: Option<&Arc<Live>>,
         demo: bool,
     ) -> Result<Option<LogSetup>> {
         let rules = Arc::new(Rules::load(s.rules.as_deref())?);
@@ -41,8 +40,9 @@ impl LogSetup {
         let pipeline = Arc::new(LogPipeline::new(rules, stats).with_clock(clock));
         let recent = Recent::start(&pipeline.bus, RECENT_EVENTS)?;
         // Subscribed before the demo replays, so its events reach the detectors.
-        let state = s.state_dir.as_deref().map(StateStore::new);
-        let incidents = Live::start(&pipeline.bus, incidents.clone(), hostname(), state)?;
+        if let Some(live) = incidents {
+            live.subscribe(&pipeline.bus)?;
+        }
         if demo {
             let p = Pipeline::for_source(pipeline.clone(), crate::demo::logs::SOURCE);
             crate::demo::logs::replay(p).context("replaying the demo log capture")?;
@@ -50,7 +50,6 @@ impl LogSetup {
         Ok(Some(LogSetup {
             pipeline,
             recent,
-            incidents,
             settings: s.clone(),
         }))
     }
@@ -101,7 +100,8 @@ impl LogSetup {
 }
 
 /// This director's name, for lines that name no host (kmsg, keepalived's console).
-fn hostname() -> String {
+/// This director's name, for what names none.
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()

@@ -4,8 +4,10 @@
 
 pub mod args;
 pub mod cardinality;
+pub mod check;
 pub mod config;
 pub mod logs;
+mod progress;
 pub mod settings;
 pub mod web;
 
@@ -26,12 +28,17 @@ use std::sync::Arc;
 
 /// Parses the command line and runs the subcommand. Exit status: 0; 1 on an error of
 /// `serve` or `dump`; for `analyze` (scripts rely on it) 0, 1 when `--incidents` found a
-/// critical incident, 2 on an error.
+/// critical incident, 2 on an error; `check` exits as a plugin does (0–3, see `check`).
 pub fn main() -> ExitCode {
-    let (result, error_status) = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return check::parse_failed(e),
+    };
+    let (result, error_status) = match cli.command {
         Command::Serve(a) => (serve(a).map(|_| ExitCode::SUCCESS), 1),
         Command::Dump(a) => (dump(a).map(|_| ExitCode::SUCCESS), 1),
         Command::Analyze(a) => (analyze(a), 2),
+        Command::Check(a) => return check::run(a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("Error: {e:?}");
@@ -103,16 +110,20 @@ fn serve(args: ServeArgs) -> Result<()> {
     if !path.starts_with('/') || path == "/" {
         bail!("--web.telemetry-path must start with / and not be / itself (got {path:?})");
     }
-    let logs = logs::LogSetup::new(&s.logs, &s.incidents, s.demo)?;
+    // The incident engine runs with or without logs: it also looks at the tables.
+    let store = s
+        .logs
+        .state_dir
+        .as_deref()
+        .map(crate::logs::source::StateStore::new);
+    let live = crate::incidents::Live::new(s.incidents.clone(), logs::hostname(), store);
+    let logs = logs::LogSetup::new(&s.logs, Some(&live), s.demo)?;
     let am_urls = if args.alertmanager_url.is_empty() {
         file.alertmanager.url.clone().unwrap_or_default()
     } else {
         args.alertmanager_url.clone()
     };
     let targets = Arc::new(crate::alertmanager::Targets::parse(&am_urls)?);
-    if !targets.0.is_empty() && logs.is_none() {
-        bail!("--alertmanager.url pushes incidents, which come from logs: add a log source (--log.file, --log.journal, --log.kmsg)");
-    }
     // Where the tables are read, as round 1 logged it: the procfs root or the demo's label.
     let source = match &s.app.ipvs_at {
         crate::app::IpvsAt::Here(crate::ipvs::source::ProcSource::Dir(d)) => {
@@ -126,8 +137,9 @@ fn serve(args: ServeArgs) -> Result<()> {
     let mut app = App::with_incidents(
         s.app,
         logs.as_ref().map(|l| l.pipeline.clone()),
-        logs.as_ref().map(|l| l.incidents.clone()),
+        Some(live.clone()),
     )?;
+    live.watch(app.ipvs.clone(), app.keepalived.clone())?;
     app.alertmanager = (!targets.0.is_empty()).then(|| targets.clone());
     let app = Arc::new(app);
     let limits = web::limits(&args.web, &file.web)?;
@@ -216,7 +228,7 @@ fn dump(args: DumpArgs) -> Result<()> {
              `lvsmon serve` (to follow them) and `lvsmon analyze FILE…` (to read them once)"
         );
     }
-    let logs = logs::LogSetup::new(&s.logs, &s.incidents, s.demo)?;
+    let logs = logs::LogSetup::new(&s.logs, None, s.demo)?;
     let app = App::new(s.app, logs.map(|l| l.pipeline))?;
     let exporter = Exporter::with_options(
         &app,
@@ -261,21 +273,31 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     if args.incidents || !args.kind.is_empty() {
         a = a.with_incidents(file.incidents.clone().unwrap_or_default());
     }
-    for f in &args.files {
-        let (host, path) = input_name(f);
-        a.read_path(&path, host.as_deref())
-            .with_context(|| format!("analyze {}", path.display()))?;
+    let inputs: Vec<_> = args.files.iter().map(|f| input_name(f)).collect();
+    let bar = progress::Progress::new(inputs.iter().map(|(_, p)| p.as_path()));
+    for (host, path) in &inputs {
+        let read = if path.as_path() == std::path::Path::new("-") {
+            a.read_path(path, host.as_deref())
+                .map_err(anyhow::Error::from)
+        } else {
+            let name = host.as_deref().unwrap_or(crate::logs::analyze::NO_HOST);
+            std::fs::File::open(path)
+                .and_then(|f| a.read_named(bar.wrap(f), name))
+                .map_err(anyhow::Error::from)
+        };
+        read.with_context(|| format!("analyze {}", path.display()))?;
     }
-    let mut s = a.summary();
+    bar.finish();
+    let mut s = a.into_summary();
     if !args.kind.is_empty() {
         s.incidents
             .retain(|i| args.kind.iter().any(|k| k == i.kind));
     }
-    let text = match args.format {
-        OutputFormat::Json => format!("{}\n", s.to_json()),
-        OutputFormat::Text => s.to_text(),
-    };
-    write_stdout(|out| out.write_all(text.as_bytes()))?;
+    // Written as it is made: a post-mortem of millions of lines has tens of MB of output.
+    write_stdout(|out| match args.format {
+        OutputFormat::Json => s.write_json(out),
+        OutputFormat::Text => out.write_all(s.to_text().as_bytes()),
+    })?;
     let critical = s
         .incidents
         .iter()

@@ -10,11 +10,16 @@
 //! Memory is bounded by what is open and by the transitions, never by lines.
 
 use super::{kind, Evidence, Incident, Settings};
-use crate::logs::event::bounded_line;
+use crate::logs::event::{bounded_line, bounded_line_into};
 use crate::logs::pipeline::EventRef;
 use crate::logs::rules::Label;
 use crate::model::{RealServerId, VirtualServiceId};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+/// The engine's maps are looked up several times per event: foldhash, not SipHash (SipHash
+/// was a tenth of `analyze --incidents`, callgrind), seeded per map.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Longest evidence line kept, in bytes.
 const EVIDENCE_LINE: usize = 300;
@@ -23,17 +28,25 @@ const EVIDENCE_LINE: usize = 300;
 /// two transitions; a split brain two or four).
 const TRANSITIONS_PER_INCIDENT: usize = 4;
 
+/// A director's or an instance's name, shared by every key that names it: building a key
+/// for each event must not allocate.
+type Name = std::sync::Arc<str>;
+
+/// Instance names kept shared per director; beyond this (a log inventing names) each key
+/// gets its own copy.
+const MAX_INAMES: usize = 4096;
+
 /// Event times are microseconds; settings are seconds.
 fn micros(seconds: u64) -> i64 {
     i64::try_from(seconds).unwrap_or(i64::MAX / 2_000_000) * 1_000_000
 }
 
 /// What identifies one open incident.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Key {
     kind: &'static str,
-    host: String,
-    iname: Option<String>,
+    host: Name,
+    iname: Option<Name>,
     vs: Option<VirtualServiceId>,
     rs: Option<RealServerId>,
 }
@@ -50,6 +63,8 @@ struct Open {
     tail: VecDeque<Evidence>,
     /// Its number in [`Engine::deadlines`].
     seq: u64,
+    /// Opened by a look at the director (not by an event): only a look closes it.
+    by_look: bool,
 }
 
 impl Open {
@@ -62,6 +77,8 @@ impl Open {
 /// What the engine remembers of one director.
 #[derive(Debug, Default, Clone)]
 struct Host {
+    name: Name,
+    inames: HashSet<Name>,
     /// keepalived is running (a start was seen, and no stop after it).
     running: bool,
     last_time: i64,
@@ -77,13 +94,23 @@ struct Host {
     fault_reason: Option<String>,
     /// Instances MASTER now.
     masters: Vec<String>,
+    /// What the snapshot detectors remember between looks.
+    watch: snapshot::Watch,
+    /// Per instance: it was BACKUP (not the BACKUP keepalived starts in) or in FAULT at its
+    /// last change, so becoming MASTER takes the role from another director.
+    standby: HashSet<Name>,
+    /// Instances that changed state since keepalived started: the first change is its
+    /// start (keepalived 2.2.7 does not always mark it "(init)").
+    since_start: HashSet<Name>,
+    /// Per instance: the last director heard claiming MASTER with a better priority.
+    better_peer: HashMap<Name, String>,
 }
 
 /// The incident engine over one stream of events (one `serve`, one `analyze` run).
 #[derive(Debug, Clone)]
 pub struct Engine {
     s: Settings,
-    open: BTreeMap<Key, Open>,
+    open: HashMap<Key, Open>,
     done: VecDeque<Incident>,
     /// Closed incidents kept (`None`: all, as `analyze` wants).
     history: Option<usize>,
@@ -92,14 +119,31 @@ pub struct Engine {
     /// Per director, the open incidents that close after a quiet window, by when: a sweep
     /// at each event looks only at those due (checking every open incident at every line
     /// made `analyze` quadratic).
-    deadlines: HashMap<String, std::collections::BTreeSet<(i64, u64)>>,
+    deadlines: HashMap<Name, std::collections::BTreeSet<(i64, u64)>>,
     /// The key of each incident in `deadlines`.
     by_seq: HashMap<u64, Key>,
     seq: u64,
     /// Bumped at every change, so a saver knows when to write.
     version: u64,
-    hosts: HashMap<String, Host>,
+    hosts: HashMap<Name, Host>,
     transitions: Vec<Transition>,
+    /// One director's events (`serve`): a failover is told from its side, as it happens,
+    /// not decided across directors at the end.
+    one_director: bool,
+}
+
+impl Host {
+    /// The shared copy of an instance's name.
+    fn iname(&mut self, iname: &str) -> Name {
+        if let Some(n) = self.inames.get(iname) {
+            return n.clone();
+        }
+        let n: Name = iname.into();
+        if self.inames.len() < MAX_INAMES {
+            self.inames.insert(n.clone());
+        }
+        n
+    }
 }
 
 /// One event as the detectors see it.
@@ -108,12 +152,16 @@ struct In<'a> {
     /// The director's previous event's time.
     prev: i64,
     host: &'a str,
+    /// The same names, shared, for keys.
+    host_name: Name,
+    iname_name: Option<Name>,
     kind: &'a str,
     iname: Option<&'a str>,
     vs: Option<VirtualServiceId>,
     rs: Option<RealServerId>,
     script: Option<&'a str>,
     interface: Option<&'a str>,
+    peer: Option<&'a str>,
     /// The message, after the transport's time, host and ident.
     message: &'a str,
     line: &'a [u8],
@@ -121,11 +169,21 @@ struct In<'a> {
 
 impl In<'_> {
     fn evidence(&self) -> Evidence {
-        Evidence {
-            time: Some(self.time),
-            host: self.host.to_string(),
-            line: bounded_line(self.line, EVIDENCE_LINE),
-        }
+        let mut ev = Evidence {
+            time: None,
+            host: String::new(),
+            line: String::new(),
+        };
+        self.write_evidence(&mut ev);
+        ev
+    }
+
+    /// This event as evidence, into `ev`'s buffers (a repeat reuses the oldest's).
+    fn write_evidence(&self, ev: &mut Evidence) {
+        ev.time = Some(self.time);
+        ev.host.clear();
+        ev.host.push_str(self.host);
+        bounded_line_into(&mut ev.line, self.line, EVIDENCE_LINE);
     }
 }
 
@@ -139,6 +197,8 @@ pub struct Seen<'a> {
     pub rs: Option<RealServerId>,
     pub script: Option<&'a str>,
     pub interface: Option<&'a str>,
+    /// The other director an advert came from.
+    pub peer: Option<&'a str>,
     pub message: &'a str,
     pub line: &'a [u8],
 }
@@ -153,6 +213,7 @@ impl<'a> Seen<'a> {
             rs: ev.real_server().ok().flatten(),
             script: ev.label(Label::Script),
             interface: ev.label(Label::Interface),
+            peer: ev.label(Label::Peer),
             message: ev.message,
             line: ev.line,
         }
@@ -168,6 +229,7 @@ impl<'a> Seen<'a> {
             rs: ev.real_server,
             script: detail("script"),
             interface: detail("interface"),
+            peer: detail("peer"),
             message: &ev.message,
             line: ev.line.as_bytes(),
         }
@@ -178,16 +240,17 @@ impl Engine {
     pub fn new(s: Settings) -> Engine {
         Engine {
             s,
-            open: BTreeMap::new(),
+            open: HashMap::default(),
             done: VecDeque::new(),
             history: None,
             opened: Vec::new(),
-            deadlines: HashMap::new(),
-            by_seq: HashMap::new(),
+            deadlines: HashMap::default(),
+            by_seq: HashMap::default(),
             seq: 0,
             version: 0,
-            hosts: HashMap::new(),
+            hosts: HashMap::default(),
             transitions: Vec::new(),
+            one_director: false,
         }
     }
 
@@ -195,6 +258,13 @@ impl Engine {
     /// name); events without a wall-clock time take the director's last one.
     pub fn event(&mut self, ev: &EventRef<'_>, host: &str) {
         self.seen(Seen::of(ev), host);
+    }
+
+    /// One director's engine (`serve`): its failovers are told as they happen, from its
+    /// side ("VI_1: MASTER moved to lb-b", "VI_1: lb-a left MASTER for 10.0.0.2").
+    pub fn one_director(mut self) -> Engine {
+        self.one_director = true;
+        self
     }
 
     /// Keeps only the newest `n` closed incidents (a long-running `serve`).
@@ -210,9 +280,25 @@ impl Engine {
         std::mem::take(&mut self.opened)
     }
 
+    /// [`Engine::observe`], returning the (kind, severity) of the incidents it opened.
+    pub fn observe_counting(
+        &mut self,
+        host: &str,
+        obs: &crate::incidents::observe::Observation,
+    ) -> Vec<(&'static str, &'static str)> {
+        self.opened.clear();
+        self.observe(host, obs);
+        std::mem::take(&mut self.opened)
+    }
+
+    /// The windows and thresholds it runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.s
+    }
+
     /// Closes every director's incidents whose quiet window has passed by `now` (µs).
     pub fn close_quiet_all(&mut self, now: i64) {
-        let hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        let hosts: Vec<Name> = self.hosts.keys().cloned().collect();
         for h in hosts {
             self.close_quiet(&h, now);
         }
@@ -254,16 +340,21 @@ impl Engine {
         let prev = h.last_time;
         let time = ev.time.unwrap_or(prev);
         h.last_time = prev.max(time);
+        let host_name = h.name.clone();
+        let iname_name = ev.iname.map(|i| h.iname(i));
         let e = In {
             time,
             prev,
             host,
+            host_name,
+            iname_name,
             kind: ev.kind,
             iname: ev.iname,
             vs: ev.vs,
             rs: ev.rs,
             script: ev.script,
             interface: ev.interface,
+            peer: ev.peer,
             message: ev.message,
             line: ev.line,
         };
@@ -274,37 +365,79 @@ impl Engine {
     /// The director's state (allocating its name only the first time it is seen).
     fn host(&mut self, host: &str) -> &mut Host {
         if !self.hosts.contains_key(host) {
-            self.hosts.insert(host.to_string(), Host::default());
+            let name: Name = host.into();
+            let h = Host {
+                name: name.clone(),
+                ..Host::default()
+            };
+            self.hosts.insert(name, h);
         }
         // Inserted just above when it was missing.
         self.hosts.get_mut(host).expect("host entry")
     }
 
     /// Opens an incident, or folds a repeat into the open one.
-    fn open_or_repeat(&mut self, k: Key, e: &In<'_>, quiet: Option<u64>, summary: String) {
-        let keep = self.s.evidence_lines;
-        self.version += 1;
+    fn open_or_repeat(
+        &mut self,
+        k: Key,
+        e: &In<'_>,
+        quiet: Option<u64>,
+        summary: impl FnOnce() -> String,
+    ) {
         if let Some(o) = self.open.get_mut(&k) {
-            let old = o.deadline();
-            o.inc.count += 1;
-            o.last = e.time;
-            push_evidence(o, e.evidence(), keep);
-            if let (Some(old), Some(new)) = (old, o.deadline()) {
+            let keep = self.s.evidence_lines;
+            push_evidence_with(o, keep, |ev| e.write_evidence(ev));
+            self.repeated(&k, e.time);
+            return;
+        }
+        self.open_at(k, e.time, e.evidence(), quiet, summary);
+    }
+
+    /// Folds a repeat at `time` into the open incident `k` (its evidence already pushed):
+    /// one more, and its quiet window starts again.
+    fn repeated(&mut self, k: &Key, time: i64) {
+        self.version += 1;
+        let Some(o) = self.open.get_mut(k) else {
+            return;
+        };
+        let old = o.deadline();
+        o.inc.count += 1;
+        o.last = time;
+        if let (Some(old), Some(new)) = (old, o.deadline()) {
+            if old != new {
                 let set = self.deadlines.entry(k.host.clone()).or_default();
                 set.remove(&(old, o.seq));
                 set.insert((new, o.seq));
             }
+        }
+    }
+
+    /// [`Engine::open_or_repeat`] from a time and an evidence line (the snapshot
+    /// detectors have no event).
+    fn open_at(
+        &mut self,
+        k: Key,
+        time: i64,
+        evidence: Evidence,
+        quiet: Option<u64>,
+        summary: impl FnOnce() -> String,
+    ) {
+        if let Some(o) = self.open.get_mut(&k) {
+            push_evidence(o, evidence, self.s.evidence_lines);
+            self.repeated(&k, time);
             return;
         }
-        let inc = incident(&k, e.time, summary, e.evidence());
+        self.version += 1;
+        let inc = incident(&k, time, summary(), evidence);
         self.opened.push((inc.kind, inc.severity.as_str()));
         self.seq += 1;
         let o = Open {
             inc,
             quiet,
-            last: e.time,
+            last: time,
             tail: VecDeque::new(),
             seq: self.seq,
+            by_look: false,
         };
         self.insert_open(k, o);
     }
@@ -322,7 +455,7 @@ impl Engine {
     }
 
     /// A zero-length incident (a crash, a failover).
-    fn instant(&mut self, k: Key, e: &In<'_>, summary: String) {
+    fn instant(&mut self, k: Key, e: &In<'_>, summary: impl FnOnce() -> String) {
         self.open_or_repeat(k.clone(), e, Some(0), summary);
         if let Some(o) = self.open.get_mut(&k) {
             o.inc.end = Some(e.time);
@@ -330,10 +463,15 @@ impl Engine {
     }
 
     fn close(&mut self, k: &Key, e: &In<'_>) {
+        self.close_at(k, e.time, e.evidence());
+    }
+
+    /// Closes an open incident at `time`, `evidence` saying why.
+    fn close_at(&mut self, k: &Key, time: i64, evidence: Evidence) {
         if let Some(mut o) = self.open.remove(k) {
-            o.inc.end = Some(e.time);
+            o.inc.end = Some(time);
             let keep = self.s.evidence_lines;
-            push_evidence(&mut o, e.evidence(), keep);
+            push_evidence(&mut o, evidence, keep);
             self.closed(finish(o));
         }
     }
@@ -344,7 +482,7 @@ impl Engine {
         let keys: Vec<Key> = self
             .open
             .keys()
-            .filter(|k| k.host == host && k.kind.starts_with("vrrp_"))
+            .filter(|k| &*k.host == host && k.kind.starts_with("vrrp_"))
             .cloned()
             .collect();
         for k in keys {
@@ -398,7 +536,7 @@ impl Engine {
     /// The incidents found so far and still open, oldest first, with the cross-director
     /// verdicts (failovers, split brains) decided from every director's transitions.
     pub fn finish(mut self) -> Vec<Incident> {
-        let hosts: Vec<(String, i64)> = self
+        let hosts: Vec<(Name, i64)> = self
             .hosts
             .iter()
             .map(|(h, s)| (h.clone(), s.last_time))
@@ -408,7 +546,9 @@ impl Engine {
         }
         let mut out: Vec<Incident> = std::mem::take(&mut self.done).into();
         out.extend(std::mem::take(&mut self.open).into_values().map(finish));
-        out.extend(self.cross_director());
+        let cross = self.cross_director();
+        out.extend(cross);
+        cross::explain_split_brains(&mut out);
         // Oldest first; ties in a stable order, so two runs print the same.
         out.sort_by(|a, b| {
             (
@@ -443,8 +583,8 @@ fn key(
 ) -> Key {
     Key {
         kind,
-        host: e.host.to_string(),
-        iname: e.iname.map(str::to_string),
+        host: e.host_name.clone(),
+        iname: e.iname_name.clone(),
         vs,
         rs,
     }
@@ -454,10 +594,13 @@ fn text<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "a virtual service".to_string(), |v| v.to_string())
 }
 
-/// `TCP_CHECK on service … failed` → `TCP_CHECK failed`; other wordings as written.
+/// `TCP_CHECK on service … failed` → `TCP_CHECK failed`, `Misc check for … failed …` →
+/// `MISC_CHECK failed`; other wordings as written.
 fn checker_of(msg: &str) -> String {
-    match msg.split_whitespace().next() {
-        Some(w) if w.ends_with("_CHECK") => format!("{w} failed"),
+    let mut words = msg.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(w), _) if w.ends_with("_CHECK") => format!("{w} failed"),
+        (Some("Misc"), Some("check")) => "MISC_CHECK failed".to_string(),
         _ => msg.trim().to_string(),
     }
 }
@@ -468,9 +611,9 @@ fn incident(k: &Key, start: i64, summary: String, first: Evidence) -> Incident {
         id: String::new(),
         kind: k.kind,
         severity: spec.map_or(crate::logs::rules::Severity::Warning, |s| s.severity),
-        host: Some(k.host.clone()),
+        host: Some(k.host.to_string()),
         hosts: Vec::new(),
-        iname: k.iname.clone(),
+        iname: k.iname.as_deref().map(str::to_string),
         virtual_service: k.vs.map(|v| v.to_string()),
         real_server: k.rs.map(|r| r.to_string()),
         start,
@@ -478,8 +621,29 @@ fn incident(k: &Key, start: i64, summary: String, first: Evidence) -> Incident {
         count: 1,
         evidence: vec![first],
         summary,
-        hint: spec.map_or("", |s| s.hint).to_string(),
+        hint: spec.map_or("", |s| s.hint),
     }
+}
+
+/// [`push_evidence`], the new line written by `fill` into the buffers of the line it
+/// replaces when the tail is full (a message repeated a million times allocates once).
+fn push_evidence_with(o: &mut Open, keep: usize, fill: impl FnOnce(&mut Evidence)) {
+    let first = keep.div_ceil(2);
+    let room = keep - first;
+    if o.inc.evidence.len() >= first && room > 0 && o.tail.len() >= room {
+        if let Some(mut ev) = o.tail.pop_front() {
+            fill(&mut ev);
+            o.tail.push_back(ev);
+            return;
+        }
+    }
+    let mut ev = Evidence {
+        time: None,
+        host: String::new(),
+        line: String::new(),
+    };
+    fill(&mut ev);
+    push_evidence(o, ev, keep);
 }
 
 /// Keeps the first evidence lines and the newest ones.
@@ -502,21 +666,36 @@ fn finish(mut o: Open) -> Incident {
 }
 
 /// A stable id: the same incident found twice (a restart, a second analysis) has the same.
+/// FNV-1a over the fields, each ended by a separator byte (a field of its own cannot
+/// hold one).
 fn id_of(i: &Incident) -> String {
-    let key = format!(
-        "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
-        i.kind, i.host, i.hosts, i.iname, i.virtual_service, i.real_server, i.start
-    );
-    format!("{:016x}", crate::logs::source::fnv1a(key.as_bytes()))
+    let mut h = crate::logs::source::Fnv1a::default();
+    let mut field = |b: &[u8]| {
+        h.write(b);
+        h.write(&[0xff]);
+    };
+    field(i.kind.as_bytes());
+    field(i.host.as_deref().unwrap_or("\u{0}").as_bytes());
+    for x in &i.hosts {
+        field(x.as_bytes());
+    }
+    for x in [&i.iname, &i.virtual_service, &i.real_server] {
+        field(x.as_deref().unwrap_or("\u{0}").as_bytes());
+    }
+    field(&i.start.to_le_bytes());
+    format!("{:016x}", h.finish())
 }
 
 mod cross;
 mod detect;
 mod saved;
+mod snapshot;
 
 pub use saved::Saved;
 
 use cross::Transition;
 
+#[cfg(test)]
+mod snapshot_tests;
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,18 @@
 //! The engine under `serve`: a consumer of the log pipeline's bus (a bounded queue of its
-//! own, so a slow detector never stalls a tailer) that runs the detectors in a thread and
-//! answers, at any time, what is open and what closed. Quiet windows close by the wall
-//! clock too, so a message that stops repeating ends its incident without another line.
+//! own, so a slow detector never stalls a tailer) that runs the detectors in a thread, and
+//! of the readers' snapshots (a look at the kernel's table and keepalived every few
+//! seconds, in another thread); it answers, at any time, what is open and what closed.
+//! Quiet windows close by the wall clock too, so a message that stops repeating ends its
+//! incident without another line.
 //!
 //! History is bounded: the newest [`HISTORY`] closed incidents are kept.
 
 use super::engine::{Engine, Saved, Seen};
+use super::observe::Observation;
 use super::{Incident, Settings};
 use crate::health::OnceLog;
+use crate::ipvs::IpvsReader;
+use crate::keepalived::Keepalived;
 use crate::logs::bus::EventBus;
 use crate::logs::event::Event;
 use crate::logs::source::StateStore;
@@ -29,26 +34,24 @@ const STATE_KEY: &str = "incidents";
 #[derive(Debug)]
 pub struct Live {
     engine: Mutex<Engine>,
+    /// This director's name.
+    host: String,
     /// Where open incidents are saved (`--log.state-dir`), the version last saved, and the
     /// one-log rule for a save that fails.
     store: Option<StateStore>,
     saved: Mutex<(u64, OnceLog)>,
     /// Incidents opened since start, by (kind, severity), for `lvsmon_incidents_total`.
     opened: Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,
+    /// Woken when an incident opens, repeats or closes (the Alertmanager pusher waits on it).
+    change: tokio::sync::Notify,
 }
 
 impl Live {
-    /// Subscribes to `bus` and runs the detectors in a thread that ends with the bus.
-    /// `host` names this director for lines that name none (keepalived's console, kmsg).
-    /// Open incidents saved in `store` by an earlier run are open again.
-    pub fn start(
-        bus: &EventBus,
-        settings: Settings,
-        host: String,
-        store: Option<StateStore>,
-    ) -> std::io::Result<Arc<Live>> {
-        let rx = bus.subscribe("incidents", 4096);
-        let mut engine = Engine::new(settings).with_history(HISTORY);
+    /// The engine, with the open incidents saved in `store` by an earlier run open again.
+    /// `host` names this director for lines that name none (keepalived's console, kmsg)
+    /// and for what the looks at it find.
+    pub fn new(settings: Settings, host: String, store: Option<StateStore>) -> Arc<Live> {
+        let mut engine = Engine::new(settings).with_history(HISTORY).one_director();
         if let Some(text) = store.as_ref().and_then(|s| s.load(STATE_KEY)) {
             match serde_json::from_str::<Vec<Saved>>(&text) {
                 Ok(saved) => engine.restore(saved),
@@ -56,18 +59,26 @@ impl Live {
             }
         }
         let version = engine.version();
-        let live = Arc::new(Live {
+        Arc::new(Live {
             engine: Mutex::new(engine),
+            host,
             store,
             saved: Mutex::new((version, OnceLog::default())),
             opened: Mutex::new(Default::default()),
-        });
-        let l = live.clone();
+            change: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Subscribes to `bus` and runs the detectors in a thread that ends with the bus; it
+    /// also closes quiet incidents by the clock and saves what is open.
+    pub fn subscribe(self: &Arc<Live>, bus: &EventBus) -> std::io::Result<()> {
+        let rx = bus.subscribe("incidents", 4096);
+        let l = self.clone();
         std::thread::Builder::new()
             .name("incidents".into())
             .spawn(move || loop {
                 match rx.recv_timeout(TICK) {
-                    Ok(ev) => l.event(&ev, &host),
+                    Ok(ev) => l.event(&ev),
                     Err(RecvTimeoutError::Timeout) => {
                         l.tick();
                         l.save();
@@ -75,7 +86,53 @@ impl Live {
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
             })?;
-        Ok(live)
+        Ok(())
+    }
+
+    /// Looks at the director every `observe-interval` seconds (the kernel's table and
+    /// keepalived, read as a scrape reads them) and runs the snapshot detectors, in a
+    /// thread that ends when the engine is dropped. Without a log source this thread also
+    /// saves what is open.
+    pub fn watch(
+        self: &Arc<Live>,
+        ipvs: Arc<IpvsReader>,
+        keepalived: Option<Arc<Keepalived>>,
+    ) -> std::io::Result<()> {
+        let every = self.engine().settings().observe_interval;
+        if every == 0 {
+            return Ok(());
+        }
+        let weak = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("incidents-watch".into())
+            .spawn(move || {
+                while let Some(l) = weak.upgrade() {
+                    let table = ipvs.read();
+                    let ka = keepalived.as_ref().map(|k| k.snapshot());
+                    let obs = Observation::of(&table, ka.as_ref(), now_micros());
+                    l.observe(&obs);
+                    l.save();
+                    drop(l);
+                    std::thread::sleep(Duration::from_secs(every));
+                }
+            })?;
+        Ok(())
+    }
+
+    /// One look at the director.
+    pub fn observe(&self, obs: &Observation) {
+        let (new, changed) = {
+            let mut e = self.engine();
+            let v = e.version();
+            (e.observe_counting(&self.host, obs), e.version() != v)
+        };
+        self.count(new, changed);
+    }
+
+    /// Resolves at the next change of what is open or closed (or at once if one came since
+    /// the last wait).
+    pub async fn changed(&self) {
+        self.change.notified().await;
     }
 
     fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
@@ -83,23 +140,38 @@ impl Live {
     }
 
     /// One event from the bus.
-    pub fn event(&self, ev: &Event, default_host: &str) {
-        let host = ev.host.as_deref().unwrap_or(default_host);
-        let new = self.engine().seen_counting(Seen::of_event(ev), host);
-        if !new.is_empty() {
-            let mut opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
-            for (kind, severity) in new {
-                *opened.entry((kind, severity)).or_insert(0) += 1;
-            }
+    pub fn event(&self, ev: &Event) {
+        let host = ev.host.as_deref().unwrap_or(&self.host);
+        let (new, changed) = {
+            let mut e = self.engine();
+            let v = e.version();
+            (e.seen_counting(Seen::of_event(ev), host), e.version() != v)
+        };
+        self.count(new, changed);
+    }
+
+    fn count(&self, new: Vec<(&'static str, &'static str)>, changed: bool) {
+        if changed {
+            self.change.notify_one();
+        }
+        if new.is_empty() {
+            return;
+        }
+        let mut opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        for (kind, severity) in new {
+            *opened.entry((kind, severity)).or_insert(0) += 1;
         }
     }
 
     /// Closes what has been quiet long enough by now.
     pub fn tick(&self) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-        self.engine().close_quiet_all(now);
+        let changed = {
+            let mut e = self.engine();
+            let v = e.version();
+            e.close_quiet_all(now_micros());
+            e.version() != v
+        };
+        self.count(Vec::new(), changed);
     }
 
     /// Writes the open incidents to the state directory if they changed since the last
@@ -136,4 +208,11 @@ impl Live {
         let o = self.opened.lock().unwrap_or_else(|p| p.into_inner());
         o.iter().map(|(k, v)| (*k, *v)).collect()
     }
+}
+
+/// The wall clock in µs since the epoch, as event times are.
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }

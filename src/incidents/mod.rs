@@ -11,6 +11,7 @@
 
 pub mod engine;
 pub mod live;
+pub mod observe;
 
 pub use engine::Engine;
 pub use live::Live;
@@ -45,7 +46,8 @@ pub struct Incident {
     pub count: u64,
     pub evidence: Vec<Evidence>,
     pub summary: String,
-    pub hint: String,
+    /// The kind's hint (data, [`KINDS`]).
+    pub hint: &'static str,
 }
 
 /// A line (or figure) that proves an incident.
@@ -153,6 +155,21 @@ pub const KINDS: &[Kind] = &[
                `keepalived -t -f FILE` says which.",
     },
     Kind {
+        name: "keepalived_down",
+        severity: Severity::Critical,
+        hint: "keepalived stopped answering: no failover and no health checks while it is \
+               down. `systemctl status keepalived`, `journalctl -u keepalived`, and the \
+               kernel log for the OOM killer.",
+    },
+    Kind {
+        name: "nat_return_path_broken",
+        severity: Severity::Critical,
+        hint: "the real server receives the director's packets but its replies do not come \
+               back through the director (LVS-NAT): its default route (or a route to the \
+               clients) must point at the director. Check `ip route` on the real server and \
+               `ipvsadm -Lnc` for SYN_RECV entries to it.",
+    },
+    Kind {
         name: "conntrack_table_full",
         severity: Severity::Critical,
         hint: "the kernel drops new connections: raise net.netfilter.nf_conntrack_max, or \
@@ -191,6 +208,20 @@ pub struct Settings {
     pub split_brain_min_overlap: u64,
     /// Evidence lines kept per incident (the first and the last ones).
     pub evidence_lines: usize,
+    /// Seconds between two looks at the kernel's table and keepalived's state under
+    /// `serve` (0: no look; the log events alone then). Each look is a read of the table,
+    /// as a scrape makes.
+    pub observe_interval: u64,
+    /// Looks in a row a condition must hold before it opens or closes an incident: one
+    /// look may catch keepalived half way through a change.
+    pub observe_confirmations: u32,
+    /// Seconds over which a NAT real server's packets in and out are compared.
+    pub nat_window: u64,
+    /// Packets in, with none out, over the window that make a NAT return path broken.
+    pub nat_min_packets: u64,
+    /// Adverts received between two looks while MASTER throughout that make this director
+    /// one of two masters (`serve`).
+    pub split_brain_min_adverts: u64,
 }
 
 impl Default for Settings {
@@ -202,6 +233,11 @@ impl Default for Settings {
             quiet_window: 60,
             split_brain_min_overlap: 2,
             evidence_lines: 4,
+            observe_interval: 5,
+            observe_confirmations: 2,
+            nat_window: 30,
+            nat_min_packets: 10,
+            split_brain_min_adverts: 3,
         }
     }
 }

@@ -124,6 +124,12 @@ impl Summary {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// [`Summary::to_json`] and a newline, written to `out` as it is made.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
+    }
+
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "lines      {}\nmatched    {}\nunmatched  {}\ntruncated  {}\n",
@@ -278,8 +284,13 @@ impl Analyzer {
     }
 
     /// Runs the incident engine over the events too.
-    pub fn with_incidents(mut self, settings: crate::incidents::Settings) -> Analyzer {
-        self.tally.engine = Some(Engine::new(settings));
+    pub fn with_incidents(self, settings: crate::incidents::Settings) -> Analyzer {
+        self.with_engine(Engine::new(settings))
+    }
+
+    /// Runs this incident engine over the events (one set up as `serve` sets it up).
+    pub fn with_engine(mut self, engine: Engine) -> Analyzer {
+        self.tally.engine = Some(engine);
         self
     }
 
@@ -343,7 +354,19 @@ impl Analyzer {
         }
     }
 
+    /// What was found so far (the engine's verdicts made on a copy of it).
     pub fn summary(&self) -> Summary {
+        let incidents = self.tally.engine.as_ref().map(Engine::incidents);
+        self.summary_with(incidents.unwrap_or_default())
+    }
+
+    /// [`Analyzer::summary`] at the end of the input, without copying the engine.
+    pub fn into_summary(mut self) -> Summary {
+        let incidents = self.tally.engine.take().map(Engine::finish);
+        self.summary_with(incidents.unwrap_or_default())
+    }
+
+    fn summary_with(&self, incidents: Vec<Incident>) -> Summary {
         let t = &self.tally;
         let rules = self.classifier.rules().rules();
         let mut events = BTreeMap::new();
@@ -369,11 +392,7 @@ impl Analyzer {
             truncated: t.truncated,
             events,
             hosts,
-            incidents: t
-                .engine
-                .as_ref()
-                .map(Engine::incidents)
-                .unwrap_or_default()
+            incidents: incidents
                 .into_iter()
                 .filter(|i| t.filter.keeps_incident(i))
                 .collect(),

@@ -1,6 +1,8 @@
 //! Shared test support: a small reader for the Prometheus text format, and fixture paths.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -197,14 +199,18 @@ pub fn tool(name: &str) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("LVSMON_REQUIRE_TOOLS").is_err(),
-            "{name} is required (LVSMON_REQUIRE_TOOLS is set) but not installed"
-        );
-        eprintln!("{name} not installed: skipping (run scripts/install-deps.sh)");
-    }
-    found
+    found || skip(&format!("{name} not installed"))
+}
+
+/// A test cannot run here (`why`): it says so and skips (returns false), unless
+/// LVSMON_REQUIRE_TOOLS is set, where it fails.
+pub fn skip(why: &str) -> bool {
+    assert!(
+        std::env::var("LVSMON_REQUIRE_TOOLS").is_err(),
+        "{why}, and LVSMON_REQUIRE_TOOLS is set: run scripts/install-deps.sh, as root"
+    );
+    eprintln!("{why}: skipping (run scripts/install-deps.sh, as root)");
+    false
 }
 
 /// `promtool` when installed (see [`tool`]).

@@ -54,7 +54,15 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
             c=$(sed -n 3p "$d/proc/net/ip_vs_stats" | awk '{print $1}')
             [ "$c" != 0 ] || bad "$s" "no connections counted in ip_vs_stats" ;;
         broken_return)
-            grep -q ' SYN_RECV ' "$d/proc/net/ip_vs_conn" || bad "$s" "no SYN_RECV connection" ;;
+            grep -q ' SYN_RECV ' "$d/proc/net/ip_vs_conn" || bad "$s" "no SYN_RECV connection"
+            if [ -n "$LVSMON" ]; then
+                # serve found the broken return path of rs2, and of rs2 alone
+                j="$d/incidents.json"
+                [ "$(grep -cE '"kind": ?"nat_return_path_broken"' "$j" 2>/dev/null)" = 1 ] \
+                    && grep -qE '"real_server": ?"10.1.0.12:80"' "$j" \
+                    && ! grep -qE '"real_server": ?"10.1.0.11:80"' "$j" \
+                    || bad "$s" "serve's incidents are not rs2's broken return path alone: $(head -c 600 "$j" 2>/dev/null; tail -n 5 "$d/serve.stderr" 2>/dev/null)"
+            fi ;;
         syncd)
             grep -q ' SYNC ' "$d/proc/net/ip_vs_conn_sync" || bad "$s" "no SYNC connection"
             grep -q '^master' "$d/ipvsadm/daemon.txt" && grep -q '^backup' "$d/ipvsadm/daemon.txt" \
@@ -69,6 +77,18 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
             [ "${b:-0}" -gt 4294967296 ] || bad "$s" "fewer than 2^32 bytes through the service ($b)" ;;
         mixed)
             grep -q '^FWM ' "$d/proc/net/ip_vs" || bad "$s" "no FWM service" ;;
+        keepalived_checkers)
+            # every checker took its real server out and put it back (7 with SSL_GET)
+            c=$d/keepalived/console.log
+            for w in 'Removing service' 'Adding service'; do
+                [ "$(grep -c "$w" "$c")" -ge 6 ] || bad "$s" "fewer than 6 x '$w' in keepalived/console.log"
+            done
+            grep -q 'SSL_GET' "$d/keepalived/keepalived.conf" \
+                || bad "$s" "no SSL_GET (openssl missing from the initramfs?)" ;;
+        keepalived_flap)
+            [ "$(grep -c 'Removing service \[10.1.0.12\]:tcp:8090' "$d/keepalived/console.log" 2>/dev/null)" = 3 ] \
+                && [ "$(grep -c 'Adding service \[10.1.0.12\]:tcp:8090' "$d/keepalived/console.log" 2>/dev/null)" = 3 ] \
+                || bad "$s" "keepalived did not remove and add rs2 three times" ;;
         keepalived_check)
             grep -q 'alive = 0' "$d/keepalived/keepalived_check.data" \
                 || bad "$s" "keepalived's checkers took no real server down"

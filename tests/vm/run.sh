@@ -85,6 +85,13 @@ copy_with_libs "$(command -v ipvsadm)" /sbin/ipvsadm
 copy_with_libs "$(command -v keepalived)" /sbin/keepalived
 copy_with_libs /sbin/ip /sbin/ip
 if command -v socat >/dev/null; then copy_with_libs "$(command -v socat)" /usr/bin/socat; fi
+# openssl: the keepalived_checkers scenario's SSL_GET server (s_server) and its certificate
+if command -v openssl >/dev/null; then
+    copy_with_libs "$(command -v openssl)" /usr/bin/openssl
+    if [ -f /usr/lib/ssl/openssl.cnf ]; then
+        mkdir -p "$R/usr/lib/ssl" && cp -L /usr/lib/ssl/openssl.cnf "$R/usr/lib/ssl/openssl.cnf"
+    fi
+fi
 # util-linux's setpriv (busybox's cannot change uid): lvsmon as a non-root user with and
 # without CAP_NET_ADMIN
 copy_with_libs /usr/bin/setpriv /usr/bin/setpriv

@@ -63,9 +63,11 @@ impl Engine {
                     }],
                 ));
             }
-            // A split brain: two directors' MASTER intervals overlap long enough.
+            // A split brain: two directors' MASTER intervals overlap long enough. They are
+            // in order of start, so the ones after `a` that start once it ended are not.
             for (i, a) in intervals.iter().enumerate() {
-                for b in &intervals[i + 1..] {
+                let a_end = a.2.unwrap_or(i64::MAX);
+                for b in intervals[i + 1..].iter().take_while(|b| b.1 < a_end) {
                     if a.0 == b.0 {
                         continue;
                     }
@@ -105,6 +107,71 @@ impl Engine {
     }
 }
 
+/// How long before a split brain a mismatch may have begun and still explain it.
+const EXPLAINS_FROM: i64 = 10_000_000;
+
+/// Adds to each split brain what its directors said of each other's adverts meanwhile (a
+/// VIP list, a password, an interval that differ): "VI_1 had two masters, lb-a and lb-b;
+/// lb-a: received an unexpected ip number count 2, expected 1; lb-b: …".
+pub(super) fn explain_split_brains(all: &mut [Incident]) {
+    // The mismatches of each (instance, director, kind), in order: one is open at a time,
+    // so ends are in order too and a split brain's are found by bisection.
+    type Mismatches<'a> = BTreeMap<(&'a str, &'a str, &'static str), Vec<&'a Incident>>;
+    let mut by: Mismatches<'_> = BTreeMap::new();
+    for m in all.iter() {
+        if let (true, Some(i), Some(h)) = (
+            matches!(m.kind, "vrrp_config_mismatch" | "vrrp_auth_mismatch"),
+            &m.iname,
+            &m.host,
+        ) {
+            by.entry((i.as_str(), h.as_str(), m.kind))
+                .or_default()
+                .push(m);
+        }
+    }
+    for v in by.values_mut() {
+        v.sort_by_key(|m| m.start);
+    }
+    let mut causes: Vec<(usize, String)> = Vec::new();
+    for (n, sb) in all
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.kind == "split_brain")
+    {
+        let Some(iname) = &sb.iname else { continue };
+        let mut why: Vec<String> = Vec::new();
+        let by = &by;
+        for (h, ms) in sb.hosts.iter().flat_map(|h| {
+            ["vrrp_config_mismatch", "vrrp_auth_mismatch"]
+                .into_iter()
+                .filter_map(move |k| Some((h, by.get(&(iname.as_str(), h.as_str(), k))?)))
+        }) {
+            let from = sb.start - EXPLAINS_FROM;
+            let first = ms.partition_point(|m| m.end.is_some_and(|e| e < from));
+            let until = sb.end.unwrap_or(i64::MAX);
+            for m in ms[first..].iter().take_while(|m| m.start <= until) {
+                if let Some(e) = m.evidence.first() {
+                    why.push(format!("{h}: {}", said(&e.line)));
+                }
+            }
+        }
+        why.sort();
+        why.dedup();
+        if !why.is_empty() {
+            causes.push((n, why.join("; ")));
+        }
+    }
+    for (n, why) in causes {
+        all[n].summary = format!("{}; {why}", all[n].summary);
+    }
+}
+
+/// The message of a keepalived line about an instance: what follows `(INAME) `.
+fn said(line: &str) -> &str {
+    let msg = line.find(") ").map_or(line, |i| &line[i + 2..]);
+    msg.trim().trim_end_matches('!')
+}
+
 fn cross(
     kind_name: &'static str,
     iname: &str,
@@ -129,7 +196,7 @@ fn cross(
         count: 1,
         evidence,
         summary,
-        hint: spec.map_or("", |s| s.hint).to_string(),
+        hint: spec.map_or("", |s| s.hint),
     };
     inc.id = id_of(&inc);
     inc

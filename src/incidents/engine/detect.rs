@@ -21,12 +21,14 @@ impl Engine {
             "quorum_lost" | "quorum_down_at_start" => {
                 let sorry =
                     e.vs.and_then(|v| self.hosts.get(e.host)?.sorry.get(&v).copied());
-                let summary = format!(
-                    "{} lost its quorum on {}{}",
-                    text(e.vs),
-                    e.host,
-                    sorry.map_or(String::new(), |s| format!(", sorry server {s} in use"))
-                );
+                let summary = || {
+                    format!(
+                        "{} lost its quorum on {}{}",
+                        text(e.vs),
+                        e.host,
+                        sorry.map_or(String::new(), |s| format!(", sorry server {s} in use"))
+                    )
+                };
                 self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, None, summary);
             }
             "quorum_gained" => self.close(&key("virtual_service_down", e, e.vs, None), e),
@@ -51,27 +53,37 @@ impl Engine {
                 }
             }
             "ipvs_no_destination" => {
-                let summary = format!(
-                    "the kernel found no destination for {} on {}",
-                    text(e.vs),
-                    e.host
-                );
+                let summary = || {
+                    format!(
+                        "the kernel found no destination for {} on {}",
+                        text(e.vs),
+                        e.host
+                    )
+                };
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, q, summary);
             }
             "vrrp_master" => self.vrrp_state(e, true),
+            "vrrp_higher_priority_advert" => {
+                if let (Some(i), Some(p)) = (&e.iname_name, e.peer) {
+                    let h = self.host(e.host);
+                    h.better_peer.insert(i.clone(), p.to_string());
+                }
+            }
             "vrrp_backup" => self.vrrp_state(e, false),
             // A MASTER that sends priority 0 resigns (it is stopping).
             "vrrp_priority_zero_sent" => self.vrrp_state(e, false),
             "vrrp_fault" => {
                 self.vrrp_state(e, false);
                 let reason = self.hosts.get(e.host).and_then(|h| h.fault_reason.clone());
-                let summary = format!(
-                    "{} is in FAULT on {}{}",
-                    e.iname.unwrap_or("an instance"),
-                    e.host,
-                    reason.map_or(String::new(), |r| format!(" ({r})"))
-                );
+                let summary = || {
+                    format!(
+                        "{} is in FAULT on {}{}",
+                        e.iname.unwrap_or("an instance"),
+                        e.host,
+                        reason.map_or(String::new(), |r| format!(" ({r})"))
+                    )
+                };
                 self.open_or_repeat(key("vrrp_fault", e, None, None), e, None, summary);
             }
             "vrrp_script_failed" => {
@@ -95,11 +107,13 @@ impl Engine {
                 }
             }
             "vrrp_auth_mismatch" => {
-                let summary = format!(
-                    "{} on {} receives adverts with another password or authentication type",
-                    e.iname.unwrap_or("an instance"),
-                    e.host
-                );
+                let summary = || {
+                    format!(
+                        "{} on {} receives adverts with another password or authentication type",
+                        e.iname.unwrap_or("an instance"),
+                        e.host
+                    )
+                };
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("vrrp_auth_mismatch", e, None, None), e, q, summary);
             }
@@ -113,12 +127,14 @@ impl Engine {
                     "vrrp_advert_interval_mismatch" => "its peers advertise another interval",
                     _ => "another director claims to own its address",
                 };
-                let summary = format!("{} on {}: {what}", e.iname.unwrap_or("VRRP"), e.host);
+                let summary = || format!("{} on {}: {what}", e.iname.unwrap_or("VRRP"), e.host);
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("vrrp_config_mismatch", e, None, None), e, q, summary);
             }
             "keepalived_started" => {
                 let h = self.host(e.host);
+                h.since_start.clear();
+                h.standby.clear();
                 let crashed = std::mem::replace(&mut h.running, true);
                 if crashed {
                     // A start with no stop before it: the previous keepalived died
@@ -126,10 +142,12 @@ impl Engine {
                     // It was last seen at its previous event; MASTER may have lasted to
                     // the kill, but nothing says so, and a split brain must be proven.
                     self.leave_all_master(e.host, e.prev, "restart");
-                    let summary = format!(
-                        "keepalived on {} started again without having stopped: it was killed",
-                        e.host
-                    );
+                    let summary = || {
+                        format!(
+                            "keepalived on {} started again without having stopped: it was killed",
+                            e.host
+                        )
+                    };
                     self.instant(key("keepalived_crash", e, None, None), e, summary);
                 }
             }
@@ -139,11 +157,13 @@ impl Engine {
                 self.close_host(e.host, e);
             }
             "keepalived_child_died" | "keepalived_child_exited" => {
-                let summary = format!(
-                    "a keepalived process on {} died: {}",
-                    e.host,
-                    e.message.trim()
-                );
+                let summary = || {
+                    format!(
+                        "a keepalived process on {} died: {}",
+                        e.host,
+                        e.message.trim()
+                    )
+                };
                 // The two lines of one death are one incident.
                 let k = key("keepalived_crash", e, None, None);
                 match self.open.get_mut(&k) {
@@ -154,17 +174,17 @@ impl Engine {
                 }
             }
             "keepalived_config_error" => {
-                let summary = format!("keepalived on {} rejected its configuration", e.host);
+                let summary = || format!("keepalived on {} rejected its configuration", e.host);
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("keepalived_config_error", e, None, None), e, q, summary);
             }
             "conntrack_table_full" => {
-                let summary = format!("the conntrack table of {} is full", e.host);
+                let summary = || format!("the conntrack table of {} is full", e.host);
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("conntrack_table_full", e, None, None), e, q, summary);
             }
             "ipvs_sync_error" => {
-                let summary = format!("IPVS connection sync fails on {}", e.host);
+                let summary = || format!("IPVS connection sync fails on {}", e.host);
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("ipvs_sync_errors", e, None, None), e, q, summary);
             }
@@ -180,11 +200,13 @@ impl Engine {
             .and_then(|h| h.failures.get(&rs))
             .map(|l| format!(" ({})", checker_of(l)))
             .unwrap_or_default();
-        let summary = format!(
-            "real server {rs} of {} taken out on {}{reason}",
-            text(e.vs),
-            e.host
-        );
+        let summary = || {
+            format!(
+                "real server {rs} of {} taken out on {}{reason}",
+                text(e.vs),
+                e.host
+            )
+        };
         self.open_or_repeat(key("real_server_down", e, e.vs, Some(rs)), e, None, summary);
         // Flapping: down again and again within the window.
         let (window, n) = (
@@ -198,13 +220,15 @@ impl Engine {
         }
         let cycles = downs.len();
         if cycles >= n {
-            let summary = format!(
-                "real server {rs} of {} went down {cycles} times in {} s on {}",
-                text(e.vs),
-                self.s.flapping_window,
-                e.host
-            );
-            let q = Some(self.s.flapping_window);
+            let w = self.s.flapping_window;
+            let summary = || {
+                format!(
+                    "real server {rs} of {} went down {cycles} times in {w} s on {}",
+                    text(e.vs),
+                    e.host
+                )
+            };
+            let q = Some(w);
             self.open_or_repeat(
                 key("real_server_flapping", e, e.vs, Some(rs)),
                 e,
@@ -218,7 +242,9 @@ impl Engine {
     /// every change counts towards flapping, and leaving FAULT closes it.
     fn vrrp_state(&mut self, e: &In<'_>, master: bool) {
         let Some(iname) = e.iname else { return };
-        if e.kind != "vrrp_fault" {
+        // Only entering another state ends a FAULT: the "sent 0 priority" that follows
+        // "Entering FAULT STATE" is the resignation of a MASTER going to FAULT.
+        if matches!(e.kind, "vrrp_master" | "vrrp_backup") {
             self.close(&key("vrrp_fault", e, None, None), e);
         }
         let h = self.host(e.host);
@@ -227,6 +253,9 @@ impl Engine {
             h.masters.push(iname.to_string());
         } else if !master {
             h.masters.retain(|m| m != iname);
+        }
+        if self.one_director {
+            self.local_failover(e, iname, master, was_master);
         }
         if master != was_master {
             self.transition(Transition {
@@ -254,13 +283,39 @@ impl Engine {
         }
         let count = changes.len();
         if count >= n {
-            let summary = format!(
-                "{iname} changed state {count} times in {} s on {}",
-                self.s.flapping_window, e.host
-            );
-            let q = Some(self.s.flapping_window);
+            let w = self.s.flapping_window;
+            let summary = || format!("{iname} changed state {count} times in {w} s on {}", e.host);
+            let q = Some(w);
             self.open_or_repeat(key("vrrp_flapping", e, None, None), e, q, summary);
         }
+    }
+
+    /// One director's side of a failover (`serve`): it took MASTER from a standby state, or
+    /// it left MASTER (for the director whose better advert it heard, when one was).
+    fn local_failover(&mut self, e: &In<'_>, iname: &str, master: bool, was_master: bool) {
+        let Some(name) = e.iname_name.clone() else {
+            return;
+        };
+        let h = self.host(e.host);
+        let standby = h.standby.contains(&name);
+        let peer = h.better_peer.remove(&name);
+        let first = h.since_start.insert(name.clone());
+        let initial = first || e.message.contains("(init)");
+        if e.kind == "vrrp_fault" || (e.kind == "vrrp_backup" && !initial) {
+            h.standby.insert(name);
+        } else if master {
+            h.standby.remove(&name);
+        }
+        let summary = match (master, was_master) {
+            (true, false) if standby => format!("{iname}: MASTER moved to {}", e.host),
+            (false, true) => match (e.kind, peer) {
+                ("vrrp_fault", _) => format!("{iname}: {} left MASTER (FAULT)", e.host),
+                (_, Some(p)) => format!("{iname}: {} left MASTER for {p}", e.host),
+                _ => format!("{iname}: {} left MASTER", e.host),
+            },
+            _ => return,
+        };
+        self.instant(key("vrrp_failover", e, None, None), e, || summary);
     }
 
     /// Every instance MASTER on `host` leaves it (keepalived stopped, or died unseen: then

@@ -23,19 +23,23 @@ pub struct Saved {
     pub summary: String,
     pub quiet: Option<u64>,
     pub last: i64,
+    /// Opened by a look at the director (saved by lvsmon 0.x before this existed: no).
+    #[serde(default)]
+    pub by_look: bool,
 }
 
 impl Engine {
     /// The open incidents, to save.
     pub fn save(&self) -> Vec<Saved> {
-        self.open
+        let mut all: Vec<Saved> = self
+            .open
             .iter()
             .map(|(k, o)| {
                 let inc = finish(o.clone());
                 Saved {
                     kind: k.kind.to_string(),
-                    host: k.host.clone(),
-                    iname: k.iname.clone(),
+                    host: k.host.to_string(),
+                    iname: k.iname.as_deref().map(str::to_string),
                     virtual_service: inc.virtual_service,
                     real_server: inc.real_server,
                     start: inc.start,
@@ -49,9 +53,13 @@ impl Engine {
                     summary: inc.summary,
                     quiet: o.quiet,
                     last: o.last,
+                    by_look: o.by_look,
                 }
             })
-            .collect()
+            .collect();
+        // Oldest first, so two saves of the same state are the same file.
+        all.sort_by(|a, b| (a.start, &a.kind, &a.host).cmp(&(b.start, &b.kind, &b.host)));
+        all
     }
 
     /// Puts saved incidents back as open; one of a kind this build does not know, or
@@ -76,8 +84,8 @@ impl Engine {
             };
             let k = Key {
                 kind: spec.name,
-                host: s.host.clone(),
-                iname: s.iname.clone(),
+                host: s.host.as_str().into(),
+                iname: s.iname.as_deref().map(Into::into),
                 vs,
                 rs,
             };
@@ -103,6 +111,7 @@ impl Engine {
                 last: s.last,
                 tail: rest[split..].iter().cloned().collect(),
                 seq: self.seq,
+                by_look: s.by_look,
             };
             let h = self.host(&k.host);
             h.last_time = h.last_time.max(s.last);

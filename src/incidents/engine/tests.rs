@@ -13,6 +13,15 @@ use std::sync::Arc;
 const LB_A: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbA.log");
 const LB_B: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbB.log");
 const LB_C: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbC.log");
+/// tests/keepalived_incidents.rs: lbC's configuration has a line keepalived rejects, lbA's
+/// track script fails, its link goes down, then lbB comes back with two VIPs where lbA has
+/// one.
+const FAULT_A: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbA.log");
+const FAULT_B: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbB.log");
+const FAULT_C: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-fault-lbC.log");
+/// The VM's `keepalived_flap` scenario: a real server's service stopped and started three
+/// times.
+const FLAP: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-flap.log");
 /// The VM's `keepalived_logs` scenario: a real server's HTTP server stopped and started.
 const CHECK_LOGS: &str = include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-check.log");
 /// The VM's `keepalived_check` scenario: a real server taken out, quorum lost.
@@ -54,6 +63,15 @@ fn rows(v: &[Incident]) -> Vec<String> {
     v.iter().map(row).collect()
 }
 
+/// The incidents are these rows, in any order.
+fn assert_rows(got: &[Incident], want: &[&str]) {
+    let mut got_rows = rows(got);
+    let mut want_rows: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    got_rows.sort();
+    want_rows.sort();
+    assert_eq!(got_rows, want_rows, "{got:#?}");
+}
+
 #[test]
 fn three_directors_tell_the_story_of_their_capture() {
     let got = incidents(&[("lb-a", LB_A), ("lb-b", LB_B), ("lb-c", LB_C)]);
@@ -71,11 +89,7 @@ fn three_directors_tell_the_story_of_their_capture() {
         "vrrp_auth_mismatch lb-a 23:44:32 23:44:34 [VI_1]",
         "vrrp_auth_mismatch lb-b 23:44:32 23:44:34 [VI_1]",
     ];
-    let mut got_rows = rows(&got);
-    let mut want_rows: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-    got_rows.sort();
-    want_rows.sort();
-    assert_eq!(got_rows, want_rows, "{got:#?}");
+    assert_rows(&got, &want);
     let sb = got.iter().find(|i| i.kind == "split_brain").unwrap();
     assert_eq!(sb.severity, Severity::Critical);
     assert!(sb.summary.contains("two masters"), "{}", sb.summary);
@@ -83,6 +97,114 @@ fn three_directors_tell_the_story_of_their_capture() {
         .evidence
         .iter()
         .any(|e| e.line.contains("Entering MASTER STATE")));
+}
+
+#[test]
+fn faults_with_their_causes_and_a_split_brain_from_mismatched_vips() {
+    let got = incidents(&[("lb-a", FAULT_A), ("lb-b", FAULT_B), ("lb-c", FAULT_C)]);
+    let want = [
+        // lbC's configuration has a keyword keepalived does not know (no repeat since).
+        "keepalived_config_error lb-c 15:02:37 -",
+        // lbA's track script fails at :41: FAULT, lbB takes over; it passes again at :42.
+        "vrrp_fault lb-a 15:02:41 15:02:42 [VI_1]",
+        "vrrp_failover lb-a+lb-b 15:02:41 15:02:41 [VI_1]",
+        "vrrp_failover lb-b+lb-a 15:02:45 15:02:45 [VI_1]",
+        // lbA's link goes down at :45 and up at :47; lbA preempts at :51.
+        "vrrp_fault lb-a 15:02:45 15:02:47 [VI_1]",
+        "vrrp_failover lb-a+lb-b 15:02:49 15:02:49 [VI_1]",
+        "vrrp_failover lb-b+lb-a 15:02:51 15:02:51 [VI_1]",
+        "vrrp_flapping lb-a 15:02:45 - [VI_1]",
+        "vrrp_flapping lb-b 15:02:51 15:02:51 [VI_1]",
+        // lbB restarts at :52 with two VIPs: lbA and lbC refuse its adverts and it
+        // theirs; lbB is MASTER beside lbA from :55 until it stops at 15:03:06 (lbA's
+        // keepalived was killed before, without a line: the logs cannot say when).
+        "vrrp_config_mismatch lb-b 15:02:53 15:03:02 [VI_1]",
+        "vrrp_config_mismatch lb-a 15:02:55 - [VI_1]",
+        "vrrp_config_mismatch lb-c 15:02:55 15:03:05 [VI_1]",
+        "split_brain lb-a+lb-b 15:02:55 15:03:06 [VI_1]",
+        "vrrp_flapping lb-b 15:02:55 15:03:06 [VI_1]",
+    ];
+    assert_rows(&got, &want);
+    let fault = |why: &str| {
+        got.iter()
+            .any(|i| i.kind == "vrrp_fault" && i.summary.contains(why))
+    };
+    assert!(fault("(track script chk_file failed)"), "{got:#?}");
+    assert!(fault("(interface eth0 down)"), "{got:#?}");
+    let sb = got.iter().find(|i| i.kind == "split_brain").unwrap();
+    // Why, as both directors said it.
+    assert!(
+        sb.summary
+            .contains("lb-b: received an unexpected ip number count 1, expected 2")
+            && sb
+                .summary
+                .contains("lb-a: received an unexpected ip number count 2, expected 1"),
+        "{}",
+        sb.summary
+    );
+}
+
+#[test]
+fn one_director_tells_its_side_of_each_failover_as_it_happens() {
+    // lbA's console alone, as `serve` beside it reads it: its first MASTER is the
+    // election at start, not a failover; then it leaves MASTER for FAULT twice and takes
+    // it back from lbB twice.
+    let rules = Arc::new(Rules::builtin().unwrap());
+    let clock = YearClock::fixed(2026).with_zone(parse_zone("UTC").unwrap());
+    let engine = Engine::new(Settings::default()).one_director();
+    let mut a = Analyzer::new(rules, clock, 1 << 16).with_engine(engine);
+    a.read_named(FAULT_A.as_bytes(), "lb-a").unwrap();
+    let got: Vec<Incident> = a
+        .into_summary()
+        .incidents
+        .into_iter()
+        .filter(|i| i.kind == "vrrp_failover")
+        .collect();
+    let said: Vec<(String, String)> = got.iter().map(|i| (row(i), i.summary.clone())).collect();
+    assert_eq!(
+        said,
+        [
+            (
+                "vrrp_failover lb-a 15:02:41 15:02:41 [VI_1]",
+                "VI_1: lb-a left MASTER (FAULT)"
+            ),
+            (
+                "vrrp_failover lb-a 15:02:45 15:02:45 [VI_1]",
+                "VI_1: MASTER moved to lb-a"
+            ),
+            (
+                "vrrp_failover lb-a 15:02:51 15:02:51 [VI_1]",
+                "VI_1: MASTER moved to lb-a"
+            ),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn a_real_server_out_three_times_is_flapping_from_its_third_removal() {
+    let got = incidents(&[("lb", FLAP)]);
+    assert_rows(
+        &got,
+        &[
+            "real_server_down lb 15:05:49 15:05:50 [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
+            "real_server_down lb 15:05:51 15:05:52 [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
+            "real_server_down lb 15:05:53 15:05:54 [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
+            // Open until `flapping-window` (600 s) passes without a removal; the capture
+            // ends a few seconds later.
+            "real_server_flapping lb 15:05:53 - [TCP 10.0.0.100:8090] [10.1.0.12:8090]",
+        ],
+    );
+    let flap = got
+        .iter()
+        .find(|i| i.kind == "real_server_flapping")
+        .unwrap();
+    assert!(
+        flap.summary.contains("went down 3 times"),
+        "{}",
+        flap.summary
+    );
 }
 
 #[test]

@@ -341,8 +341,9 @@ fn fast(
     })
 }
 
-const CAPTURES: [&str; 4] = [
+const CAPTURES: [&str; 5] = [
     include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-check.log"),
+    include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-checkers.log"),
     include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbA.log"),
     include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbB.log"),
     include_str!("../../../tests/fixtures/logs/keepalived-2.2.7-lbC.log"),

@@ -264,6 +264,17 @@ nat_topology() {
     sleep 1
 }
 
+# wait_log FILE TEXT COUNT SECONDS: until TEXT is in COUNT lines of FILE (a daemon's log,
+# which may not exist yet), polled every 0.1 s; says in setup.log when it gives up.
+log_count() { n=$(grep -c "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
+wait_log() {
+    i=0
+    while [ "$(log_count "$1" "$2")" -lt "$3" ] && [ $i -lt $(($4 * 10)) ]; do
+        usleep 100000; i=$((i + 1))
+    done
+    [ "$(log_count "$1" "$2")" -ge "$3" ] || echo "wait_log: not $3 x '$2' in $1 after $4 s" >> "$SETUP_LOG"
+}
+
 # client_traffic VIP N_TCP N_UDP: N_TCP HTTP requests and N_UDP one-datagram
 # UDP exchanges from the client namespace (one shell for the loop: every
 # `ip netns exec` and dynamically linked start is slow under TCG).

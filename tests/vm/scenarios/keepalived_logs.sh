@@ -45,19 +45,12 @@ keepalived -C -n -l -D -G -f /tmp/kc.conf -p /tmp/kc.pid -c /tmp/kc.check.pid \
 KC_PID=$!
 echo "keepalived pid $KC_PID, rs2 httpd pid $KC_RS2" >> "$SETUP_LOG"
 seen() { grep -c "$1" "$CAP/keepalived/console.log"; }
-wait_log() {   # wait_log TEXT COUNT SECONDS: until TEXT is in COUNT lines
-    i=0
-    while [ "$(seen "$1")" -lt "$2" ] && [ $i -lt $(($3 * 10)) ]; do
-        usleep 100000; i=$((i + 1))
-    done
-    [ "$(seen "$1")" -ge "$2" ] || echo "keepalived_logs: not $2 x '$1' after $3 s" >> "$SETUP_LOG"
-}
 sleep 6
 GAINED=$(seen "Gained quorum")
 kill "$KC_RS2"
-wait_log "Lost quorum" 1 40
+wait_log "$CAP/keepalived/console.log" "Lost quorum" 1 40
 $IP netns exec rs2 httpd -f -p 8080 -h /www &
-wait_log "Gained quorum" $((GAINED + 1)) 40
+wait_log "$CAP/keepalived/console.log" "Gained quorum" $((GAINED + 1)) 40
 sleep 2
 scenario_post_capture() {
     kill "$KC_PID"
