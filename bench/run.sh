@@ -9,6 +9,8 @@
 #   BENCH_SKIP_BUILD 1 = use the existing target/release/lvsmon
 #   BENCH_REGEN      1 = rewrite the procfs trees even if present
 #   BENCH_N_SMALL / BENCH_N_LARGE  scrapes per exporter (20 for S and M, 10 for L)
+#   BENCH_GZIP       0 = skip the second pass that scrapes with Accept-Encoding: gzip, as
+#                    Prometheus does (default 1)
 #
 # All traffic goes to 127.0.0.1. Each exporter is scraped alone (never both at once),
 # so on a 2-core machine they do not compete. Raw results go to bench/out/.
@@ -228,6 +230,48 @@ if has lvsmon && has node_exporter; then
     log "dual-stack fwmark tree: $(sed -n 1p "$RUN/dualfwm-crosscheck.txt") (expected 40)"
 fi
 
+# ---- 4c. as Prometheus scrapes: Accept-Encoding gzip ------------------------------------
+# Prometheus always asks for gzip. Each exporter alone again, on the same trees: CPU per
+# scrape, latency and the bytes that cross the wire (the compressed body), per size.
+GZIP_RESULTS=$RUN/gzip.tsv
+if [ "${BENCH_GZIP:-1}" = 1 ]; then
+    printf 'size\texporter\tn\tlat_median_ms\tcpu_ms_per_scrape\twire_bytes\tplain_bytes\tseries\n' >"$GZIP_RESULTS"
+    for s in "${SIZES[@]}"; do
+        tree=$OUT/tree-$s
+        if [ "$s" = L ]; then n=$N_LARGE; else n=$N_SMALL; fi
+        for e in "${EXPORTERS[@]}"; do
+            port=$(free_port)
+            case $e in
+            lvsmon) "$LVSMON" serve --path.procfs "$tree" --web.listen-address "127.0.0.1:$port" \
+                        >"$RUN/$s-$e-gzip.log" 2>&1 & ;;
+            node_exporter) "$NODE_EXPORTER" --path.procfs "$tree" --collector.disable-defaults \
+                        --collector.ipvs --web.listen-address "127.0.0.1:$port" >"$RUN/$s-$e-gzip.log" 2>&1 & ;;
+            esac
+            pid=$!; PIDS+=("$pid")
+            wait_up "$pid" "$port" "$e"
+            url="http://127.0.0.1:$port/metrics"
+            body=$RUN/$s-$e.prom.gz
+            wait_quiet >/dev/null
+            curl -s -H 'Accept-Encoding: gzip' -o "$body" --max-time 120 "$url"
+            lat=$RUN/$s-$e-gzip.latency
+            : >"$lat"
+            t0=$(cpu_ticks "$pid")
+            for _ in $(seq 1 "$n"); do
+                curl -s -H 'Accept-Encoding: gzip' -o "$body" --max-time 120 -w '%{time_total}\n' "$url" >>"$lat"
+            done
+            t1=$(cpu_ticks "$pid")
+            wire=$(stat -c %s "$body")
+            plain=$(gzip -dc <"$body" | wc -c)
+            series=$(gzip -dc <"$body" | grep -vc -e '^#' -e '^$' || true)
+            med=$(sort -g "$lat" | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m * 1000 }')
+            cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) * 1000 / hz / n }')
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$e" "$n" "$med" "$cpu" "$wire" "$plain" "$series" >>"$GZIP_RESULTS"
+            log "$s $e gzip: median ${med} ms, cpu ${cpu} ms/scrape, ${wire} bytes on the wire (${plain} plain), ${series} series"
+            cleanup
+        done
+    done
+fi
+
 # ---- 5. report ------------------------------------------------------------------------
 {
     echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
@@ -262,6 +306,20 @@ for size in dict.fromkeys(r["size"] for r in rows):
 for line in ratios:
     print(line)
 EOF
+    if [ -f "$GZIP_RESULTS" ]; then
+        echo
+        echo "As Prometheus scrapes (Accept-Encoding: gzip):"
+        echo
+        python3 - "$GZIP_RESULTS" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+print("| size | exporter | latency median (ms) | CPU ms/scrape | on the wire KB | plain KB | series |")
+print("|---|---|---|---|---|---|---|")
+for r in rows:
+    print("| %s | %s | %s | %s | %.0f | %.0f | %s |" % (r["size"], r["exporter"], r["lat_median_ms"],
+        r["cpu_ms_per_scrape"], int(r["wire_bytes"]) / 1024, int(r["plain_bytes"]) / 1024, r["series"]))
+EOF
+    fi
     if [ -f "$RUN/dualfwm-crosscheck.txt" ]; then
         echo
         echo "IPv4 + IPv6 fwmark services sharing a mark (tree-S-dualfwm, 40 backends): $(sed -n 1p "$RUN/dualfwm-crosscheck.txt")"

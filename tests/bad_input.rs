@@ -127,12 +127,13 @@ fn the_connection_table_cap_truncates_and_says_so() {
 
 fn start_server(dir: &Path) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
     let app = Arc::new(app(dir));
-    let site = Arc::new(Site {
-        exporter: Exporter::new(&app),
+    let site = Arc::new(Site::new(
         app,
-        recent: None,
-        telemetry_path: "/metrics".into(),
-    });
+        None,
+        "/metrics".into(),
+        Default::default(),
+        &Default::default(),
+    ));
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()

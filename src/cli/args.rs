@@ -75,18 +75,22 @@ pub struct Common {
     pub logs: LogArgs,
     #[command(flatten)]
     pub keepalived: KeepalivedArgs,
+    #[command(flatten)]
+    pub cardinality: Box<super::cardinality::CardinalityArgs>,
 }
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub common: Common,
-    /// Address to listen on (repeatable); `:PORT` means every IPv4 address.
+    /// Address to listen on (repeatable); `:PORT` means every IPv4 and IPv6 address.
     #[arg(long = "web.listen-address", value_name = "ADDR")]
     pub listen: Vec<String>,
     /// Path under which metrics are served.
     #[arg(long = "web.telemetry-path", value_name = "PATH")]
     pub telemetry_path: Option<String>,
+    #[command(flatten)]
+    pub web: Box<super::web::WebArgs>,
     /// Push incidents to this Alertmanager (`http://HOST:PORT`, repeatable) as alerts on its
     /// v2 API; resolved when they close.
     #[arg(long = "alertmanager.url", value_name = "URL")]

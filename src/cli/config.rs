@@ -68,6 +68,21 @@ pub struct IpvsSourceConfig {
 pub struct WebConfig {
     pub listen_address: Option<Vec<String>>,
     pub telemetry_path: Option<String>,
+    // The server's limits and security (src/cli/web.rs).
+    pub config: Option<WebConfigFile>,
+    pub max_connections: Option<usize>,
+    pub max_requests: Option<usize>,
+    pub max_requests_wait: Option<String>,
+    pub read_timeout: Option<String>,
+    pub write_timeout: Option<String>,
+    pub max_header_bytes: Option<usize>,
+}
+
+/// `[web.config]`: `file` is `--web.config.file`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfigFile {
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -97,6 +112,12 @@ pub struct KeepalivedCollectorConfig {
 pub struct IpvsConfig {
     pub conntable: Option<bool>,
     pub conntable_max_lines: Option<u64>,
+    // Cardinality controls (src/cli/cardinality.rs).
+    pub backend_labels: Option<String>,
+    pub service_include: Option<Vec<String>>,
+    pub service_exclude: Option<Vec<String>>,
+    pub family_enable: Option<Vec<String>>,
+    pub family_disable: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

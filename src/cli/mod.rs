@@ -3,11 +3,13 @@
 //! the application state once and hand it to its consumers. `main.rs` only calls [`main`].
 
 pub mod args;
+pub mod cardinality;
 pub mod check;
 pub mod config;
 pub mod logs;
 mod progress;
 pub mod settings;
+pub mod web;
 
 use crate::app::App;
 use crate::http::{self, Site};
@@ -68,10 +70,10 @@ fn init_logging(level: &str) -> Result<()> {
     Ok(())
 }
 
-/// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.
+/// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT` (every address: bound dual-stack on `[::]`).
 fn parse_listen(addr: &str) -> Result<Vec<SocketAddr>> {
     let full = match addr.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
+        Some(port) => format!("[::]:{port}"),
         None => addr.to_string(),
     };
     let addrs: Vec<_> = full
@@ -140,12 +142,21 @@ fn serve(args: ServeArgs) -> Result<()> {
     live.watch(app.ipvs.clone(), app.keepalived.clone())?;
     app.alertmanager = (!targets.0.is_empty()).then(|| targets.clone());
     let app = Arc::new(app);
-    let site = Arc::new(Site {
-        exporter: Exporter::new(&app),
-        recent: logs.as_ref().map(|l| l.recent.clone()),
+    let limits = web::limits(&args.web, &file.web)?;
+    let mut site = Site::new(
         app,
-        telemetry_path: path.clone(),
-    });
+        logs.as_ref().map(|l| l.recent.clone()),
+        path.clone(),
+        limits,
+        &cardinality::export(&args.common.cardinality, &file.collector.ipvs)?,
+    );
+    if let Some(f) = web::config_file(&args.web, &file.web) {
+        site = site
+            .with_web_config(&f)
+            .with_context(|| format!("--web.config.file {}", f.display()))?;
+    }
+    let tls = site.web.tls();
+    let site = Arc::new(site);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(4)
@@ -163,7 +174,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             }
         }
         for l in listeners {
-            tracing::info!(address = %l.local_addr()?, path = %path, source, "serving metrics");
+            tracing::info!(address = %l.local_addr()?, path = %path, source, tls, "serving metrics");
             tokio::spawn(http::serve(l, site.clone()));
         }
         let stop = crate::logs::source::Stop::default();
@@ -219,7 +230,10 @@ fn dump(args: DumpArgs) -> Result<()> {
     }
     let logs = logs::LogSetup::new(&s.logs, None, s.demo)?;
     let app = App::new(s.app, logs.map(|l| l.pipeline))?;
-    let exporter = Exporter::new(&app);
+    let exporter = Exporter::with_options(
+        &app,
+        &cardinality::export(&args.common.cardinality, &file.collector.ipvs)?,
+    );
     let format = if args.openmetrics {
         Format::OpenMetrics
     } else {

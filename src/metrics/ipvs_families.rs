@@ -9,15 +9,50 @@ use crate::ipvs::model::{
 use crate::ipvs::Snapshot;
 use crate::ipvs::{Service, Stats};
 use crate::model::VirtualServiceId;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+mod summed;
+
+use super::ipvs_options::IpvsExport;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use std::collections::HashMap;
 use std::fmt;
 
-/// Encodes a snapshot; families of files that could not be read are left out.
-pub fn encode_snapshot(snap: &Snapshot, enc: &mut DescriptorEncoder) -> fmt::Result {
+/// The descriptor encoder with the operator's choice of families: `family` is `None` for
+/// a family turned off, so its series are never written.
+pub struct Families<'a, 'b> {
+    enc: &'a mut DescriptorEncoder<'b>,
+    pub opts: &'a IpvsExport,
+}
+
+impl Families<'_, '_> {
+    fn family<'s>(
+        &'s mut self,
+        name: &'s str,
+        help: &str,
+        t: MetricType,
+    ) -> Result<Option<MetricEncoder<'s>>, fmt::Error> {
+        // Operators name families as they appear on the page: info families with `_info`.
+        let on = match t {
+            MetricType::Info => self.opts.on(&format!("{name}_info")),
+            _ => self.opts.on(name),
+        };
+        if !on {
+            return Ok(None);
+        }
+        self.enc.encode_descriptor(name, help, None, t).map(Some)
+    }
+}
+
+/// Encodes a snapshot; families of files that could not be read are left out, and so are
+/// the families, services and backend labels `opts` leaves out.
+pub fn encode_snapshot(
+    snap: &Snapshot,
+    opts: &IpvsExport,
+    enc: &mut DescriptorEncoder,
+) -> fmt::Result {
+    let enc = &mut Families { enc, opts };
     if let Some(table) = &snap.table {
         encode_table(table, enc)?;
     }
@@ -39,26 +74,30 @@ pub fn encode_snapshot(snap: &Snapshot, enc: &mut DescriptorEncoder) -> fmt::Res
     encode_source(snap, enc)
 }
 
-fn encode_timeouts(t: &Timeouts, enc: &mut DescriptorEncoder) -> fmt::Result {
-    let mut m = enc.encode_descriptor(
+fn encode_timeouts(t: &Timeouts, enc: &mut Families) -> fmt::Result {
+    let Some(mut m) = enc.family(
         "ipvs_timeout_seconds",
         "Connection timeouts set with ipvsadm --set (tcp, tcp_fin, udp).",
-        None,
         MetricType::Gauge,
-    )?;
+    )?
+    else {
+        return Ok(());
+    };
     for (proto, v) in [("tcp", t.tcp), ("tcp_fin", t.tcp_fin), ("udp", t.udp)] {
         ConstGauge::new(i64::from(v)).encode(m.encode_family(&[("protocol", proto)])?)?;
     }
     Ok(())
 }
 
-fn encode_daemons(daemons: &[SyncDaemon], enc: &mut DescriptorEncoder) -> fmt::Result {
-    let mut m = enc.encode_descriptor(
+fn encode_daemons(daemons: &[SyncDaemon], enc: &mut Families) -> fmt::Result {
+    let Some(mut m) = enc.family(
         "ipvs_sync_daemon",
         "A running connection-synchronisation daemon.",
-        None,
         MetricType::Info,
-    )?;
+    )?
+    else {
+        return Ok(());
+    };
     for d in daemons {
         let syncid = d.syncid.to_string();
         let labels = [
@@ -71,25 +110,25 @@ fn encode_daemons(daemons: &[SyncDaemon], enc: &mut DescriptorEncoder) -> fmt::R
     Ok(())
 }
 
-fn encode_source(snap: &Snapshot, enc: &mut DescriptorEncoder) -> fmt::Result {
+fn encode_source(snap: &Snapshot, enc: &mut Families) -> fmt::Result {
     if snap.table_source.is_empty() {
         return Ok(());
     }
-    let mut m = enc.encode_descriptor(
+    if let Some(mut m) = enc.family(
         "lvsmon_ipvs_source",
         "Where the IPVS service table is read from: netlink or procfs.",
-        None,
         MetricType::Info,
-    )?;
-    m.encode_info(&[("source", snap.table_source)])?;
+    )? {
+        m.encode_info(&[("source", snap.table_source)])?;
+    }
     if snap.table_source == "netlink" {
-        let m = enc.encode_descriptor(
+        if let Some(m) = enc.family(
             "lvsmon_ipvs_netlink_attributes_skipped",
             "Netlink reply attributes skipped as unknown or truncated, since start.",
-            None,
             MetricType::Counter,
-        )?;
-        ConstCounter::new(snap.skipped_attributes).encode(m)?;
+        )? {
+            ConstCounter::new(snap.skipped_attributes).encode(m)?;
+        }
     }
     Ok(())
 }
@@ -117,9 +156,11 @@ const TOTALS: [StatField; 5] = [
     ),
 ];
 
-fn gauge(enc: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> fmt::Result {
-    let m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    ConstGauge::new(value).encode(m)
+fn gauge(enc: &mut Families, name: &str, help: &str, value: i64) -> fmt::Result {
+    match enc.family(name, help, MetricType::Gauge)? {
+        Some(m) => ConstGauge::new(value).encode(m),
+        None => Ok(()),
+    }
 }
 
 fn clamp(v: u64) -> i64 {
@@ -132,6 +173,7 @@ fn clamp(v: u64) -> i64 {
 /// Netlink tells them apart, and they are two services (the IPv6 one at `local_address`
 /// `::`).
 struct Group<'a> {
+    id: VirtualServiceId,
     labels: ServiceLabels,
     members: Vec<&'a Service>,
 }
@@ -152,6 +194,7 @@ fn group_services(table: &ServiceTable) -> Vec<Group<'_>> {
             None => {
                 index.insert(id, groups.len());
                 groups.push(Group {
+                    id,
                     labels: ServiceLabels::of(svc),
                     members: vec![svc],
                 });
@@ -161,7 +204,7 @@ fn group_services(table: &ServiceTable) -> Vec<Group<'_>> {
     groups
 }
 
-fn encode_table(table: &ServiceTable, enc: &mut DescriptorEncoder) -> fmt::Result {
+fn encode_table(table: &ServiceTable, enc: &mut Families) -> fmt::Result {
     if let Some(size) = table.conn_table_size {
         gauge(
             enc,
@@ -170,14 +213,50 @@ fn encode_table(table: &ServiceTable, enc: &mut DescriptorEncoder) -> fmt::Resul
             clamp(size),
         )?;
     }
-    let groups = group_services(table);
-    let mut m = enc.encode_descriptor(
+    let mut groups = group_services(table);
+    groups.retain(|g| enc.opts.service(&g.id));
+    encode_service_info(&groups, enc)?;
+    type Count = fn(&Group) -> usize;
+    let counts: [(&str, &str, Count); 2] = [
+        (
+            "ipvs_service_backends",
+            "Real servers configured for the virtual service.",
+            |g| g.dests().count(),
+        ),
+        (
+            "ipvs_service_backends_available",
+            "Real servers of the virtual service with a weight above zero.",
+            |g| g.dests().filter(|d| d.weight > 0).count(),
+        ),
+    ];
+    for (name, help, count) in counts {
+        let Some(mut m) = enc.family(name, help, MetricType::Gauge)? else {
+            continue;
+        };
+        for g in &groups {
+            ConstGauge::new(count(g) as i64).encode(m.encode_family(&g.labels)?)?;
+        }
+    }
+    encode_service_detail(&groups, enc)?;
+    if !enc.opts.all_labels() {
+        return summed::encode(&groups, enc);
+    }
+    // Every backend's address and port as text, once for all of its families.
+    let texts = BackendTexts::render(groups.iter().flat_map(|g| g.dests()));
+    encode_backends(&groups, &texts, enc)?;
+    encode_backend_detail(&groups, &texts, enc)
+}
+
+fn encode_service_info(groups: &[Group], enc: &mut Families) -> fmt::Result {
+    let Some(mut m) = enc.family(
         "ipvs_service",
         "Virtual service, with its scheduler and flags (persistent, ops).",
-        None,
         MetricType::Info,
-    )?;
-    for g in &groups {
+    )?
+    else {
+        return Ok(());
+    };
+    for g in groups {
         let mut seen: Vec<(&str, String, &str)> = Vec::with_capacity(1);
         for svc in &g.members {
             let pe = svc
@@ -204,30 +283,7 @@ fn encode_table(table: &ServiceTable, enc: &mut DescriptorEncoder) -> fmt::Resul
             seen.push(extra);
         }
     }
-    type Count = fn(&Group) -> usize;
-    let counts: [(&str, &str, Count); 2] = [
-        (
-            "ipvs_service_backends",
-            "Real servers configured for the virtual service.",
-            |g| g.dests().count(),
-        ),
-        (
-            "ipvs_service_backends_available",
-            "Real servers of the virtual service with a weight above zero.",
-            |g| g.dests().filter(|d| d.weight > 0).count(),
-        ),
-    ];
-    for (name, help, count) in counts {
-        let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        for g in &groups {
-            ConstGauge::new(count(g) as i64).encode(m.encode_family(&g.labels)?)?;
-        }
-    }
-    encode_service_detail(&groups, enc)?;
-    // Every backend's address and port as text, once for all of its families.
-    let texts = BackendTexts::render(groups.iter().flat_map(|g| g.dests()));
-    encode_backends(&groups, &texts, enc)?;
-    encode_backend_detail(&groups, &texts, enc)
+    Ok(())
 }
 
 /// Totals of a group's members, when netlink gave them.
@@ -250,7 +306,7 @@ fn group_counters(g: &Group) -> Option<Counters> {
 }
 
 /// Per-service counters, rates and persistence timeout (netlink only).
-fn encode_service_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::Result {
+fn encode_service_detail(groups: &[Group], enc: &mut Families) -> fmt::Result {
     let with: Vec<(&Group, Counters)> = groups
         .iter()
         .filter_map(|g| Some((g, group_counters(g)?)))
@@ -261,7 +317,9 @@ fn encode_service_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_service_{name}");
         let help = format!("{help} by the virtual service.");
-        let mut m = enc.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+        let Some(mut m) = enc.family(&name, &help, MetricType::Counter)? else {
+            continue;
+        };
         for (g, c) in &with {
             ConstCounter::new(field(&c.totals)).encode(m.encode_family(&g.labels)?)?;
         }
@@ -269,17 +327,21 @@ fn encode_service_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_service_rate_{name}_per_second");
         let help = format!("{help} by the virtual service: the kernel's rate estimate.");
-        let mut m = enc.encode_descriptor(&name, &help, None, MetricType::Gauge)?;
+        let Some(mut m) = enc.family(&name, &help, MetricType::Gauge)? else {
+            continue;
+        };
         for (g, c) in &with {
             ConstGauge::new(clamp(field(&c.rates))).encode(m.encode_family(&g.labels)?)?;
         }
     }
-    let mut m = enc.encode_descriptor(
+    let Some(mut m) = enc.family(
         "ipvs_service_persistence_timeout_seconds",
         "Persistence timeout of a persistent virtual service.",
-        None,
         MetricType::Gauge,
-    )?;
+    )?
+    else {
+        return Ok(());
+    };
     for g in groups {
         let persistent = g.members.iter().filter(|s| s.persistence.is_some());
         if let Some(t) = persistent
@@ -297,7 +359,7 @@ fn encode_service_detail(groups: &[Group], enc: &mut DescriptorEncoder) -> fmt::
 fn encode_backend_detail(
     groups: &[Group],
     texts: &BackendTexts,
-    enc: &mut DescriptorEncoder,
+    enc: &mut Families,
 ) -> fmt::Result {
     if !groups
         .iter()
@@ -312,7 +374,9 @@ fn encode_backend_detail(
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_backend_{name}");
         let help = format!("{help} by the real server.");
-        let mut m = enc.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+        let Some(mut m) = enc.family(&name, &help, MetricType::Counter)? else {
+            continue;
+        };
         for (l, d) in backends() {
             ConstCounter::new(field(&d.counters.totals)).encode(m.encode_family(&l)?)?;
         }
@@ -320,37 +384,44 @@ fn encode_backend_detail(
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_backend_rate_{name}_per_second");
         let help = format!("{help} by the real server: the kernel's rate estimate.");
-        let mut m = enc.encode_descriptor(&name, &help, None, MetricType::Gauge)?;
+        let Some(mut m) = enc.family(&name, &help, MetricType::Gauge)? else {
+            continue;
+        };
         for (l, d) in backends() {
             ConstGauge::new(clamp(field(&d.counters.rates))).encode(m.encode_family(&l)?)?;
         }
     }
-    type Field = fn(&DestDetail) -> u32;
-    let gauges: [(&str, &str, Field); 3] = [
-        (
-            "ipvs_backend_connections_persistent",
-            "Persistence templates pointing at the real server (PersistConn).",
-            |d| d.persistent_conns,
-        ),
-        (
-            "ipvs_backend_threshold_upper",
-            "Upper connection threshold of the real server (0: none).",
-            |d| d.upper_threshold,
-        ),
-        (
-            "ipvs_backend_threshold_lower",
-            "Lower connection threshold of the real server (0: none).",
-            |d| d.lower_threshold,
-        ),
-    ];
-    for (name, help, field) in gauges {
-        let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (name, help, field) in DETAIL_GAUGES {
+        let Some(mut m) = enc.family(name, help, MetricType::Gauge)? else {
+            continue;
+        };
         for (l, d) in backends() {
             ConstGauge::new(i64::from(field(d))).encode(m.encode_family(&l)?)?;
         }
     }
     Ok(())
 }
+
+type DetailField = fn(&DestDetail) -> u32;
+
+/// The per-backend gauges netlink adds.
+const DETAIL_GAUGES: [(&str, &str, DetailField); 3] = [
+    (
+        "ipvs_backend_connections_persistent",
+        "Persistence templates pointing at the real server (PersistConn).",
+        |d| d.persistent_conns,
+    ),
+    (
+        "ipvs_backend_threshold_upper",
+        "Upper connection threshold of the real server (0: none).",
+        |d| d.upper_threshold,
+    ),
+    (
+        "ipvs_backend_threshold_lower",
+        "Lower connection threshold of the real server (0: none).",
+        |d| d.lower_threshold,
+    ),
+];
 
 /// Every backend with its labels, in the order `texts` was rendered in.
 fn every_backend<'a>(
@@ -364,40 +435,19 @@ fn every_backend<'a>(
         .map(|(i, (svc, d))| (texts.labels(svc, i), d))
 }
 
-fn encode_backends(
-    groups: &[Group],
-    texts: &BackendTexts,
-    enc: &mut DescriptorEncoder,
-) -> fmt::Result {
-    type Field = fn(&crate::ipvs::Dest) -> i64;
-    let fields: [(&str, &str, Field); 3] = [
-        ("ipvs_backend_weight", "Weight of the real server.", |d| {
-            d.weight
-        }),
-        (
-            "ipvs_backend_connections_active",
-            "Active connections to the real server (ActiveConn).",
-            |d| d.active_conns,
-        ),
-        (
-            "ipvs_backend_connections_inactive",
-            "Inactive connections to the real server (InActConn).",
-            |d| d.inactive_conns,
-        ),
-    ];
+fn encode_backends(groups: &[Group], texts: &BackendTexts, enc: &mut Families) -> fmt::Result {
     let backends = || every_backend(groups, texts);
-    for (name, help, field) in fields {
-        let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (name, help, field) in BACKEND_GAUGES {
+        let Some(mut m) = enc.family(name, help, MetricType::Gauge)? else {
+            continue;
+        };
         for (l, dest) in backends() {
             ConstGauge::new(field(dest)).encode(m.encode_family(&l)?)?;
         }
     }
-    let mut m = enc.encode_descriptor(
-        "ipvs_backend",
-        "Real server of a virtual service, with its forwarding method.",
-        None,
-        MetricType::Info,
-    )?;
+    let Some(mut m) = enc.family(BACKEND_INFO.0, BACKEND_INFO.1, MetricType::Info)? else {
+        return Ok(());
+    };
     for (l, dest) in backends() {
         let info = With {
             base: &l,
@@ -414,16 +464,37 @@ fn encode_backends(
     Ok(())
 }
 
-fn encode_global(g: &GlobalStats, enc: &mut DescriptorEncoder) -> fmt::Result {
+const BACKEND_INFO: (&str, &str) = (
+    "ipvs_backend",
+    "Real server of a virtual service, with its forwarding method.",
+);
+
+type BackendField = fn(&crate::ipvs::Dest) -> i64;
+
+/// The per-backend gauges every source has.
+const BACKEND_GAUGES: [(&str, &str, BackendField); 3] = [
+    ("ipvs_backend_weight", "Weight of the real server.", |d| {
+        d.weight
+    }),
+    (
+        "ipvs_backend_connections_active",
+        "Active connections to the real server (ActiveConn).",
+        |d| d.active_conns,
+    ),
+    (
+        "ipvs_backend_connections_inactive",
+        "Inactive connections to the real server (InActConn).",
+        |d| d.inactive_conns,
+    ),
+];
+
+fn encode_global(g: &GlobalStats, enc: &mut Families) -> fmt::Result {
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_{name}");
-        let m = enc.encode_descriptor(
-            &name,
-            &format!("{help}, since boot."),
-            None,
-            MetricType::Counter,
-        )?;
-        ConstCounter::new(field(&g.totals)).encode(m)?;
+        let help = format!("{help}, since boot.");
+        if let Some(m) = enc.family(&name, &help, MetricType::Counter)? {
+            ConstCounter::new(field(&g.totals)).encode(m)?;
+        }
     }
     for (name, help, field) in TOTALS {
         gauge(
@@ -436,15 +507,13 @@ fn encode_global(g: &GlobalStats, enc: &mut DescriptorEncoder) -> fmt::Result {
     Ok(())
 }
 
-fn encode_percpu(cpus: &[CpuStats], enc: &mut DescriptorEncoder) -> fmt::Result {
+fn encode_percpu(cpus: &[CpuStats], enc: &mut Families) -> fmt::Result {
     for (name, help, field) in TOTALS {
         let name = format!("ipvs_cpu_{name}");
-        let mut m = enc.encode_descriptor(
-            &name,
-            &format!("{help} on this CPU, since boot."),
-            None,
-            MetricType::Counter,
-        )?;
+        let help = format!("{help} on this CPU, since boot.");
+        let Some(mut m) = enc.family(&name, &help, MetricType::Counter)? else {
+            continue;
+        };
         for c in cpus {
             ConstCounter::new(field(&c.totals)).encode(m.encode_family(&[("cpu", c.cpu)])?)?;
         }
@@ -452,16 +521,16 @@ fn encode_percpu(cpus: &[CpuStats], enc: &mut DescriptorEncoder) -> fmt::Result 
     Ok(())
 }
 
-fn encode_conns(s: &ConnSummary, enc: &mut DescriptorEncoder) -> fmt::Result {
-    let mut m = enc.encode_descriptor(
+fn encode_conns(s: &ConnSummary, enc: &mut Families) -> fmt::Result {
+    if let Some(mut m) = enc.family(
         "ipvs_connections",
         "Entries in the IPVS connection table, by protocol and state.",
-        None,
         MetricType::Gauge,
-    )?;
-    for (proto, state, count) in &s.counts {
-        let labels = [("proto", proto.name()), ("state", state.as_str().into())];
-        ConstGauge::new(clamp(*count)).encode(m.encode_family(&labels)?)?;
+    )? {
+        for (proto, state, count) in &s.counts {
+            let labels = [("proto", proto.name()), ("state", state.as_str().into())];
+            ConstGauge::new(clamp(*count)).encode(m.encode_family(&labels)?)?;
+        }
     }
     gauge(
         enc,

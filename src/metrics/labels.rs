@@ -84,11 +84,38 @@ pub struct BackendLabels<'a> {
     port: &'a str,
 }
 
+impl BackendLabels<'_> {
+    /// The values in `ipvs_options::BACKEND_LABELS` order.
+    pub fn values(&self) -> [&str; 6] {
+        let s = self.service;
+        [
+            s.proto.as_ref(),
+            &s.addr,
+            &s.port,
+            &s.mark,
+            self.addr,
+            self.port,
+        ]
+    }
+}
+
 impl EncodeLabelSet for BackendLabels<'_> {
     fn encode(&self, enc: &mut LabelSetEncoder) -> fmt::Result {
         self.service.encode(enc)?;
         ("remote_address", self.addr).encode(enc.encode_label())?;
         ("remote_port", self.port).encode(enc.encode_label())
+    }
+}
+
+/// Backend labels kept by `--collector.ipvs.backend-labels` (the others summed over).
+pub struct KeptLabels(pub Vec<(&'static str, String)>);
+
+impl EncodeLabelSet for KeptLabels {
+    fn encode(&self, enc: &mut LabelSetEncoder) -> fmt::Result {
+        for (k, v) in &self.0 {
+            (*k, v.as_str()).encode(enc.encode_label())?;
+        }
+        Ok(())
     }
 }
 

@@ -7,9 +7,11 @@
 
 pub mod alertmanager;
 pub mod health;
+pub mod http;
 pub mod incidents;
 pub mod ipvs;
 pub mod ipvs_families;
+pub mod ipvs_options;
 pub mod keepalived;
 pub mod keepalived_checker;
 pub mod labels;
@@ -18,12 +20,14 @@ pub mod process;
 
 use crate::app::App;
 use health::HealthCollector;
+use ipvs_options::IpvsExport;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use std::fmt;
+use std::sync::Arc;
 
 pub use ipvs::IpvsCollector;
 
@@ -90,9 +94,27 @@ impl Exporter {
     /// Registers a collector for each reader `app` has, in scrape order. This is the only
     /// place collectors are registered.
     pub fn new(app: &App) -> Exporter {
+        Exporter::build(app, &IpvsExport::default(), None)
+    }
+
+    /// [`Exporter::new`] with the operator's cardinality controls (`dump`).
+    pub fn with_options(app: &App, ipvs: &IpvsExport) -> Exporter {
+        Exporter::build(app, ipvs, None)
+    }
+
+    /// [`Exporter::with_options`] plus the HTTP server's own counters (`lvsmon_http_*`),
+    /// for `serve`.
+    pub fn serving(app: &App, ipvs: &IpvsExport, http: Arc<http::HttpStats>) -> Exporter {
+        Exporter::build(app, ipvs, Some(http))
+    }
+
+    fn build(app: &App, ipvs: &IpvsExport, http: Option<Arc<http::HttpStats>>) -> Exporter {
         let mut collectors: Vec<Box<dyn Collector>> = vec![
             Box::new(BuildInfo),
-            Box::new(ipvs::IpvsCollector(app.ipvs.clone())),
+            Box::new(ipvs::IpvsCollector(
+                app.ipvs.clone(),
+                Arc::new(ipvs.clone()),
+            )),
         ];
         if let Some(k) = &app.keepalived {
             collectors.push(Box::new(keepalived::KeepalivedCollector(k.clone())));
@@ -106,6 +128,9 @@ impl Exporter {
         if let Some(a) = &app.alertmanager {
             collectors.push(Box::new(alertmanager::AlertmanagerCollector(a.clone())));
         }
+        if let Some(h) = http {
+            collectors.push(Box::new(http::HttpCollector(h)));
+        }
         collectors.push(Box::new(process::ProcessCollector));
         collectors.push(Box::new(HealthCollector(app.health.clone())));
         let mut registry = Registry::default();
@@ -115,12 +140,13 @@ impl Exporter {
         Exporter { registry }
     }
 
-    /// The IPVS exporter alone over `source` (tests, benchmarks, replayed captures).
+    /// The IPVS exporter alone over `source`, every family on (tests, benchmarks, replayed
+    /// captures: everything the kernel said).
     pub fn ipvs(
         source: crate::ipvs::source::ProcSource,
         opts: crate::ipvs::IpvsOptions,
     ) -> Exporter {
-        Exporter::new(&App::ipvs_only(source, opts))
+        Exporter::with_options(&App::ipvs_only(source, opts), &IpvsExport::everything())
     }
 
     /// Runs every collector and writes the page.

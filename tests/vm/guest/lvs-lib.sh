@@ -84,7 +84,10 @@ run_lvsmon() {
     LVSMON_AS=
     lvsmon_dump lvsmon --ipvs.source procfs
     ipvsadm_around before
-    lvsmon_dump lvsmon-conntable --collector.ipvs.conntable --ipvs.netlink-record "$CAP/netlink.rec"
+    # Every family (the per-backend rates and thresholds are off by default): the host-side
+    # tests compare all of them with ipvsadm.
+    lvsmon_dump lvsmon-conntable --collector.ipvs.conntable --collector.ipvs.family-enable '*' \
+        --ipvs.netlink-record "$CAP/netlink.rec"
     ipvsadm_around after
     LVSMON_AS="$NOBODY --inh-caps=-all,+net_admin --ambient-caps=+net_admin --bounding-set=-all,+net_admin"
     lvsmon_dump lvsmon-capnetadmin

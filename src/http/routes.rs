@@ -1,42 +1,23 @@
-//! The HTTP side: `/` (a landing page), the telemetry path (`/metrics`), `/api/v1/state`
-//! (keepalived's state as JSON), `/api/v1/events` (the last classified log events) and
-//! `/api/v1/incidents`, nothing else.
-//!
-//! A scrape encodes on a blocking thread and streams the page in 64 KiB chunks, so the
-//! body of a large director (tens of MB) is never held in memory whole. No lock is held
-//! while a client reads: each reader serialises only its own read of the kernel or
-//! keepalived, so concurrent scrapers queue there rather than multiply that work.
+//! What the server answers: `/` (a landing page), the telemetry path (`/metrics`, see
+//! `page`), `/api/v1/state` (keepalived's state as JSON), `/api/v1/events` (the last
+//! classified log events) and `/api/v1/incidents`, nothing else (no file serving).
 
-use crate::app::App;
-use crate::logs::bus::Recent;
-use crate::metrics::{Exporter, Format};
+use super::page::{Encoding, Inflating, PageError};
+use super::Site;
+use crate::metrics::Format;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
-use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
-use std::fmt;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
-const CHUNK: usize = 64 * 1024;
-
-/// What the server needs: the application, its exporter and where it is served.
-#[derive(Debug)]
-pub struct Site {
-    pub app: Arc<App>,
-    pub exporter: Exporter,
-    /// The last log events, when a log source is configured.
-    pub recent: Option<Arc<Recent>>,
-    pub telemetry_path: String,
-}
-
-/// A body fed by the encoding thread through a bounded channel.
+/// A body fed once by a blocking thread (the JSON answers).
 struct ChannelBody(mpsc::Receiver<Bytes>);
 
 impl Body for ChannelBody {
@@ -48,35 +29,6 @@ impl Body for ChannelBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         self.0.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
-    }
-}
-
-/// A `fmt::Write` that cuts the page into chunks and hands them to the body.
-struct ChunkWriter {
-    buf: String,
-    tx: mpsc::Sender<Bytes>,
-}
-
-impl ChunkWriter {
-    fn flush(&mut self) -> fmt::Result {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK + 1024));
-        // The receiver is gone when the client hung up: stop encoding.
-        self.tx
-            .blocking_send(Bytes::from(chunk))
-            .map_err(|_| fmt::Error)
-    }
-}
-
-impl fmt::Write for ChunkWriter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.buf.push_str(s);
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
-        Ok(())
     }
 }
 
@@ -104,28 +56,64 @@ fn full(
     r
 }
 
-fn metrics(site: Arc<Site>, format: Format) -> Response<BoxBody<Bytes, Infallible>> {
-    let (tx, rx) = mpsc::channel(4);
-    tokio::task::spawn_blocking(move || {
-        let mut w = ChunkWriter {
-            buf: String::with_capacity(CHUNK + 1024),
-            tx,
-        };
-        if site
-            .exporter
-            .encode(format, &mut w)
-            .and_then(|_| w.flush())
-            .is_err()
-        {
-            tracing::debug!("scrape abandoned (client went away or a collector failed to encode)");
+async fn metrics(
+    site: Arc<Site>,
+    req: &Request<Incoming>,
+    arrived: Instant,
+) -> Response<BoxBody<Bytes, Infallible>> {
+    let header = |h| {
+        req.headers()
+            .get(h)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let format = Format::negotiate(header(ACCEPT));
+    let encoding = Encoding::negotiate(header(ACCEPT_ENCODING));
+    match site
+        .pages
+        .get(site.clone(), format, encoding, arrived)
+        .await
+    {
+        Ok(page) => {
+            let body = match encoding {
+                // Kept compressed; inflated as the client reads.
+                Encoding::Identity => match Inflating::new(page.bytes, page.plain_len) {
+                    Ok(b) => b.boxed(),
+                    Err(e) => {
+                        return full(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "text/plain",
+                            format!("{e}\n"),
+                        )
+                    }
+                },
+                _ => Full::new(page.bytes).boxed(),
+            };
+            let mut r = Response::new(body);
+            let h = r.headers_mut();
+            h.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+            if let Some(e) = encoding.header() {
+                h.insert(CONTENT_ENCODING, HeaderValue::from_static(e));
+            }
+            r
         }
-    });
-    let mut r = Response::new(ChannelBody(rx).boxed());
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    r
+        Err(e @ PageError::Busy) => full(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            format!("{e}\n"),
+        ),
+        Err(e) => {
+            tracing::warn!("scrape failed: {e}");
+            full(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                format!("{e}\n"),
+            )
+        }
+    }
 }
 
 /// A JSON answer produced on a blocking thread (a keepalived refresh may wait for a dump).
@@ -218,8 +206,26 @@ fn events(site: &Site) -> Response<BoxBody<Bytes, Infallible>> {
     }
 }
 
+/// 401, asking for basic credentials.
+pub fn unauthorized() -> Response<BoxBody<Bytes, Infallible>> {
+    let mut r = full(
+        StatusCode::UNAUTHORIZED,
+        "text/plain",
+        "Unauthorized\n".into(),
+    );
+    r.headers_mut().insert(
+        hyper::header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"lvsmon\""),
+    );
+    r
+}
+
 /// Answers one request.
-pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes, Infallible>> {
+pub async fn route(
+    site: Arc<Site>,
+    req: &Request<Incoming>,
+    arrived: Instant,
+) -> Response<BoxBody<Bytes, Infallible>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return full(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -229,8 +235,7 @@ pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes
     }
     let path = req.uri().path();
     if path == site.telemetry_path {
-        let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
-        return metrics(site.clone(), Format::negotiate(accept));
+        return metrics(site.clone(), req, arrived).await;
     }
     if path == "/api/v1/state" {
         return state(&site);
@@ -252,46 +257,4 @@ pub fn route(site: Arc<Site>, req: &Request<Incoming>) -> Response<BoxBody<Bytes
         );
     }
     full(StatusCode::NOT_FOUND, "text/plain", "not found\n".into())
-}
-
-/// Serves on one listener until the task is dropped.
-pub async fn serve(listener: TcpListener, site: Arc<Site>) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let site = site.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let site = site.clone();
-                async move { Ok::<_, Infallible>(route(site, &req)) }
-            });
-            // half_close: a client that shuts its write side after the request (nc,
-            // socat, shell probes) still gets the whole page; hyper's default drops it.
-            let conn = hyper::server::conn::http1::Builder::new()
-                .half_close(true)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, "connection ended with an error: {e}");
-            }
-        });
-    }
-}
-
-/// Binds every address, failing on the first that cannot be bound.
-pub async fn bind_all(addrs: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
-    let mut out = Vec::new();
-    for a in addrs {
-        let l = TcpListener::bind(a)
-            .await
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {a}: {e}")))?;
-        out.push(l);
-    }
-    Ok(out)
 }
