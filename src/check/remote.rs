@@ -3,7 +3,9 @@
 //! its `/metrics` page (the series `ipvs_service_backends`, `ipvs_backend_weight`,
 //! `ipvs_backend_connections_{active,inactive}`, `keepalived_real_server_up` and the
 //! netlink rates), keepalived from `/api/v1/state`, incidents from `/api/v1/incidents`.
-//! A 404 from the last two means the server does not collect that (`None`).
+//! A 404 from the last two means the server does not collect that (`None`). An lvsmon
+//! behind `--web.config.file` is reached over TLS (`https://`, a CA file, a client
+//! certificate) and with basic-auth credentials ([`Client`]).
 
 use super::director::{Backend, Director, KeepalivedView, OpenIncident, ReadError, Service, Vrrp};
 use super::exposition::{parse_line, Sample};
@@ -13,22 +15,66 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use std::collections::BTreeMap;
 
-/// A running lvsmon at `http://HOST:PORT[/PREFIX]`.
+/// How a check reaches an lvsmon behind `--web.config.file`: the CA its certificate is
+/// checked against (default: the system's, `/etc/ssl/certs/ca-certificates.crt`), a client
+/// certificate when it requires one, and basic-auth credentials (the password from a file,
+/// never from the command line, where `ps` shows it).
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ca_file: Option<std::path::PathBuf>,
+    pub cert_file: Option<std::path::PathBuf>,
+    pub key_file: Option<std::path::PathBuf>,
+    pub username: Option<String>,
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+/// The system's CA bundle (Debian's ca-certificates).
+const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// A running lvsmon at `http[s]://HOST:PORT[/PREFIX]`.
 pub struct Remote {
     base: hyper::Uri,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// The `Authorization` header's value.
+    auth: Option<String>,
 }
 
 impl Remote {
-    /// Only `http://` for now: lvsmon's server speaks nothing else yet.
+    /// Plain HTTP, no credentials.
     pub fn new(url: &str) -> Result<Remote, ReadError> {
-        let bad = || ReadError(format!("bad --url {url:?}: want http://HOST:PORT"));
-        let base: hyper::Uri = url.parse().map_err(|_| bad())?;
-        if base.scheme_str() != Some("http") || base.authority().is_none() {
-            return Err(bad());
-        }
-        Ok(Remote { base })
+        Remote::with_client(url, &Client::default())
     }
 
+    pub fn with_client(url: &str, c: &Client) -> Result<Remote, ReadError> {
+        let bad = || ReadError(format!("bad --url {url:?}: want http[s]://HOST:PORT"));
+        let base: hyper::Uri = url.parse().map_err(|_| bad())?;
+        if base.authority().is_none() {
+            return Err(bad());
+        }
+        let tls = match base.scheme_str() {
+            Some("http") => None,
+            Some("https") => Some(client_tls(c)?),
+            _ => return Err(bad()),
+        };
+        let auth = match (&c.username, &c.password_file) {
+            (Some(user), Some(file)) => {
+                use base64::Engine;
+                let pass = std::fs::read_to_string(file)
+                    .map_err(|e| ReadError(format!("{}: {e}", file.display())))?;
+                let pass = pass.trim_end_matches(['\n', '\r']);
+                let token =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                Some(format!("Basic {token}"))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(ReadError(
+                    "--auth.username and --auth.password-file go together".into(),
+                ))
+            }
+        };
+        Ok(Remote { base, tls, auth })
+    }
     /// GETs `path`; `Ok(None)` on 404.
     fn get(&self, path: &str) -> Result<Option<Bytes>, ReadError> {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -47,29 +93,35 @@ impl Remote {
             let stream = tokio::net::TcpStream::connect(&auth)
                 .await
                 .map_err(|e| fail(&e))?;
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .map_err(|e| fail(&e))?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            let req = hyper::Request::get(full.as_str())
-                .header(hyper::header::HOST, auth.as_str())
-                .body(Empty::<Bytes>::new())
-                .map_err(|e| fail(&e))?;
-            let resp = send.send_request(req).await.map_err(|e| fail(&e))?;
-            let status = resp.status();
-            let body = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| fail(&e))?
-                .to_bytes();
+            let mut req =
+                hyper::Request::get(full.as_str()).header(hyper::header::HOST, auth.as_str());
+            if let Some(a) = &self.auth {
+                req = req.header(hyper::header::AUTHORIZATION, a.as_str());
+            }
+            let req = req.body(Empty::<Bytes>::new()).map_err(|e| fail(&e))?;
+            let (status, body) = match &self.tls {
+                None => exchange(stream, req).await,
+                Some(cfg) => {
+                    let host = self.base.host().unwrap_or_default();
+                    let host = host.trim_start_matches('[').trim_end_matches(']');
+                    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                        .map_err(|e| fail(&e))?;
+                    let tls = tokio_rustls::TlsConnector::from(cfg.clone())
+                        .connect(name, stream)
+                        .await
+                        .map_err(|e| fail(&e))?;
+                    exchange(tls, req).await
+                }
+            }
+            .map_err(|e| fail(&e))?;
             if status == hyper::StatusCode::NOT_FOUND {
                 Ok(None)
             } else if status.is_success() {
                 Ok(Some(body))
+            } else if status == hyper::StatusCode::UNAUTHORIZED {
+                Err(fail(
+                    &"HTTP 401 (credentials: --auth.username, --auth.password-file)",
+                ))
             } else {
                 Err(fail(&format!("HTTP {status}")))
             }
@@ -137,6 +189,67 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// One request over `stream` (plain or TLS): the status and the whole body.
+async fn exchange<S>(
+    stream: S,
+    req: hyper::Request<Empty<Bytes>>,
+) -> Result<(hyper::StatusCode, Bytes), Box<dyn std::error::Error + Send + Sync>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut send, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let resp = send.send_request(req).await?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    Ok((status, body))
+}
+
+/// The TLS client: the CA file given (or the system's), and a client certificate if given.
+fn client_tls(c: &Client) -> Result<std::sync::Arc<rustls::ClientConfig>, ReadError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let err = |what: &std::path::Path, e: &dyn std::fmt::Display| {
+        ReadError(format!("{}: {e}", what.display()))
+    };
+    let ca = c
+        .ca_file
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(SYSTEM_CAS));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(&ca).map_err(|e| err(&ca, &e))? {
+        let cert = cert.map_err(|e| err(&ca, &e))?;
+        roots.add(cert).map_err(|e| err(&ca, &e))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ReadError(e.to_string()))?
+        .with_root_certificates(roots);
+    let cfg = match (&c.cert_file, &c.key_file) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .map_err(|e| err(cert, &e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| err(cert, &e))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| err(key, &e))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| err(cert, &e))?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => {
+            return Err(ReadError(
+                "--tls.cert-file and --tls.key-file go together".into(),
+            ))
+        }
+    };
+    Ok(std::sync::Arc::new(cfg))
 }
 
 fn service_of(s: &Sample) -> Option<VirtualServiceId> {

@@ -250,9 +250,26 @@ pub enum NagiosMode {
 /// Where a check reads the director, and the plugin options every mode has.
 #[derive(Args, Debug)]
 pub struct CheckSource {
-    /// Ask a running lvsmon (`http://127.0.0.1:9689`) instead of reading the director.
+    /// Ask a running lvsmon (`http://127.0.0.1:9689`, or `https://…` behind
+    /// --web.config.file) instead of reading the director.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// With an https --url: the CA that signed lvsmon's certificate (default: the
+    /// system's, /etc/ssl/certs/ca-certificates.crt).
+    #[arg(long = "tls.ca-file", value_name = "FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// With an https --url: a client certificate (PEM), for an lvsmon that requires one.
+    #[arg(long = "tls.cert-file", value_name = "FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// Its key (PEM).
+    #[arg(long = "tls.key-file", value_name = "FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// Basic-auth user for an lvsmon with basic_auth_users.
+    #[arg(long = "auth.username", value_name = "USER")]
+    pub auth_username: Option<String>,
+    /// A file holding that user's password (not the command line, which `ps` shows).
+    #[arg(long = "auth.password-file", value_name = "FILE")]
+    pub auth_password_file: Option<PathBuf>,
     /// Seconds before the check gives up with UNKNOWN.
     #[arg(short = 't', long, value_name = "SECONDS", default_value = "10")]
     pub timeout: String,

@@ -20,7 +20,14 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// The director the flags name.
 fn director(src: &CheckSource, incidents: bool) -> Result<Box<dyn Director>, ReadError> {
     if let Some(url) = &src.url {
-        return Ok(Box::new(Remote::new(url)?));
+        let client = crate::check::remote::Client {
+            ca_file: src.tls_ca_file.clone(),
+            cert_file: src.tls_cert_file.clone(),
+            key_file: src.tls_key_file.clone(),
+            username: src.auth_username.clone(),
+            password_file: src.auth_password_file.clone(),
+        };
+        return Ok(Box::new(Remote::with_client(url, &client)?));
     }
     let e = |e: anyhow::Error| ReadError(format!("{e:#}"));
     let file = load_config(src.common.config.as_deref()).map_err(e)?;
