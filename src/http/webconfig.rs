@@ -125,12 +125,37 @@ impl fmt::Debug for WebConfig {
     }
 }
 
+/// Whatever looks like a bcrypt hash (`$2…` up to a space or a quote), replaced by `…`: a
+/// last guard on every message about the file, whatever quoted it and however (serde's
+/// backticks are not escaped, a typo can put a hash into a name).
+fn without_hashes(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find("$2") {
+        out.push_str(&rest[..i]);
+        out.push('…');
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '`' || c == '\'')
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Drops quoted pieces from a YAML error: they can be the file's values (hashes).
 fn without_values(msg: &str) -> String {
     let mut out = String::with_capacity(msg.len());
     let mut quote: Option<char> = None;
+    // A value's own quotes come escaped (`"a\"b"`): the escaped one does not end it.
+    let mut escaped = false;
     for c in msg.chars() {
+        if std::mem::take(&mut escaped) {
+            continue;
+        }
         match quote {
+            Some(_) if c == '\\' => escaped = true,
             Some(q) if c == q => {
                 quote = None;
                 out.push('…');
@@ -162,6 +187,14 @@ impl WebConfig {
 
     /// Parses and checks a web config's text; `base` resolves its relative paths.
     pub fn parse(text: &str, base: &Path) -> Result<WebConfig, WebConfigError> {
+        WebConfig::parse_unredacted(text, base).map_err(|e| match e {
+            WebConfigError::Yaml(m) => WebConfigError::Yaml(without_hashes(&m)),
+            WebConfigError::Invalid(m) => WebConfigError::Invalid(without_hashes(&m)),
+            read => read,
+        })
+    }
+
+    fn parse_unredacted(text: &str, base: &Path) -> Result<WebConfig, WebConfigError> {
         // An empty file is a valid config that changes nothing (as in the toolkit).
         let raw: Raw = if text.trim().is_empty() {
             Raw::default()
@@ -199,8 +232,19 @@ impl WebConfig {
                 return invalid("basic_auth_users: a user name is empty or contains ':'");
             }
             if !hash.starts_with("$2") || hash.parse::<bcrypt::HashParts>().is_err() {
+                // A typo (`alice; $2y$…`) can put the hash into the name: a name is shown
+                // only when it is plainly one.
+                let plain = user.len() <= 64
+                    && user
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-@".contains(c));
+                let who = if plain {
+                    format!("{user:?}")
+                } else {
+                    "a user whose name is not shown (it may hold a hash)".to_string()
+                };
                 return invalid(&format!(
-                    "basic_auth_users: the hash of {user:?} is not a bcrypt hash"
+                    "basic_auth_users: the hash of {who} is not a bcrypt hash"
                 ));
             }
         }
@@ -272,6 +316,27 @@ fn tls_settings(t: RawTls, base: &Path) -> Result<TlsSettings, WebConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quote_inside_a_value_does_not_end_what_is_hidden() {
+        // The fuzzer's find (web_input): a value holding `"` and then a bcrypt hash.
+        let text = "gzip,\"zstd=0 q5; $2y$10 X010 X0hd;tttttb d;ttd;td.z-0.=0";
+        let e = WebConfig::parse(text, Path::new("/etc/lvsmon")).unwrap_err();
+        assert!(!e.to_string().contains("$2y"), "{e}");
+        // A key holding a backtick and a hash (the fuzzer's third find).
+        let e =
+            WebConfig::parse("K`$2y0h1gDsWszPURQaxFh.zou\u{fffd}:(:", Path::new("/")).unwrap_err();
+        assert!(!e.to_string().contains("$2y"), "{e}");
+        // A typo that puts the hash into the user's name (the fuzzer's second find).
+        let typo =
+            "basic_auth_users:\n  prometheus; $2y0h1gDsPszWURQaxFh.zoubFi6Frame-Options: deny\n";
+        let e = WebConfig::parse(typo, Path::new("/etc/lvsmon")).unwrap_err();
+        assert!(!e.to_string().contains("$2y"), "{e}");
+        assert_eq!(
+            without_values(r#"invalid type: string "a\"b $2y$10 c", expected x"#),
+            "invalid type: string \"…\", expected x"
+        );
+    }
 
     const HASH: &str = "$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG";
 
