@@ -146,96 +146,6 @@ impl Host {
     }
 }
 
-/// One event as the detectors see it.
-struct In<'a> {
-    time: i64,
-    /// The director's previous event's time.
-    prev: i64,
-    host: &'a str,
-    /// The same names, shared, for keys.
-    host_name: Name,
-    iname_name: Option<Name>,
-    kind: &'a str,
-    iname: Option<&'a str>,
-    vs: Option<VirtualServiceId>,
-    rs: Option<RealServerId>,
-    script: Option<&'a str>,
-    interface: Option<&'a str>,
-    peer: Option<&'a str>,
-    /// The message, after the transport's time, host and ident.
-    message: &'a str,
-    line: &'a [u8],
-}
-
-impl In<'_> {
-    fn evidence(&self) -> Evidence {
-        let mut ev = Evidence {
-            time: None,
-            host: String::new(),
-            line: String::new(),
-        };
-        self.write_evidence(&mut ev);
-        ev
-    }
-
-    /// This event as evidence, into `ev`'s buffers (a repeat reuses the oldest's).
-    fn write_evidence(&self, ev: &mut Evidence) {
-        ev.time = Some(self.time);
-        ev.host.clear();
-        ev.host.push_str(self.host);
-        bounded_line_into(&mut ev.line, self.line, EVIDENCE_LINE);
-    }
-}
-
-/// What the detectors need of an event, from the pipeline's borrowed one (`analyze`) or
-/// an owned one from the bus (`serve`).
-pub struct Seen<'a> {
-    pub time: Option<i64>,
-    pub kind: &'a str,
-    pub iname: Option<&'a str>,
-    pub vs: Option<VirtualServiceId>,
-    pub rs: Option<RealServerId>,
-    pub script: Option<&'a str>,
-    pub interface: Option<&'a str>,
-    /// The other director an advert came from.
-    pub peer: Option<&'a str>,
-    pub message: &'a str,
-    pub line: &'a [u8],
-}
-
-impl<'a> Seen<'a> {
-    pub fn of(ev: &'a EventRef<'a>) -> Seen<'a> {
-        Seen {
-            time: ev.time,
-            kind: ev.kind,
-            iname: ev.iname(),
-            vs: ev.virtual_service().ok().flatten(),
-            rs: ev.real_server().ok().flatten(),
-            script: ev.label(Label::Script),
-            interface: ev.label(Label::Interface),
-            peer: ev.label(Label::Peer),
-            message: ev.message,
-            line: ev.line,
-        }
-    }
-
-    pub fn of_event(ev: &'a crate::logs::event::Event) -> Seen<'a> {
-        let detail = |name: &str| ev.detail.get(name).map(String::as_str);
-        Seen {
-            time: ev.time,
-            kind: &ev.kind,
-            iname: ev.iname.as_deref(),
-            vs: ev.virtual_service,
-            rs: ev.real_server,
-            script: detail("script"),
-            interface: detail("interface"),
-            peer: detail("peer"),
-            message: &ev.message,
-            line: ev.line.as_bytes(),
-        }
-    }
-}
-
 impl Engine {
     pub fn new(s: Settings) -> Engine {
         Engine {
@@ -688,12 +598,15 @@ fn id_of(i: &Incident) -> String {
 
 mod cross;
 mod detect;
+mod event;
 mod saved;
 mod snapshot;
 
 pub use saved::Saved;
 
 use cross::Transition;
+use event::In;
+pub use event::Seen;
 
 #[cfg(test)]
 mod snapshot_tests;
