@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{parse_exposition, Sample};
+use common::{parse_exposition, Sample, IDENTITY};
 use std::collections::{BTreeMap, HashMap};
 
 fn dump(extra: &[&str]) -> Result<Vec<Sample>, String> {
@@ -19,20 +19,11 @@ fn dump(extra: &[&str]) -> Result<Vec<Sample>, String> {
     Ok(parse_exposition(&String::from_utf8(out.stdout).unwrap()))
 }
 
-const BACKEND: [&str; 6] = [
-    "proto",
-    "local_address",
-    "local_port",
-    "local_mark",
-    "remote_address",
-    "remote_port",
-];
-
 /// Series per backend (every `ipvs_backend_*` series grouped by the six identity labels).
 fn per_backend(s: &[Sample]) -> HashMap<Vec<String>, usize> {
     let mut n = HashMap::new();
     for x in s.iter().filter(|x| x.name.starts_with("ipvs_backend")) {
-        let key = BACKEND.iter().map(|l| x.label(l).to_string()).collect();
+        let key = IDENTITY.iter().map(|l| x.label(l).to_string()).collect();
         *n.entry(key).or_insert(0) += 1;
     }
     n
