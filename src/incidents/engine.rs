@@ -125,6 +125,9 @@ pub struct Engine {
     seq: u64,
     /// Bumped at every change, so a saver knows when to write.
     version: u64,
+    /// Bumped when an incident opens or closes (not when one repeats): what an
+    /// Alertmanager push must tell.
+    shifts: u64,
     hosts: HashMap<Name, Host>,
     transitions: Vec<Transition>,
     /// One director's events (`serve`): a failover is told from its side, as it happens,
@@ -158,6 +161,7 @@ impl Engine {
             by_seq: HashMap::default(),
             seq: 0,
             version: 0,
+            shifts: 0,
             hosts: HashMap::default(),
             transitions: Vec::new(),
             one_director: false,
@@ -233,9 +237,15 @@ impl Engine {
         self.version
     }
 
+    /// Openings and closings so far: equal numbers mean nothing new to push.
+    pub fn shifts(&self) -> u64 {
+        self.shifts
+    }
+
     /// Moves a closed incident to the history, dropping the oldest beyond its bound.
     fn closed(&mut self, inc: Incident) {
         self.version += 1;
+        self.shifts += 1;
         self.done.push_back(inc);
         if let Some(n) = self.history {
             while self.done.len() > n {
@@ -338,6 +348,7 @@ impl Engine {
             return;
         }
         self.version += 1;
+        self.shifts += 1;
         let inc = incident(&k, time, summary(), evidence);
         self.opened.push((inc.kind, inc.severity.as_str()));
         self.seq += 1;

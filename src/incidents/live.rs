@@ -42,7 +42,8 @@ pub struct Live {
     saved: Mutex<(u64, OnceLog)>,
     /// Incidents opened since start, by (kind, severity), for `lvsmon_incidents_total`.
     opened: Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,
-    /// Woken when an incident opens, repeats or closes (the Alertmanager pusher waits on it).
+    /// Woken when an incident opens or closes (the Alertmanager pusher waits on it; a
+    /// message repeating every second does not make it copy the engine each time).
     change: tokio::sync::Notify,
 }
 
@@ -124,8 +125,8 @@ impl Live {
     pub fn observe(&self, obs: &Observation) {
         let (new, changed) = {
             let mut e = self.engine();
-            let v = e.version();
-            (e.observe_counting(&self.host, obs), e.version() != v)
+            let v = e.shifts();
+            (e.observe_counting(&self.host, obs), e.shifts() != v)
         };
         self.count(new, changed);
     }
@@ -145,8 +146,8 @@ impl Live {
         let host = ev.host.as_deref().unwrap_or(&self.host);
         let (new, changed) = {
             let mut e = self.engine();
-            let v = e.version();
-            (e.seen_counting(Seen::of_event(ev), host), e.version() != v)
+            let v = e.shifts();
+            (e.seen_counting(Seen::of_event(ev), host), e.shifts() != v)
         };
         self.count(new, changed);
     }
@@ -168,9 +169,9 @@ impl Live {
     pub fn tick(&self) {
         let changed = {
             let mut e = self.engine();
-            let v = e.version();
+            let v = e.shifts();
             e.close_quiet_all(now_micros());
-            e.version() != v
+            e.shifts() != v
         };
         self.count(Vec::new(), changed);
     }
