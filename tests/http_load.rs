@@ -161,14 +161,19 @@ fn writer(
     })
 }
 
-/// Resident set size of `pid` in KB.
-fn rss_kb(pid: u32) -> u64 {
+/// A figure of `/proc/PID/status` in KB: `VmRSS`, or `RssAnon` (the heap, without the
+/// binary's pages, which a debug build makes large).
+fn status_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    status_kb(pid, "VmRSS")
 }
 
 /// CPU time (user + system) of `pid` so far.
@@ -332,17 +337,6 @@ fn fifty_scrapers_with_and_without_a_hundred_hostile_clients() {
     assert!(http_support::sample(&page, "lvsmon_http_requests_total", "code=\"400\"") >= 1.0);
 }
 
-/// Anonymous memory of `pid` in KB (the heap: not the binary's pages, which a debug build
-/// makes large).
-fn rss_anon_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn an_idle_server_does_not_hold_a_large_table() {
     // 100,000 backends: each look of the incident engine reads them all (every 5 s, the
@@ -360,7 +354,7 @@ fn an_idle_server_does_not_hold_a_large_table() {
     // After a second look, nothing of the table may stay: before, the last read was kept
     // for the checks' API and glibc kept the freed pieces, 40 MB and more in all.
     std::thread::sleep(Duration::from_secs(7));
-    let idle = rss_anon_kb(pid);
+    let idle = status_kb(pid, "RssAnon");
     // The engine did look (a service with no backend available would be an incident;
     // here it is that every backend was read): the API answers from a fresh read.
     let api = get(addr, "/api/v1/services?service=TCP%2010.0.0.0:80", &[])
