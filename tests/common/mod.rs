@@ -297,7 +297,10 @@ pub fn serve(args: &[&str]) -> (Served, std::net::SocketAddr) {
 pub fn serve_via(prefix: &[&str], args: &[&str]) -> (Served, std::net::SocketAddr) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let lvsmon = env!("CARGO_BIN_EXE_lvsmon");
+    // A benchmark run (docs/benchmarks.md) points this at a release build; tests use the
+    // binary cargo built with them.
+    let bench_bin = std::env::var("LVSMON_BENCH_BIN").ok();
+    let lvsmon = bench_bin.as_deref().unwrap_or(env!("CARGO_BIN_EXE_lvsmon"));
     let (program, rest) = match prefix.split_first() {
         Some((p, rest)) => (*p, rest),
         None => (lvsmon, &[][..]),
