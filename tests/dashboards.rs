@@ -64,9 +64,11 @@ const CONTRACT: &[&str] = &[
 const TARGET_LABELS: &[&str] = &["job", "instance"];
 
 /// Metric name → label names seen on its samples (`None`: declared with `# TYPE` but without
-/// a sample in any capture, so its labels are unknown). From lvsmon's real output: the
-/// library run on the "mixed" real-kernel capture (every forwarding method, FWM, IPv6,
-/// SCTP) and on every other capture, with the connection-table summary on.
+/// a sample in any capture, or recorded by a rule, so its labels are unknown). From
+/// lvsmon's real output: the library run on the "mixed" real-kernel capture (every
+/// forwarding method, FWM, IPv6, SCTP) and on every other capture, with the
+/// connection-table summary on, and the page of `serve --demo` (netlink, keepalived, logs,
+/// incidents).
 fn exported() -> &'static BTreeMap<String, Option<BTreeSet<String>>> {
     static EXPORTED: OnceLock<BTreeMap<String, Option<BTreeSet<String>>>> = OnceLock::new();
     EXPORTED.get_or_init(|| {
@@ -92,6 +94,38 @@ fn exported() -> &'static BTreeMap<String, Option<BTreeSet<String>>> {
                     names.entry(name.to_string()).or_default();
                 }
             }
+        }
+        // The whole `serve --demo` page: netlink, keepalived, logs and incidents (the demo
+        // runs every collector on embedded real captures).
+        let (_srv, addr) = serve(&["--demo", "--web.listen-address", "127.0.0.1:0"]);
+        let (status, _, page) = http_get(addr, "/metrics", None);
+        assert_eq!(status, 200, "serve --demo: {page}");
+        for s in parse_exposition(&page) {
+            names
+                .entry(s.name)
+                .or_default()
+                .get_or_insert_with(BTreeSet::new)
+                .extend(s.labels.into_keys());
+        }
+        // What the recording rules of alerts/ make (their labels are not checked here;
+        // promtool's unit tests evaluate them).
+        for f in alert_yaml_files() {
+            for line in read(&f).lines() {
+                if let Some(name) = line.trim_start().strip_prefix("- record:") {
+                    names.entry(name.trim().to_string()).or_default();
+                }
+            }
+        }
+        for family in [
+            "keepalived_vrrp_state",
+            "keepalived_real_server_up",
+            "lvsmon_log_events_total",
+            "lvsmon_incident_active",
+        ] {
+            assert!(
+                names.get(family).is_some_and(Option::is_some),
+                "serve --demo shows no {family}"
+            );
         }
         assert!(
             names.contains_key("ipvs_service_backends") && names.contains_key("process_open_fds"),
