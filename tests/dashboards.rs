@@ -1,4 +1,5 @@
 //! Offline lint of the Grafana dashboards in dashboards/ and of the PromQL in alerts/.
+//! (tests/prometheus_e2e.rs then runs every panel's query in a real Prometheus.)
 //!
 //! There is no Grafana server here, so this checks what Grafana would otherwise only show
 //! at render time: the JSON model's required fields; every panel (rows' nested panels
@@ -332,7 +333,16 @@ fn lint_dashboard(path: &Path) -> Vec<String> {
     );
     need(
         var("instance").is_some_and(|v| v["type"] == "query"),
-        "needs an `instance` query variable".into(),
+        "needs an `instance` query variable (the director)".into(),
+    );
+    need(
+        var("job").is_some_and(|v| v["type"] == "query"),
+        "needs a `job` query variable".into(),
+    );
+    // A stable uid: the file's own name, so links between dashboards survive a re-import.
+    need(
+        path.file_stem().and_then(|s| s.to_str()) == d["uid"].as_str(),
+        format!("uid {} is not the file's name", d["uid"]),
     );
 
     let subs = substitutions(&d);
@@ -453,6 +463,10 @@ fn lint_dashboard(path: &Path) -> Vec<String> {
                 need(false, format!("{at}: a query without expr"));
                 continue;
             };
+            need(
+                expr.contains("$job"),
+                format!("{at}: a query that ignores the job variable: {expr}"),
+            );
             for r in ranges(expr) {
                 need(
                     r.starts_with("$__"),
@@ -561,6 +575,76 @@ fn the_ipvs_dashboard_is_complete() {
             }
         }
     }
+}
+
+/// The three dashboards of issue 12, by title, each with what makes it what it is.
+#[test]
+fn the_director_keepalived_and_fleet_dashboards_exist() {
+    let by_title: BTreeMap<String, Value> = dashboards()
+        .iter()
+        .map(|p| load(p))
+        .map(|d| (d["title"].as_str().unwrap_or("").to_string(), d))
+        .collect();
+    let exprs = |d: &Value, kind: &str| -> Vec<String> {
+        all_panels(d)
+            .into_iter()
+            .filter(|p| kind.is_empty() || p["type"] == kind)
+            .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+            .filter_map(|t| t["expr"].as_str().map(str::to_string))
+            .collect()
+    };
+    let has = |title: &str, kind: &str, needle: &str| {
+        let d = by_title
+            .get(title)
+            .unwrap_or_else(|| panic!("no dashboard titled {title:?}: {:?}", by_title.keys()));
+        assert!(
+            exprs(d, kind).iter().any(|e| e.contains(needle)),
+            "{title}: no {kind} panel on {needle}"
+        );
+    };
+    has("lvsmon / Director", "", "ipvs_backend_connections_total");
+    has("lvsmon / Director", "table", "keepalived_real_server_up");
+    has("lvsmon / Director", "table", "lvsmon_incident_active");
+    has("lvsmon / Director", "", "lvsmon_log_events_total");
+    has("lvsmon / Director", "", "lvsmon_collector_up");
+    has(
+        "lvsmon / keepalived",
+        "state-timeline",
+        "keepalived_vrrp_state",
+    );
+    has(
+        "lvsmon / keepalived",
+        "",
+        "keepalived_vrrp_priority_effective",
+    );
+    has(
+        "lvsmon / keepalived",
+        "",
+        "keepalived_vrrp_become_master_total",
+    );
+    has(
+        "lvsmon / keepalived",
+        "",
+        "keepalived_vrrp_advertisements_received_total",
+    );
+    has(
+        "lvsmon / keepalived",
+        "",
+        "keepalived_vrrp_auth_failure_total",
+    );
+    has("lvsmon / Fleet", "table", "keepalived_vrrp_state");
+    has(
+        "lvsmon / Fleet",
+        "stat",
+        "cluster:keepalived_vrrp_masters:count{job=~\"$job\"} > 1",
+    );
+    has(
+        "lvsmon / Fleet",
+        "stat",
+        "cluster:keepalived_vrrp_masters:count{job=~\"$job\"} == 0",
+    );
+    has("lvsmon / Fleet", "", "ipvs_service_backends_available");
+    has("lvsmon / Fleet", "", "lvsmon_incident_active");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -672,4 +756,21 @@ fn the_metric_check_catches_typos() {
         scanned,
         vec![(2, "foo\nand bar".to_string()), (6, "a{b='c'}".to_string())]
     );
+}
+
+/// deploy/grafana's provisioning examples are valid YAML Grafana reads: a Prometheus data
+/// source, and a file provider (the dashboards pick their data source by variable).
+#[test]
+fn the_grafana_provisioning_examples_parse() {
+    let yaml = |f: &str| -> serde_yaml_ng::Value {
+        serde_yaml_ng::from_str(&read(&root().join("deploy/grafana/provisioning").join(f)))
+            .unwrap_or_else(|e| panic!("{f}: {e}"))
+    };
+    let ds = yaml("datasources/lvsmon.yaml");
+    assert_eq!(ds["apiVersion"].as_u64(), Some(1));
+    assert_eq!(ds["datasources"][0]["type"].as_str(), Some("prometheus"));
+    let dash = yaml("dashboards/lvsmon.yaml");
+    assert_eq!(dash["apiVersion"].as_u64(), Some(1));
+    assert_eq!(dash["providers"][0]["type"].as_str(), Some("file"));
+    assert!(dash["providers"][0]["options"]["path"].as_str().is_some());
 }
