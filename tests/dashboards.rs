@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::grafana::{all_panels, substitute};
 use common::*;
 use lvsmon::ipvs::source::ProcSource;
 use lvsmon::ipvs::IpvsOptions;
@@ -118,6 +119,9 @@ fn exported() -> &'static BTreeMap<String, Option<BTreeSet<String>>> {
             }
         }
         for family in [
+            "ipvs_service_connections_total",
+            "ipvs_connections",
+            "lvsmon_log_source_up",
             "keepalived_vrrp_state",
             "keepalived_real_server_up",
             "lvsmon_log_events_total",
@@ -213,21 +217,6 @@ fn load(p: &Path) -> Value {
     serde_json::from_str(&read(p)).unwrap_or_else(|e| panic!("{}: not JSON: {e}", p.display()))
 }
 
-/// Every panel, rows' nested panels included, in document order.
-fn all_panels(d: &Value) -> Vec<&Value> {
-    fn walk<'a>(ps: &'a Value, out: &mut Vec<&'a Value>) {
-        for p in ps.as_array().into_iter().flatten() {
-            out.push(p);
-            if let Some(nested) = p.get("panels") {
-                walk(nested, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&d["panels"], &mut out);
-    out
-}
-
 /// Grafana's variables, replaced by what Grafana would put there: built-in intervals by a
 /// duration, the dashboard's own variables by a literal (they sit in `=~"…"` matchers).
 /// Longest names first, so that `$__range_s` is not read as `$__range` + `_s`.
@@ -249,17 +238,6 @@ fn substitutions(d: &Value) -> Vec<(String, String)> {
     }
     subs.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
     subs
-}
-
-fn substitute(expr: &str, subs: &[(String, String)]) -> String {
-    let mut s = expr.to_string();
-    for (k, v) in subs {
-        s = s
-            .replace(&format!("${{{k}}}"), v)
-            .replace(&format!("[[{k}]]"), v)
-            .replace(&format!("${k}"), v);
-    }
-    s
 }
 
 fn is_datasource_var(ds: &Value) -> bool {
