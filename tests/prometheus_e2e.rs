@@ -435,6 +435,40 @@ fn split_brain_reaches_alertmanager_and_every_panel_has_data() {
     }
     assert!(n >= 40, "only {n} rules loaded");
 
+    // The identity join on real data: keepalived's checker calls 10.1.0.12:80 down; B's
+    // kernel (broken_return) still gives it weight 1, A's (keepalived_check) took it out,
+    // C's (mixed) never had the service. So KeepalivedRealServerDown is pending for B only.
+    let rs_down = wait(20, "KeepalivedRealServerDown pending", || {
+        let v = query(
+            p.prom,
+            "ALERTS{alertname=\"KeepalivedRealServerDown\",alertstate=\"pending\"}",
+        )?;
+        (!v.is_empty()).then_some(v).ok_or("none".to_string())
+    });
+    let rs_down: Vec<_> = rs_down.iter().map(labels).collect();
+    assert_eq!(rs_down.len(), 1, "{rs_down:?}");
+    assert_eq!(rs_down[0]["instance"], b.addr.to_string());
+    assert_eq!(rs_down[0]["remote_address"], "10.1.0.12");
+    assert_eq!(rs_down[0]["local_port"], "80");
+
+    // node_exporter's names, recorded from lvsmon's series, one for one.
+    for (node, ours) in [
+        ("node_ipvs_backend_weight", "ipvs_backend_weight"),
+        (
+            "node_ipvs_incoming_packets_total",
+            "ipvs_incoming_packets_total",
+        ),
+    ] {
+        let same = query(p.prom, &format!("count({node} == {ours})")).unwrap();
+        let all = query(p.prom, &format!("count({ours})")).unwrap();
+        assert_eq!(
+            same.first().map(|s| &s["value"][1]),
+            all.first().map(|s| &s["value"][1]),
+            "{node}"
+        );
+        assert!(!all.is_empty(), "{ours}");
+    }
+
     // B steps down: the split brain resolves in Prometheus and in Alertmanager.
     b.step_down();
     wait(20, "B BACKUP in Prometheus", || {
