@@ -752,3 +752,33 @@ fn the_grafana_provisioning_examples_parse() {
     assert_eq!(dash["providers"][0]["type"].as_str(), Some("file"));
     assert!(dash["providers"][0]["options"]["path"].as_str().is_some());
 }
+
+/// Every recording rule of alerts/ is read by a dashboard or another rule, except the
+/// `node_ipvs_*` names, which are for node_exporter's dashboards.
+#[test]
+fn every_recording_rule_is_used() {
+    let mut users = String::new();
+    for f in dashboards() {
+        users.push_str(&read(&f));
+    }
+    let mut records = Vec::new();
+    for f in alert_yaml_files() {
+        let text = read(&f);
+        for (_, expr) in yaml_exprs(&text) {
+            users.push_str(&expr);
+            users.push('\n');
+        }
+        records.extend(text.lines().filter_map(|l| {
+            l.trim_start()
+                .strip_prefix("- record:")
+                .map(|n| n.trim().to_string())
+        }));
+    }
+    assert!(!records.is_empty());
+    for r in records.iter().filter(|r| !r.starts_with("node_ipvs_")) {
+        assert!(
+            users.contains(r.as_str()),
+            "recording rule {r} is read by nothing"
+        );
+    }
+}
