@@ -315,3 +315,39 @@ fn every_alert_is_tested_firing_pending_and_silent() {
         );
     }
 }
+
+/// Alert names are contracts (issue 12 named these; routes and silences match on them).
+#[test]
+fn the_contracted_alerts_exist() {
+    let defined: BTreeSet<String> = all_alerts().into_iter().map(|a| a.name).collect();
+    for name in [
+        "KeepalivedDown",
+        "KeepalivedVrrpFault",
+        "KeepalivedVrrpFlapping",
+        "KeepalivedSplitBrain",
+        "KeepalivedNoMaster",
+        "KeepalivedRealServerDown",
+        "KeepalivedQuorumLost",
+        "KeepalivedPriorityMismatch",
+        "LvsmonLogSourceDown",
+        "LvsmonLogEventsDropped",
+        "LvsmonIncident",
+        "IpvsConnectionImbalance",
+        "IpvsBackendNoTraffic",
+        // The round-2 IPVS rules, kept.
+        "IpvsServiceNoAvailableBackends",
+        "IpvsServiceNoBackends",
+        "IpvsServiceCapacityDegraded",
+        "IpvsBackendDrainedTooLong",
+        "IpvsNoVirtualServices",
+        "IpvsNatReturnPathBroken",
+        "IpvsSynRecvPileUp",
+        "IpvsConnectionTableCrowded",
+        "LvsmonConntableTruncated",
+        "LvsmonCollectorDown",
+        "LvsmonCollectorErrors",
+        "LvsmonCollectorSlow",
+    ] {
+        assert!(defined.contains(name), "no alert {name}");
+    }
+}
