@@ -21,12 +21,18 @@
 #             API under `php -S`, the agent, all on 127.0.0.1) imports deploy/zabbix's two
 #             templates and discovers and collects the demo director through both
 #             (tests/check_zabbix_server.rs); about 90 s
+#   prometheus  the alert rules and dashboards in the real products: Debian's Prometheus
+#             2.42 and Alertmanager on 127.0.0.1 over three `lvsmon serve` reading real
+#             captures and keepalived dumps (two directors MASTER for one instance); the
+#             split brain fires, reaches Alertmanager and resolves when one steps down, and
+#             every dashboard query returns data (tests/prometheus_e2e.rs); about 47 s
+#             (40 s of test, most of it the split-brain alert's 30 s `for`)
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 # tests/http_load.rs: two 10 s phases of 50 scrapers beside a 50,000 lines/s log writer.
@@ -66,5 +72,6 @@ step vm vm
 step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal -- --include-ignored
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
+step prometheus cargo test --locked --test prometheus_e2e -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

@@ -1,6 +1,7 @@
 //! Shared test support: a small reader for the Prometheus text format, and fixture paths.
 #![allow(dead_code)]
 
+pub mod grafana;
 pub mod lab;
 
 use std::collections::{BTreeMap, HashMap};
@@ -391,4 +392,25 @@ impl<'a> Index<'a> {
         );
         found[0]
     }
+}
+
+/// A product's process (Prometheus, Alertmanager...) started by a test, killed when
+/// dropped, whatever the test's outcome.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a product that cannot be told
+/// to pick its own and report it.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
