@@ -62,7 +62,8 @@ vm() {
     # over netlink, as an unprivileged user with and without CAP_NET_ADMIN, through
     # --ipvs.netns), checked against the kernel's /proc and ipvsadm from the same moment.
     LVSMON_CAPTURES_DIR="$PWD/target/vm-captures" LVSMON_REQUIRE_VM_PAGES=1 \
-        cargo test --locked --test kernel_captures --test vm_netlink --test incidents_checkers
+        cargo test --locked --test kernel_captures --test vm_netlink --test incidents_checkers \
+            --test kernel_incidents
 }
 
 step deps scripts/install-deps.sh
