@@ -27,12 +27,16 @@
 #             split brain fires, reaches Alertmanager and resolves when one steps down, and
 #             every dashboard query returns data (tests/prometheus_e2e.rs); about 47 s
 #             (40 s of test, most of it the split-brain alert's 30 s `for`)
+#   image     the container image (deploy/container, built FROM scratch with buildah from
+#             the release binary) and deploy/kubernetes, validated offline and run
+#             (tests/container.sh; tools from scripts/install-image-tools.sh); about 5 s
+#             after the release build
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus image fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 # tests/http_load.rs: two 10 s phases of 50 scrapers beside a 50,000 lines/s log writer.
@@ -66,6 +70,12 @@ vm() {
             --test kernel_incidents
 }
 
+image() {
+    scripts/install-image-tools.sh
+    cargo build --release --locked
+    bash tests/container.sh target/release/lvsmon
+}
+
 step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
@@ -74,5 +84,6 @@ step keepalived-logs cargo test --locked --test logs_keepalived --test keepalive
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step prometheus cargo test --locked --test prometheus_e2e -- --include-ignored
+step image image
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"
