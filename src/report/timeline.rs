@@ -1,0 +1,557 @@
+//! What the report draws, gathered while `analyze` reads: per director, each VRRP
+//! instance's state changes, the real servers keepalived took out and put back, and how
+//! many lines of each severity it wrote when. Only changes are kept (never the lines), so
+//! memory follows what happened, not how much was logged; the [`Report`] is made from it
+//! at the end, with everything that cannot be seen at full zoom folded.
+
+use super::model::{
+    fold_down, fold_states, split_brains, Activity, DownPeriod, Report, ReportIncident, Segment,
+    ServerLane, State, VrrpLane, ACTIVITY_BUCKETS, MAX_INCIDENTS, MAX_SEGMENTS,
+};
+use crate::logs::analyze::{Observer, Summary};
+use crate::logs::pipeline::EventRef;
+use crate::logs::rules::Severity;
+use std::collections::BTreeMap;
+
+/// One director's part of the timeline.
+#[derive(Debug, Default)]
+struct Host {
+    name: String,
+    /// Its first and last timed event (UTC µs): its lanes say "unknown" outside them.
+    first: Option<i64>,
+    last: Option<i64>,
+    /// Per VRRP instance, its state changes in the order read.
+    vrrp: BTreeMap<String, Vec<(i64, State)>>,
+    /// Lines per second (UTC seconds), by severity: critical, warning, info.
+    activity: BTreeMap<i64, [u32; 3]>,
+}
+
+/// A real server out: start, end (`None` while out), index of the director that said so.
+type Out = (i64, Option<i64>, usize);
+
+/// One event as the timeline needs it (time in UTC µs).
+#[derive(Debug, Clone)]
+pub struct Mark<'a> {
+    pub host: &'a str,
+    pub time: i64,
+    pub kind: &'a str,
+    pub severity: Severity,
+    pub iname: Option<&'a str>,
+    /// (virtual service, real server), in their text forms.
+    pub service: Option<(String, String)>,
+    /// The message after the transport's time, host and ident.
+    pub message: &'a str,
+}
+
+/// The recorder `analyze --format html` plugs into the analyzer ([`Observer`]).
+#[derive(Debug, Default)]
+pub struct Timeline {
+    hosts: Vec<Host>,
+    /// Per (virtual service, real server): (start, end, host index) of each down period.
+    servers: BTreeMap<(String, String), Vec<Out>>,
+    /// Events without a wall-clock time (not drawn, counted).
+    untimed: u64,
+}
+
+impl Timeline {
+    pub fn new() -> Timeline {
+        Timeline::default()
+    }
+
+    fn host(&mut self, name: &str) -> usize {
+        // A capture holds a handful of directors: the last one first, then a short search.
+        if let Some(i) = self.hosts.iter().rposition(|h| h.name == name) {
+            return i;
+        }
+        self.hosts.push(Host {
+            name: name.to_string(),
+            ..Host::default()
+        });
+        self.hosts.len() - 1
+    }
+
+    /// Records one event.
+    pub fn record(&mut self, m: Mark<'_>) {
+        let Mark {
+            host,
+            time,
+            kind,
+            severity,
+            iname,
+            service,
+            message,
+        } = m;
+        let h = self.host(host);
+        let hs = &mut self.hosts[h];
+        hs.first = Some(hs.first.map_or(time, |f| f.min(time)));
+        hs.last = Some(hs.last.map_or(time, |l| l.max(time)));
+        let sev = match severity {
+            Severity::Critical => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        };
+        let slot = hs.activity.entry(time.div_euclid(1_000_000)).or_default();
+        slot[sev] = slot[sev].saturating_add(1);
+        let state = match kind {
+            "vrrp_master" => Some(State::Master),
+            "vrrp_backup" => Some(State::Backup),
+            "vrrp_fault" => Some(State::Fault),
+            _ => None,
+        };
+        if let (Some(state), Some(i)) = (state, iname) {
+            let changes = hs.vrrp.entry(i.to_string()).or_default();
+            if changes.last().map(|c| c.1) != Some(state) {
+                changes.push((time, state));
+            }
+            return;
+        }
+        // keepalived (or its VRRP child) starting, stopping or dying: nothing is known of
+        // its instances until it says again.
+        let vrrp_gone = match kind {
+            "keepalived_started" | "keepalived_stopped" => true,
+            "keepalived_child_died" => message.starts_with("VRRP"),
+            "keepalived_child_exited" => message.starts_with("Keepalived_vrrp"),
+            _ => false,
+        };
+        if vrrp_gone {
+            for changes in hs.vrrp.values_mut() {
+                if changes.last().map(|c| c.1) != Some(State::Unknown) {
+                    changes.push((time, State::Unknown));
+                }
+            }
+            return;
+        }
+        let Some(key) = service else { return };
+        let periods = self.servers.entry(key).or_default();
+        let open = periods.iter_mut().rev().find(|p| p.2 == h && p.1.is_none());
+        match (kind, open) {
+            ("real_server_down", None) => periods.push((time, None, h)),
+            ("real_server_up", Some(p)) => p.1 = Some(time.max(p.0)),
+            _ => {}
+        }
+    }
+
+    /// The report: these lanes, with the incidents and counts of `summary`.
+    pub fn report(self, summary: &Summary) -> Report {
+        let times = self
+            .hosts
+            .iter()
+            .flat_map(|h| [h.first, h.last])
+            .flatten()
+            .chain(
+                summary
+                    .incidents
+                    .iter()
+                    .flat_map(|i| [Some(i.start), i.end])
+                    .flatten(),
+            );
+        let (mut start, mut end) = (i64::MAX, i64::MIN);
+        for t in times {
+            start = start.min(t);
+            end = end.max(t);
+        }
+        if start > end {
+            (start, end) = (0, 0);
+        }
+        let ms = |us: i64| us.div_euclid(1000);
+        let (start_ms, end_ms) = (ms(start), ms(end).max(ms(start) + 1));
+        let mut vrrp = Vec::new();
+        for h in &self.hosts {
+            for (iname, changes) in &h.vrrp {
+                let segs = host_segments(changes, h.last, start_ms, end_ms);
+                let (segments, folded) = fold_states(segs, start_ms, end_ms, MAX_SEGMENTS);
+                vrrp.push(VrrpLane {
+                    host: h.name.clone(),
+                    iname: iname.clone(),
+                    segments,
+                    folded,
+                });
+            }
+        }
+        let split_brain = split_brains(&vrrp);
+        let servers = self
+            .servers
+            .into_iter()
+            .map(|((vs, rs), periods)| {
+                let mut down: Vec<DownPeriod> = periods
+                    .into_iter()
+                    .map(|(s, e, h)| DownPeriod {
+                        start: ms(s),
+                        end: e.map_or(end_ms, ms),
+                        open: e.is_none(),
+                        host: h,
+                        count: 1,
+                    })
+                    .collect();
+                down.sort_by_key(|d| (d.start, d.host));
+                let (down, folded) = fold_down(down, start_ms, end_ms, MAX_SEGMENTS);
+                ServerLane {
+                    virtual_service: vs,
+                    real_server: rs,
+                    down,
+                    folded,
+                }
+            })
+            .collect();
+        let activity = activity(&self.hosts, start_ms, end_ms);
+        let mut incidents: Vec<ReportIncident> = summary
+            .incidents
+            .iter()
+            .take(MAX_INCIDENTS)
+            .map(ReportIncident::of)
+            .collect();
+        incidents.sort_by_key(|i| i.start);
+        let mut omitted: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for i in summary.incidents.iter().skip(MAX_INCIDENTS) {
+            *omitted.entry(i.kind).or_default() += 1;
+        }
+        Report {
+            version: crate::metrics::VERSION,
+            start: start_ms,
+            end: end_ms,
+            lines: summary.lines,
+            matched: summary.matched,
+            untimed: self.untimed,
+            hosts: self.hosts.iter().map(|h| h.name.clone()).collect(),
+            vrrp,
+            split_brain,
+            servers,
+            activity,
+            incidents,
+            incidents_omitted: omitted,
+        }
+    }
+}
+
+/// One lane's segments over [start, end] (ms): unknown before the director's first line
+/// and after its last (a killed keepalived writes nothing more), then each state until the
+/// next change.
+fn host_segments(
+    changes: &[(i64, State)],
+    last: Option<i64>,
+    start: i64,
+    end: i64,
+) -> Vec<Segment> {
+    let ms = |us: i64| us.div_euclid(1000);
+    let mut sorted = changes.to_vec();
+    // Lines of one director are nearly in order; files given out of order are not.
+    sorted.sort_by_key(|c| c.0);
+    let last = last.map_or(end, ms);
+    let mut out: Vec<Segment> = Vec::new();
+    let mut push = |s: i64, e: i64, state: State| {
+        if e <= s {
+            return;
+        }
+        match out.last_mut() {
+            Some(l) if l.state == state && l.end == s => l.end = e,
+            _ => out.push(Segment {
+                start: s,
+                end: e,
+                state,
+                changes: 0,
+            }),
+        }
+    };
+    let mut at = start;
+    let mut state = State::Unknown;
+    for (t, next) in sorted {
+        let t = ms(t);
+        push(at, t, state);
+        at = t;
+        state = next;
+    }
+    push(at, last.max(at), state);
+    push(last.max(at), end, State::Unknown);
+    out
+}
+
+/// Each director's lines per bucket, by severity, over [start, end] (ms).
+fn activity(hosts: &[Host], start: i64, end: i64) -> Vec<Activity> {
+    let span = (end - start).max(1);
+    // Whole seconds: the counts are kept per second.
+    let width = ((span / ACTIVITY_BUCKETS as i64).max(1000) + 999) / 1000 * 1000;
+    hosts
+        .iter()
+        .map(|h| {
+            let mut buckets: BTreeMap<i64, [u32; 3]> = BTreeMap::new();
+            for (sec, n) in &h.activity {
+                let b = (sec * 1000 - start).div_euclid(width);
+                let slot = buckets.entry(b).or_default();
+                for k in 0..3 {
+                    slot[k] = slot[k].saturating_add(n[k]);
+                }
+            }
+            Activity {
+                host: h.name.clone(),
+                width,
+                buckets: buckets
+                    .into_iter()
+                    .map(|(b, n)| [b, i64::from(n[0]), i64::from(n[1]), i64::from(n[2])])
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+impl Observer for Timeline {
+    fn event(&mut self, ev: &EventRef<'_>, host: &str) {
+        let Some(time) = ev.time else {
+            self.untimed += 1;
+            return;
+        };
+        let service = match (ev.virtual_service(), ev.real_server()) {
+            (Ok(Some(vs)), Ok(Some(rs))) => Some((vs.to_string(), rs.to_string())),
+            _ => None,
+        };
+        self.record(Mark {
+            host,
+            time,
+            kind: ev.kind,
+            severity: ev.severity,
+            iname: ev.iname(),
+            service,
+            message: ev.message,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::analyze::Analyzer;
+    use crate::logs::frame::YearClock;
+    use crate::logs::rules::Rules;
+    use crate::report::model::{fold_down, fold_states};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    const S: i64 = 1_000_000;
+
+    fn mark<'a>(host: &'a str, sec: i64, kind: &'a str, iname: Option<&'a str>) -> Mark<'a> {
+        Mark {
+            host,
+            time: sec * S,
+            kind,
+            severity: Severity::Info,
+            iname,
+            service: None,
+            message: "",
+        }
+    }
+
+    /// The real two-director consoles through `analyze`'s pipeline into a timeline.
+    fn fault_captures() -> Report {
+        let rules = Arc::new(Rules::builtin().unwrap());
+        let clock = YearClock::fixed(2026).with_zone(jiff::tz::TimeZone::UTC);
+        let t = Rc::new(RefCell::new(Timeline::new()));
+        let mut a = Analyzer::new(rules, clock, 4096)
+            .with_observer(Box::new(t.clone()))
+            .with_incidents(crate::incidents::Settings::default());
+        for (h, text) in [
+            (
+                "lb-a",
+                include_str!("../../tests/fixtures/logs/keepalived-2.2.7-fault-lbA.log"),
+            ),
+            (
+                "lb-b",
+                include_str!("../../tests/fixtures/logs/keepalived-2.2.7-fault-lbB.log"),
+            ),
+            (
+                "lb-c",
+                include_str!("../../tests/fixtures/logs/keepalived-2.2.7-fault-lbC.log"),
+            ),
+        ] {
+            a.read_named(text.as_bytes(), h).unwrap();
+        }
+        let summary = a.into_summary();
+        let t = std::mem::take(&mut *t.borrow_mut());
+        t.report(&summary)
+    }
+
+    #[test]
+    fn real_captures_give_a_lane_per_director_and_instance_and_the_split_brain() {
+        let r = fault_captures();
+        let lanes: Vec<(&str, &str)> = r
+            .vrrp
+            .iter()
+            .map(|l| (l.host.as_str(), l.iname.as_str()))
+            .collect();
+        assert_eq!(
+            lanes,
+            [("lb-a", "VI_1"), ("lb-b", "VI_1"), ("lb-c", "VI_1")]
+        );
+        // Each lane covers the whole axis, piece after piece.
+        for l in &r.vrrp {
+            assert_eq!(l.segments.first().unwrap().start, r.start, "{l:?}");
+            assert_eq!(l.segments.last().unwrap().end, r.end, "{l:?}");
+            assert!(l.segments.windows(2).all(|w| w[0].end == w[1].start));
+        }
+        // lbA's track script and link put it in FAULT twice.
+        let a = &r.vrrp[0];
+        let faults = a
+            .segments
+            .iter()
+            .filter(|s| s.state == State::Fault)
+            .count();
+        assert_eq!(faults, 2, "{a:?}");
+        // lbA killed: its lane ends unknown after its last line, lbB stays MASTER.
+        assert_eq!(a.segments.last().unwrap().state, State::Unknown);
+        assert_eq!(r.vrrp[1].segments.last().unwrap().state, State::Master);
+        // Where both lanes are MASTER: the split brain the engine found, drawn.
+        assert_eq!(r.split_brain.len(), 1, "{:?}", r.split_brain);
+        let o = &r.split_brain[0];
+        assert_eq!(o.hosts, ["lb-a", "lb-b"]);
+        let sb = r
+            .incidents
+            .iter()
+            .find(|i| i.kind == "split_brain")
+            .unwrap();
+        assert_eq!(
+            o.start, sb.start,
+            "the overlap begins when the incident does"
+        );
+        assert!(o.end > o.start);
+        assert!(r
+            .incidents
+            .iter()
+            .any(|i| i.kind == "keepalived_config_error"));
+        // Activity counted for every director.
+        assert_eq!(r.activity.len(), 3);
+        assert!(r.activity.iter().all(|a| !a.buckets.is_empty()));
+    }
+
+    #[test]
+    fn masters_that_only_touch_are_no_split_brain() {
+        let mut t = Timeline::new();
+        for m in [
+            mark("a", 0, "vrrp_master", Some("VI_1")),
+            mark("b", 0, "vrrp_backup", Some("VI_1")),
+            mark("a", 10, "vrrp_backup", Some("VI_1")),
+            mark("b", 10, "vrrp_master", Some("VI_1")),
+            mark("a", 20, "vrrp_backup", Some("VI_1")),
+            mark("b", 20, "vrrp_master", Some("VI_1")),
+            // Another instance's MASTER on a is not b's partner.
+            mark("a", 5, "vrrp_master", Some("VI_2")),
+        ] {
+            t.record(m);
+        }
+        let r = t.report(&Summary::default());
+        assert!(r.split_brain.is_empty(), "{:?}", r.split_brain);
+        let mut t = Timeline::new();
+        for m in [
+            mark("a", 0, "vrrp_master", Some("VI_1")),
+            mark("b", 4, "vrrp_master", Some("VI_1")),
+            mark("a", 9, "vrrp_backup", Some("VI_1")),
+            mark("b", 20, "vrrp_master", Some("VI_1")),
+        ] {
+            t.record(m);
+        }
+        let r = t.report(&Summary::default());
+        assert_eq!(r.split_brain.len(), 1);
+        assert_eq!((r.split_brain[0].start, r.split_brain[0].end), (4000, 9000));
+    }
+
+    #[test]
+    fn keepalived_stopping_makes_its_instances_unknown() {
+        let mut t = Timeline::new();
+        t.record(mark("a", 0, "vrrp_master", Some("VI_1")));
+        t.record(mark("a", 5, "keepalived_stopped", None));
+        t.record(mark("a", 8, "keepalived_started", None));
+        t.record(mark("a", 9, "vrrp_backup", Some("VI_1")));
+        t.record(mark("a", 12, "vrrp_backup", None));
+        let r = t.report(&Summary::default());
+        let states: Vec<(i64, i64, State)> = r.vrrp[0]
+            .segments
+            .iter()
+            .map(|s| (s.start, s.end, s.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (0, 5000, State::Master),
+                (5000, 9000, State::Unknown),
+                (9000, 12000, State::Backup)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_real_server_out_and_back_and_one_still_out() {
+        let mut t = Timeline::new();
+        let svc = |rs: &str| Some(("TCP 10.0.0.100:80".to_string(), rs.to_string()));
+        for (sec, kind, rs) in [
+            (0, "real_server_down", "10.1.0.11:80"),
+            (1, "real_server_down", "10.1.0.11:80"),
+            (7, "real_server_up", "10.1.0.11:80"),
+            (8, "real_server_up", "10.1.0.11:80"),
+            (3, "real_server_down", "10.1.0.12:80"),
+            (10, "check_failed", "10.1.0.12:80"),
+        ] {
+            t.record(Mark {
+                service: svc(rs),
+                ..mark("lb1", sec, kind, None)
+            });
+        }
+        let r = t.report(&Summary::default());
+        assert_eq!(r.servers.len(), 2);
+        let d = &r.servers[0].down;
+        assert_eq!(d.len(), 1, "a repeated removal is one period: {d:?}");
+        assert_eq!((d[0].start, d[0].end, d[0].open), (0, 7000, false));
+        let d = &r.servers[1].down;
+        assert_eq!((d[0].start, d[0].end, d[0].open), (3000, 10000, true));
+        assert_eq!(r.hosts[d[0].host], "lb1");
+    }
+
+    #[test]
+    fn a_flapping_instance_is_folded_to_a_bounded_lane_that_counts_its_changes() {
+        let mut t = Timeline::new();
+        let n = 100_000;
+        for k in 0..n {
+            let kind = if k % 2 == 0 {
+                "vrrp_master"
+            } else {
+                "vrrp_backup"
+            };
+            t.record(mark("a", k, kind, Some("VI_1")));
+        }
+        let r = t.report(&Summary::default());
+        let l = &r.vrrp[0];
+        assert!(l.folded);
+        assert!(l.segments.len() <= MAX_SEGMENTS, "{}", l.segments.len());
+        let hidden: u64 = l.segments.iter().map(|s| u64::from(s.changes)).sum();
+        // Every change but those on a bucket's first instant is counted.
+        assert!(
+            hidden > (n as u64) * 9 / 10 && hidden < n as u64,
+            "{hidden}"
+        );
+        assert_eq!(l.segments.first().unwrap().start, r.start);
+        assert_eq!(l.segments.last().unwrap().end, r.end);
+        assert!(r.activity[0].buckets.len() <= ACTIVITY_BUCKETS);
+    }
+
+    #[test]
+    fn folding_passes_a_short_lane_through_and_merges_close_periods() {
+        let segs = vec![Segment {
+            start: 0,
+            end: 10,
+            state: State::Master,
+            changes: 0,
+        }];
+        assert_eq!(fold_states(segs.clone(), 0, 10, 5), (segs, false));
+        let down: Vec<DownPeriod> = (0..100)
+            .map(|k| DownPeriod {
+                start: k * 10,
+                end: k * 10 + 2,
+                host: 0,
+                open: k == 99,
+                count: 1,
+            })
+            .collect();
+        let (folded, yes) = fold_down(down, 0, 1000, 10);
+        assert!(yes);
+        assert!(folded.len() <= 10, "{folded:?}");
+        assert_eq!(folded.iter().map(|d| d.count).sum::<u32>(), 100);
+        assert!(folded.last().unwrap().open);
+    }
+}
