@@ -21,12 +21,17 @@
 #             API under `php -S`, the agent, all on 127.0.0.1) imports deploy/zabbix's two
 #             templates and discovers and collects the demo director through both
 #             (tests/check_zabbix_server.rs); about 90 s
+#   browser   Debian's chromium, headless, over the DevTools protocol (tests/browser.rs):
+#             `analyze --format html` of real two-director keepalived captures (lanes, the
+#             split brain drawn, incident rows, a <script> in a log line shown as text, no
+#             request but the file) and `serve --demo`'s /status (refreshes itself, talks
+#             to lvsmon only); no console error. Screenshots in target/screenshots; ~20 s
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server browser fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 
@@ -64,5 +69,6 @@ step vm vm
 step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal -- --include-ignored
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
+step browser cargo test --locked --test browser -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"
