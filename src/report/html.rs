@@ -107,6 +107,7 @@ mod tests {
             vrrp: vec![],
             split_brain: vec![],
             servers: vec![],
+            servers_omitted: 0,
             activity: vec![],
             incidents: vec![ReportIncident {
                 id: "x".into(),

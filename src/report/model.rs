@@ -1,9 +1,11 @@
 //! The report's data: one JSON document the page draws from. Times are UTC milliseconds
-//! (JavaScript's own unit). Everything is bounded: a lane holds at most [`MAX_SEGMENTS`]
-//! pieces (more are folded into buckets of equal width, each saying how many changes it
-//! hides), activity is [`ACTIVITY_BUCKETS`] buckets per director, and at most
-//! [`MAX_INCIDENTS`] incidents are given whole, so ten directors' million lines stay a few
-//! megabytes whatever they say.
+//! (JavaScript's own unit); the pieces of lanes count them from the report's `start`
+//! (shorter numbers: they are most of the document). Everything is bounded: all lanes
+//! together hold at most [`MAX_PIECES`] pieces, one lane at most [`MAX_SEGMENTS`] (more are
+//! folded into buckets of equal width, each saying how many changes it hides), at most
+//! [`MAX_SERVER_LANES`] real servers are drawn (those out longest), activity is
+//! [`ACTIVITY_BUCKETS`] buckets per director, and at most [`MAX_INCIDENTS`] incidents are
+//! given whole, so ten directors' million lines each stay a few megabytes whatever they say.
 
 use crate::incidents::{Evidence, Incident};
 use crate::logs::rules::Severity;
@@ -13,15 +15,22 @@ use std::collections::BTreeMap;
 
 /// Most pieces drawn per lane: about one per pixel of a wide screen.
 pub const MAX_SEGMENTS: usize = 1500;
+/// Most pieces of all lanes together (about 20 bytes each in the JSON).
+pub const MAX_PIECES: usize = 80_000;
+/// Fewest pieces a lane is folded to, however many lanes share [`MAX_PIECES`].
+pub const MIN_SEGMENTS: usize = 60;
+/// Real-server lanes drawn: the ones out longest; the others are counted.
+pub const MAX_SERVER_LANES: usize = 400;
 /// Buckets of the activity lanes.
 pub const ACTIVITY_BUCKETS: usize = 600;
-/// Incidents given whole (their evidence included); more are counted by kind.
-pub const MAX_INCIDENTS: usize = 2000;
+/// Incidents given whole (their evidence included, and a table row each); more are
+/// counted by kind.
+pub const MAX_INCIDENTS: usize = 1000;
 
 /// A VRRP instance's state as keepalived logged it; `Unknown` before its first line,
-/// after its last, and while keepalived is stopped or restarting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
+/// after its last, and while keepalived is stopped or restarting. Its number in JSON
+/// (0 unknown, 1 BACKUP, 2 MASTER, 3 FAULT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Unknown,
     Backup,
@@ -29,7 +38,13 @@ pub enum State {
     Fault,
 }
 
-/// A piece of a VRRP lane: `[start, end, "STATE", changes]` in JSON, where `changes` > 0
+impl Serialize for State {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(*self as u8)
+    }
+}
+
+/// A piece of a VRRP lane: `[start, end, state, changes]` in JSON, where `changes` > 0
 /// means a folded bucket that hid that many changes (`state` then is the one that lasted
 /// longest in it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +213,8 @@ pub struct Report {
     pub vrrp: Vec<VrrpLane>,
     pub split_brain: Vec<Overlap>,
     pub servers: Vec<ServerLane>,
+    /// Real servers out at some time but not drawn (beyond [`MAX_SERVER_LANES`]).
+    pub servers_omitted: usize,
     pub activity: Vec<Activity>,
     /// Oldest first.
     pub incidents: Vec<ReportIncident>,

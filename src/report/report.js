@@ -5,6 +5,14 @@
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
   var D = JSON.parse(document.getElementById("report-data").textContent);
+  // Pieces count from D.start and name states by number: made absolute and named once.
+  var STATES = ["UNKNOWN", "BACKUP", "MASTER", "FAULT"];
+  D.vrrp.forEach(function (l) {
+    l.segments.forEach(function (s) { s[0] += D.start; s[1] += D.start; s[2] = STATES[s[2]]; });
+  });
+  D.servers.forEach(function (l) {
+    l.down.forEach(function (d) { d[0] += D.start; d[1] += D.start; });
+  });
   var view = [D.start, D.end];
   var LABEL = 240, ROW = 18, GAP = 3, AXIS = 26, MAX_INC_ROWS = 8;
   var byId = {};

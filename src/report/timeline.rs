@@ -6,7 +6,8 @@
 
 use super::model::{
     fold_down, fold_states, split_brains, Activity, DownPeriod, Report, ReportIncident, Segment,
-    ServerLane, State, VrrpLane, ACTIVITY_BUCKETS, MAX_INCIDENTS, MAX_SEGMENTS,
+    ServerLane, State, VrrpLane, ACTIVITY_BUCKETS, MAX_INCIDENTS, MAX_PIECES, MAX_SEGMENTS,
+    MAX_SERVER_LANES, MIN_SEGMENTS,
 };
 use crate::logs::analyze::{Observer, Summary};
 use crate::logs::pipeline::EventRef;
@@ -155,11 +156,24 @@ impl Timeline {
         }
         let ms = |us: i64| us.div_euclid(1000);
         let (start_ms, end_ms) = (ms(start), ms(end).max(ms(start) + 1));
+        // Real servers: those out longest, when there are too many to draw.
+        let mut servers: Vec<((String, String), Vec<Out>)> = self.servers.into_iter().collect();
+        let servers_omitted = servers.len().saturating_sub(MAX_SERVER_LANES);
+        if servers_omitted > 0 {
+            let out_for =
+                |p: &Vec<Out>| -> i64 { p.iter().map(|o| o.1.unwrap_or(end) - o.0).sum() };
+            servers.sort_by_key(|(_, p)| std::cmp::Reverse(out_for(p)));
+            servers.truncate(MAX_SERVER_LANES);
+            servers.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        // The lanes share the pieces.
+        let lanes = self.hosts.iter().map(|h| h.vrrp.len()).sum::<usize>() + servers.len();
+        let per_lane = (MAX_PIECES / lanes.max(1)).clamp(MIN_SEGMENTS, MAX_SEGMENTS);
         let mut vrrp = Vec::new();
         for h in &self.hosts {
             for (iname, changes) in &h.vrrp {
                 let segs = host_segments(changes, h.last, start_ms, end_ms);
-                let (segments, folded) = fold_states(segs, start_ms, end_ms, MAX_SEGMENTS);
+                let (segments, folded) = fold_states(segs, start_ms, end_ms, per_lane);
                 vrrp.push(VrrpLane {
                     host: h.name.clone(),
                     iname: iname.clone(),
@@ -169,8 +183,7 @@ impl Timeline {
             }
         }
         let split_brain = split_brains(&vrrp);
-        let servers = self
-            .servers
+        let servers: Vec<ServerLane> = servers
             .into_iter()
             .map(|((vs, rs), periods)| {
                 let mut down: Vec<DownPeriod> = periods
@@ -184,7 +197,7 @@ impl Timeline {
                     })
                     .collect();
                 down.sort_by_key(|d| (d.start, d.host));
-                let (down, folded) = fold_down(down, start_ms, end_ms, MAX_SEGMENTS);
+                let (down, folded) = fold_down(down, start_ms, end_ms, per_lane);
                 ServerLane {
                     virtual_service: vs,
                     real_server: rs,
@@ -193,6 +206,20 @@ impl Timeline {
                 }
             })
             .collect();
+        // Pieces count from the start (shorter numbers in the JSON).
+        for l in &mut vrrp {
+            for s in &mut l.segments {
+                s.start -= start_ms;
+                s.end -= start_ms;
+            }
+        }
+        let mut servers = servers;
+        for l in &mut servers {
+            for d in &mut l.down {
+                d.start -= start_ms;
+                d.end -= start_ms;
+            }
+        }
         let activity = activity(&self.hosts, start_ms, end_ms);
         let mut incidents: Vec<ReportIncident> = summary
             .incidents
@@ -216,6 +243,7 @@ impl Timeline {
             vrrp,
             split_brain,
             servers,
+            servers_omitted,
             activity,
             incidents,
             incidents_omitted: omitted,
@@ -381,10 +409,10 @@ mod tests {
             lanes,
             [("lb-a", "VI_1"), ("lb-b", "VI_1"), ("lb-c", "VI_1")]
         );
-        // Each lane covers the whole axis, piece after piece.
+        // Each lane covers the whole axis, piece after piece (counted from its start).
         for l in &r.vrrp {
-            assert_eq!(l.segments.first().unwrap().start, r.start, "{l:?}");
-            assert_eq!(l.segments.last().unwrap().end, r.end, "{l:?}");
+            assert_eq!(l.segments.first().unwrap().start, 0, "{l:?}");
+            assert_eq!(l.segments.last().unwrap().end, r.end - r.start, "{l:?}");
             assert!(l.segments.windows(2).all(|w| w[0].end == w[1].start));
         }
         // lbA's track script and link put it in FAULT twice.
@@ -525,9 +553,58 @@ mod tests {
             hidden > (n as u64) * 9 / 10 && hidden < n as u64,
             "{hidden}"
         );
-        assert_eq!(l.segments.first().unwrap().start, r.start);
-        assert_eq!(l.segments.last().unwrap().end, r.end);
+        assert_eq!(l.segments.first().unwrap().start, 0);
+        assert_eq!(l.segments.last().unwrap().end, r.end - r.start);
         assert!(r.activity[0].buckets.len() <= ACTIVITY_BUCKETS);
+    }
+
+    #[test]
+    fn many_lanes_share_a_bounded_number_of_pieces_and_the_longest_out_are_drawn() {
+        let mut t = Timeline::new();
+        for k in 0..2_000i64 {
+            let rs = format!("10.2.{}.{}:80", k / 250, k % 250 + 1);
+            let svc = Some(("TCP 10.0.0.100:80".to_string(), rs));
+            // Server k is out for k seconds, twenty times.
+            for c in 0..20 {
+                let at = c * 10_000;
+                t.record(Mark {
+                    service: svc.clone(),
+                    ..mark("lb1", at, "real_server_down", None)
+                });
+                t.record(Mark {
+                    service: svc.clone(),
+                    ..mark("lb1", at + k, "real_server_up", None)
+                });
+            }
+        }
+        for i in 0..100 {
+            let iname = format!("VI_{i}");
+            for k in 0..2_000 {
+                let kind = if k % 2 == 0 {
+                    "vrrp_master"
+                } else {
+                    "vrrp_backup"
+                };
+                t.record(mark("lb1", k * 100, kind, Some(&iname)));
+            }
+        }
+        let r = t.report(&Summary::default());
+        assert_eq!(r.servers.len(), MAX_SERVER_LANES);
+        assert_eq!(r.servers_omitted, 2_000 - MAX_SERVER_LANES);
+        // The ones drawn are those out longest.
+        let index = |rs: &str| -> i64 {
+            let ip = rs.trim_end_matches(":80");
+            let parts: Vec<i64> = ip.split('.').map(|p| p.parse().unwrap()).collect();
+            parts[2] * 250 + parts[3] - 1
+        };
+        let mut drawn: Vec<i64> = r.servers.iter().map(|l| index(&l.real_server)).collect();
+        drawn.sort_unstable();
+        assert_eq!(drawn, (1_600..2_000).collect::<Vec<i64>>());
+        let pieces: usize = r.vrrp.iter().map(|l| l.segments.len()).sum::<usize>()
+            + r.servers.iter().map(|l| l.down.len()).sum::<usize>();
+        assert!(pieces <= MAX_PIECES, "{pieces}");
+        let json = crate::report::script_json(&r).unwrap();
+        assert!(json.len() < 3 << 20, "{} bytes", json.len());
     }
 
     #[test]
