@@ -35,7 +35,7 @@ impl Body for ChannelBody {
 
 fn landing_page(path: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html><head><title>lvsmon</title></head><body>\n\
+        "<!DOCTYPE html>\n<html><head><title>lvsmon</title><link rel=\"icon\" href=\"data:,\"></head><body>\n\
          <h1>lvsmon {}</h1>\n<p>IPVS/LVS and keepalived exporter.</p>\n\
          <ul><li><a href=\"/status\">Status: what is wrong right now</a></li>\n\
          <li><a href=\"{path}\">Metrics</a></li>\n\

@@ -4,7 +4,8 @@
 //! inline. Log lines are untrusted: in the JSON they are escaped so that nothing in them can
 //! end the script element ([`script_json`]); the page's script only ever sets them as text.
 
-use super::model::{Report, ReportIncident};
+use super::model::Report;
+use crate::incidents::Incident;
 use crate::logs::event::rfc3339;
 use askama::Template;
 
@@ -22,7 +23,7 @@ pub enum RenderError {
 
 /// A row of the incident table.
 struct Row<'a> {
-    i: &'a ReportIncident,
+    i: &'a Incident,
     start: String,
     end: String,
     who: String,
@@ -62,6 +63,17 @@ pub fn script_json<T: serde::Serialize>(v: &T) -> Result<String, serde_json::Err
     Ok(out)
 }
 
+/// What an incident is about: the real server of its service, the service, or the
+/// instance.
+fn what(i: &Incident) -> String {
+    match (&i.iname, &i.virtual_service, &i.real_server) {
+        (_, Some(vs), Some(rs)) => format!("{vs} → {rs}"),
+        (_, Some(vs), None) => vs.clone(),
+        (Some(i), _, _) => i.clone(),
+        _ => String::new(),
+    }
+}
+
 /// The whole page.
 pub fn render(r: &Report) -> Result<String, RenderError> {
     let time = |ms: i64| rfc3339(ms.saturating_mul(1000));
@@ -70,10 +82,10 @@ pub fn render(r: &Report) -> Result<String, RenderError> {
         .iter()
         .map(|i| Row {
             i,
-            start: time(i.start),
-            end: i.end.map_or_else(|| "open".to_string(), time),
-            who: i.who(),
-            what: i.what(),
+            start: rfc3339(i.start),
+            end: i.end.map_or_else(|| "open".to_string(), rfc3339),
+            who: i.host.clone().unwrap_or_else(|| i.hosts.join(", ")),
+            what: what(i),
         })
         .collect();
     let page = Page {
@@ -91,8 +103,8 @@ pub fn render(r: &Report) -> Result<String, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incidents::Evidence;
     use crate::logs::rules::Severity;
-    use crate::report::model::ReportEvidence;
     use std::collections::BTreeMap;
 
     fn report_with_line(line: &str) -> Report {
@@ -109,7 +121,7 @@ mod tests {
             servers: vec![],
             servers_omitted: 0,
             activity: vec![],
-            incidents: vec![ReportIncident {
+            incidents: vec![Incident {
                 id: "x".into(),
                 kind: "keepalived_config_error",
                 severity: Severity::Warning,
@@ -121,7 +133,7 @@ mod tests {
                 start: 0,
                 end: None,
                 count: 1,
-                evidence: vec![ReportEvidence {
+                evidence: vec![Evidence {
                     time: Some(0),
                     host: "lb<1>".into(),
                     line: line.into(),
@@ -145,6 +157,21 @@ mod tests {
         assert_eq!(back, v);
     }
 
+    proptest::proptest! {
+        /// Whatever a log line holds, the JSON has none of the characters that could end
+        /// or confuse the script element, and reads back to the same text.
+        #[test]
+        fn script_json_of_any_text(line in "\\PC*", raw in proptest::collection::vec(proptest::char::any(), 0..64)) {
+            let raw: String = raw.into_iter().collect();
+            let v = serde_json::json!({ "line": line, "raw": raw });
+            let s = script_json(&v).unwrap();
+            let bad = s.contains(['<', '>', '&', '\u{2028}', '\u{2029}']);
+            proptest::prop_assert!(!bad, "{}", s);
+            let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+            proptest::prop_assert_eq!(back, v);
+        }
+    }
+
     #[test]
     fn a_log_line_with_markup_stays_text_in_the_page() {
         let line = "Dec  2 lb1 Keepalived: </script><script>window.pwned=1</script><b>x</b>";
@@ -166,7 +193,11 @@ mod tests {
     #[test]
     fn the_page_is_self_contained() {
         let page = render(&report_with_line("x")).unwrap();
-        for external in ["src=", "href=\"http", "@import", "url(http", "<link"] {
+        assert!(
+            page.contains("<link rel=\"icon\" href=\"data:,\">"),
+            "no favicon.ico asked"
+        );
+        for external in ["src=", "href=\"http", "href=\"//", "@import", "url(http"] {
             assert!(!page.contains(external), "{external} in the page");
         }
     }

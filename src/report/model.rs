@@ -7,8 +7,7 @@
 //! [`ACTIVITY_BUCKETS`] buckets per director, and at most [`MAX_INCIDENTS`] incidents are
 //! given whole, so ten directors' million lines each stay a few megabytes whatever they say.
 
-use crate::incidents::{Evidence, Incident};
-use crate::logs::rules::Severity;
+use crate::incidents::Incident;
 use serde::ser::SerializeTuple;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -126,78 +125,6 @@ pub struct Activity {
     pub buckets: Vec<[i64; 4]>,
 }
 
-/// An evidence line, its time in ms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReportEvidence {
-    pub time: Option<i64>,
-    pub host: String,
-    pub line: String,
-}
-
-/// An incident as the page shows it: the engine's fields, times in ms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReportIncident {
-    pub id: String,
-    pub kind: &'static str,
-    pub severity: Severity,
-    pub host: Option<String>,
-    pub hosts: Vec<String>,
-    pub iname: Option<String>,
-    pub virtual_service: Option<String>,
-    pub real_server: Option<String>,
-    pub start: i64,
-    pub end: Option<i64>,
-    pub count: u64,
-    pub evidence: Vec<ReportEvidence>,
-    pub summary: String,
-    pub hint: &'static str,
-}
-
-impl ReportIncident {
-    pub fn of(i: &Incident) -> ReportIncident {
-        let ms = |us: i64| us.div_euclid(1000);
-        ReportIncident {
-            id: i.id.clone(),
-            kind: i.kind,
-            severity: i.severity,
-            host: i.host.clone(),
-            hosts: i.hosts.clone(),
-            iname: i.iname.clone(),
-            virtual_service: i.virtual_service.clone(),
-            real_server: i.real_server.clone(),
-            start: ms(i.start),
-            end: i.end.map(ms),
-            count: i.count,
-            evidence: i
-                .evidence
-                .iter()
-                .map(|e: &Evidence| ReportEvidence {
-                    time: e.time.map(ms),
-                    host: e.host.clone(),
-                    line: e.line.clone(),
-                })
-                .collect(),
-            summary: i.summary.clone(),
-            hint: i.hint,
-        }
-    }
-
-    /// Who: the director, or the directors joined.
-    pub fn who(&self) -> String {
-        self.host.clone().unwrap_or_else(|| self.hosts.join(", "))
-    }
-
-    /// What: the instance, service or real server it is about.
-    pub fn what(&self) -> String {
-        match (&self.iname, &self.virtual_service, &self.real_server) {
-            (_, Some(vs), Some(rs)) => format!("{vs} → {rs}"),
-            (_, Some(vs), None) => vs.clone(),
-            (Some(i), _, _) => i.clone(),
-            _ => String::new(),
-        }
-    }
-}
-
 /// The whole document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -216,8 +143,8 @@ pub struct Report {
     /// Real servers out at some time but not drawn (beyond [`MAX_SERVER_LANES`]).
     pub servers_omitted: usize,
     pub activity: Vec<Activity>,
-    /// Oldest first.
-    pub incidents: Vec<ReportIncident>,
+    /// Oldest first, as the engine made them (times RFC 3339, as in `--format json`).
+    pub incidents: Vec<Incident>,
     /// Incidents beyond [`MAX_INCIDENTS`], per kind.
     pub incidents_omitted: BTreeMap<&'static str, u64>,
 }

@@ -13,6 +13,13 @@
   D.servers.forEach(function (l) {
     l.down.forEach(function (d) { d[0] += D.start; d[1] += D.start; });
   });
+  // Incidents come as the engine writes them (RFC 3339): to ms.
+  function ms(t) { return t === null ? null : Date.parse(t); }
+  D.incidents.forEach(function (i) {
+    i.start = ms(i.start);
+    i.end = ms(i.end);
+    i.evidence.forEach(function (e) { e.time = ms(e.time); });
+  });
   var view = [D.start, D.end];
   var LABEL = 240, ROW = 18, GAP = 3, AXIS = 26, MAX_INC_ROWS = 8;
   var byId = {};

@@ -5,10 +5,11 @@
 //! at the end, with everything that cannot be seen at full zoom folded.
 
 use super::model::{
-    fold_down, fold_states, split_brains, Activity, DownPeriod, Report, ReportIncident, Segment,
-    ServerLane, State, VrrpLane, ACTIVITY_BUCKETS, MAX_INCIDENTS, MAX_PIECES, MAX_SEGMENTS,
-    MAX_SERVER_LANES, MIN_SEGMENTS,
+    fold_down, fold_states, split_brains, Activity, DownPeriod, Report, Segment, ServerLane, State,
+    VrrpLane, ACTIVITY_BUCKETS, MAX_INCIDENTS, MAX_PIECES, MAX_SEGMENTS, MAX_SERVER_LANES,
+    MIN_SEGMENTS,
 };
+use crate::incidents::Incident;
 use crate::logs::analyze::{Observer, Summary};
 use crate::logs::pipeline::EventRef;
 use crate::logs::rules::Severity;
@@ -221,11 +222,11 @@ impl Timeline {
             }
         }
         let activity = activity(&self.hosts, start_ms, end_ms);
-        let mut incidents: Vec<ReportIncident> = summary
+        let mut incidents: Vec<Incident> = summary
             .incidents
             .iter()
             .take(MAX_INCIDENTS)
-            .map(ReportIncident::of)
+            .cloned()
             .collect();
         incidents.sort_by_key(|i| i.start);
         let mut omitted: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -436,7 +437,8 @@ mod tests {
             .find(|i| i.kind == "split_brain")
             .unwrap();
         assert_eq!(
-            o.start, sb.start,
+            o.start * 1000,
+            sb.start,
             "the overlap begins when the incident does"
         );
         assert!(o.end > o.start);

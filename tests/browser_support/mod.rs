@@ -299,9 +299,7 @@ impl Page {
 
 /// Where screenshots go: `screenshots/` in the build's target directory (kept by CI).
 pub fn screenshots_dir() -> std::path::PathBuf {
-    // CARGO_TARGET_TMPDIR is TARGET/tmp for integration tests.
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .join("screenshots")
+    // CARGO_TARGET_TMPDIR is TARGET/tmp for integration tests (not set for examples).
+    let tmp = option_env!("CARGO_TARGET_TMPDIR").unwrap_or("target/tmp");
+    Path::new(tmp).parent().unwrap().join("screenshots")
 }
