@@ -122,26 +122,30 @@ fn report_of_real_directors_in_a_browser() {
     assert!(count(&mut page, ".seg.s-MASTER[data-host=\"lb-b\"]") >= 1);
     assert_eq!(count(&mut page, ".seg.s-MASTER[data-host=\"lb-c\"]"), 0);
 
-    // The split brain: one band, drawn over the two MASTER lanes where both are MASTER.
+    // The split brain: one band on each of the two MASTER lanes, where both are MASTER.
     let split = page.eval(
         r#"(() => {
-            const s = [...document.querySelectorAll('rect.split')];
+            const s = [...document.querySelectorAll('g.split')];
             if (s.length !== 1) return {n: s.length};
-            const b = s[0].getBBox();
-            const covered = host => [...document.querySelectorAll(
-                `.seg.s-MASTER[data-host="${host}"]`)].some(r => {
-                    const m = r.getBBox();
+            const within = band => [...document.querySelectorAll(
+                `.seg.s-MASTER[data-host="${band.dataset.host}"]`)].some(r => {
+                    const m = r.getBBox(), b = band.getBBox();
                     return m.x <= b.x + 0.5 && m.x + m.width >= b.x + b.width - 0.5
                         && m.y >= b.y - 0.5 && m.y + m.height <= b.y + b.height + 0.5;
                 });
-            return {n: 1, hosts: s[0].dataset.hosts, a: covered('lb-a'), b: covered('lb-b'),
-                    width: b.width};
+            const bands = [...s[0].querySelectorAll('rect.split-lane')];
+            return {n: 1, hosts: s[0].dataset.hosts,
+                    bands: bands.map(b => [b.dataset.host, within(b)]),
+                    width: bands[0].getBBox().width};
         })()"#,
     );
     assert_eq!(split["n"], 1, "{split}");
     assert_eq!(split["hosts"], "lb-a,lb-b");
-    assert_eq!(split["a"], true, "band within lb-a's MASTER piece: {split}");
-    assert_eq!(split["b"], true, "band within lb-b's MASTER piece: {split}");
+    assert_eq!(
+        split["bands"],
+        serde_json::json!([["lb-a", true], ["lb-b", true]]),
+        "each band within its lane's MASTER piece: {split}"
+    );
     assert!(split["width"].as_f64().unwrap() > 20.0, "visible: {split}");
 
     // One row per incident the engine found, each with a span on the axis.

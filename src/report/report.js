@@ -112,15 +112,22 @@
         });
         y += ROW + GAP;
       });
+      // A split brain: a band over each MASTER lane involved (the lanes of one instance
+      // are next to each other), joined by a line.
       D.split_brain.forEach(function (o) {
         if (!seen(o.start, o.end)) return;
         var ys = o.hosts.map(function (hn) { return laneY[hn + "\u0000" + o.iname]; })
           .filter(function (v) { return v !== undefined; });
         if (ys.length < 2) return;
-        var top = Math.min.apply(null, ys), bottom = Math.max.apply(null, ys) + ROW;
-        var r = el("rect", { class: "split", x: x(o.start), y: top, width: w(o.start, o.end),
-          height: bottom - top, "data-iname": o.iname, "data-hosts": o.hosts.join(",") }, svg);
-        r.addEventListener("click", function () { select(r); showSplit(o); });
+        var g = el("g", { class: "split", "data-iname": o.iname, "data-hosts": o.hosts.join(",") }, svg);
+        var x0 = x(o.start), width = w(o.start, o.end);
+        el("line", { class: "split-join", x1: x0, x2: x0, y1: Math.min.apply(null, ys) + ROW / 2,
+          y2: Math.max.apply(null, ys) + ROW / 2 }, g);
+        ys.forEach(function (ly, k) {
+          el("rect", { class: "split-lane", x: x0, y: ly, width: width, height: ROW,
+            "data-host": o.hosts[k] }, g);
+        });
+        g.addEventListener("click", function () { select(g); showSplit(o); });
       });
     }
 

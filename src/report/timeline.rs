@@ -183,6 +183,8 @@ impl Timeline {
                 });
             }
         }
+        // An instance's directors next to each other: a split brain is between them.
+        vrrp.sort_by(|a, b| (&a.iname, &a.host).cmp(&(&b.iname, &b.host)));
         let split_brain = split_brains(&vrrp);
         let servers: Vec<ServerLane> = servers
             .into_iter()
