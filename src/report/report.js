@@ -21,7 +21,7 @@
     i.evidence.forEach(function (e) { e.time = ms(e.time); });
   });
   var view = [D.start, D.end];
-  var LABEL = 240, ROW = 18, GAP = 3, AXIS = 26, MAX_INC_ROWS = 8;
+  var LABEL = 240, ROW = 18, GAP = 3, AXIS = 26, MAX_INC_ROWS = 8, BULK = 200;
   var byId = {};
   D.incidents.forEach(function (i) { byId[i.id] = i; });
   var forcedWidth = 0;
@@ -63,6 +63,35 @@
     function w(s, e) { return Math.max(1, x(e) - x(s)); }
     function seen(s, e) { return e >= t0 && s <= t1; }
     var svg = el("svg", { width: W, "data-start": t0, "data-end": t1 });
+    function timeAt(ev) {
+      var b = svg.getBoundingClientRect();
+      return t0 + ((ev.clientX - b.left) * W / b.width - LABEL) / plot * span;
+    }
+    // Many pieces: one path per class instead of a rect each, so a page of ten directors
+    // opens fast; a click finds the piece under the pointer.
+    function bulk(g, items, clsOf, y0, hgt, attrs, pick) {
+      var d = {};
+      items.forEach(function (it) {
+        if (!seen(it[0], it[1])) return;
+        var c = clsOf(it), wd = w(it[0], it[1]).toFixed(1);
+        d[c] = (d[c] || "") + "M" + x(it[0]).toFixed(1) + " " + y0 + "h" + wd + "v" + hgt + "h-" + wd + "z";
+      });
+      Object.keys(d).forEach(function (c) {
+        var p = el("path", attrs, g);
+        p.setAttribute("class", c);
+        p.setAttribute("d", d[c]);
+        p.addEventListener("click", function (ev) {
+          var t = timeAt(ev);
+          for (var k = 0; k < items.length; k++) {
+            if (items[k][0] <= t && t <= items[k][1] && clsOf(items[k]) === c) {
+              select(p);
+              pick(items[k]);
+              return;
+            }
+          }
+        });
+      });
+    }
     var defs = el("defs", {}, svg);
     var pat = el("pattern", { id: "open-hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse",
       patternTransform: "rotate(45)" }, defs);
@@ -103,6 +132,12 @@
       D.vrrp.forEach(function (l) {
         var g = lane("vrrp", l.host + " · " + l.iname, { "data-host": l.host, "data-iname": l.iname });
         laneY[l.host + "\u0000" + l.iname] = y;
+        if (l.folded || l.segments.length > BULK) {
+          bulk(g, l.segments, function (sg) { return "seg s-" + sg[2] + (sg[3] ? " folded" : ""); },
+            y + 2, ROW - 4, { "data-host": l.host }, function (sg) { showSegment(l, sg); });
+          y += ROW + GAP;
+          return;
+        }
         l.segments.forEach(function (sg) {
           if (!seen(sg[0], sg[1])) return;
           var r = el("rect", { class: "seg s-" + sg[2] + (sg[3] ? " folded" : ""), x: x(sg[0]),
@@ -114,8 +149,16 @@
       });
       // A split brain: a band over each MASTER lane involved (the lanes of one instance
       // are next to each other), joined by a line.
+      var many = D.split_brain.length > BULK, perLane = {};
       D.split_brain.forEach(function (o) {
         if (!seen(o.start, o.end)) return;
+        if (many) {
+          o.hosts.forEach(function (hn) {
+            var key = hn + "\u0000" + o.iname;
+            if (laneY[key] !== undefined) (perLane[key] = perLane[key] || []).push([o.start, o.end, o]);
+          });
+          return;
+        }
         var ys = o.hosts.map(function (hn) { return laneY[hn + "\u0000" + o.iname]; })
           .filter(function (v) { return v !== undefined; });
         if (ys.length < 2) return;
@@ -128,6 +171,11 @@
             "data-host": o.hosts[k] }, g);
         });
         g.addEventListener("click", function () { select(g); showSplit(o); });
+      });
+      Object.keys(perLane).forEach(function (key) {
+        var g = el("g", { class: "split bulk", "data-host": key.split("\u0000")[0] }, svg);
+        bulk(g, perLane[key], function () { return "split-lane"; }, laneY[key], ROW, {},
+          function (it) { showSplit(it[2]); });
       });
     }
 
