@@ -12,6 +12,8 @@
 //! - `live_status_page_of_serve_demo_in_a_browser`: `/status` of `serve --demo`: services
 //!   with the checker's verdicts, the VRRP instance, open incidents, events; it refreshes
 //!   itself; every request goes to lvsmon; no console error.
+//! - `a_flapping_instance_is_folded_and_its_pieces_still_answer_a_click`: 6,000 state
+//!   changes fold into one path per state, and a click on one still shows its piece.
 //!
 //! Screenshots go to TARGET/screenshots (CI keeps them). Ignored by default (chromium,
 //! ~10 s): `scripts/test.sh` runs them in its `browser` step.
@@ -317,4 +319,60 @@ fn live_status_page_of_serve_demo_in_a_browser() {
         requests.iter().all(|r| r.starts_with(&format!("{base}/"))),
         "a request went elsewhere than lvsmon: {requests:#?}"
     );
+}
+
+/// A lane of thousands of changes is folded and drawn as one path per state; a click on it
+/// still finds the piece under the pointer and says how many changes it hides.
+#[test]
+#[ignore = "needs chromium, ~5 s: scripts/test.sh step browser"]
+fn a_flapping_instance_is_folded_and_its_pieces_still_answer_a_click() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("flap.log");
+    let mut text = String::new();
+    for k in 0..6_000u32 {
+        let state = if k % 2 == 0 { "MASTER" } else { "BACKUP" };
+        let (h, m, s) = (10 + k / 1800, k / 30 % 60, k * 2 % 60);
+        text.push_str(&format!(
+            "Dec  2 {h:02}:{m:02}:{s:02} lb1 Keepalived_vrrp[7]: (VI_1) Entering {state} STATE\n"
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let report = dir.path().join("flap.html");
+    lvsmon(&[
+        "analyze".into(),
+        "--year".into(),
+        "2026".into(),
+        "--format".into(),
+        "html".into(),
+        "-o".into(),
+        report.display().to_string(),
+        log.display().to_string(),
+    ]);
+    let browser = Browser::start(1280, 800);
+    let mut page = browser.page();
+    page.open(&format!("file://{}", report.display()));
+    page.wait_for("document.documentElement.dataset.ready === '1'", 20);
+    let got = page.eval(
+        r#"(() => {
+            const lane = document.querySelector('g.lane.vrrp[data-host="lb1"]');
+            const paths = [...lane.querySelectorAll('path.seg')];
+            const p = paths.find(p => p.classList.contains('s-MASTER'));
+            const svg = p.ownerSVGElement, sb = svg.getBoundingClientRect(), b = p.getBBox();
+            p.dispatchEvent(new MouseEvent('click', {bubbles: true,
+                clientX: sb.left + (b.x + 0.2) * sb.width / svg.width.baseVal.value,
+                clientY: sb.top + b.y + 2}));
+            return {paths: paths.length, rects: lane.querySelectorAll('rect.seg').length,
+                    detail: document.getElementById('detail').innerText};
+        })()"#,
+    );
+    assert!(got["paths"].as_u64().unwrap() >= 2, "{got}");
+    assert_eq!(got["rects"], 0, "{got}");
+    let detail = got["detail"].as_str().unwrap();
+    assert!(detail.contains("lb1 · VI_1: MASTER"), "{got}");
+    assert!(detail.contains("Folded: "), "{got}");
+    page.screenshot(&browser_support::screenshots_dir().join("report-folded.png"));
+    no_errors(&page);
 }
