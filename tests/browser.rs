@@ -7,8 +7,9 @@
 //!   a split brain between lb-a and lb-b) and a line carrying `<script>` markup: the lanes,
 //!   the split brain drawn where both MASTER lanes are, one table row per incident (as
 //!   many as `analyze --format json --incidents` finds), a row's link zooms to its span and
-//!   shows evidence, summary and hint; the hostile line shown as text and never run; no
-//!   console error; no request but the file itself.
+//!   shows evidence, summary and hint; the hostile line shown as text and never run; zoom
+//!   and back; the print styles hide the controls and chromium prints it; no console
+//!   error; no request but the file itself.
 //! - `live_status_page_of_serve_demo_in_a_browser`: `/status` of `serve --demo`: services
 //!   with the checker's verdicts, the VRRP instance, open incidents, events; it refreshes
 //!   itself; every request goes to lvsmon; no console error.
@@ -227,6 +228,23 @@ fn report_of_real_directors_in_a_browser() {
     page.eval("document.getElementById('reset').click()");
     assert_eq!(page.eval("lvsmonReport.view()"), whole);
     page.screenshot(&browser_support::screenshots_dir().join("report.png"));
+
+    // Printable: the print styles hide the controls, and chromium prints it.
+    page.call(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({ "media": "print" }),
+    );
+    let controls = page.eval("getComputedStyle(document.querySelector('.controls')).display");
+    assert_eq!(controls, "none");
+    page.call(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({ "media": "" }),
+    );
+    let pdf = page.call("Page.printToPDF", serde_json::json!({}));
+    assert!(
+        pdf["data"].as_str().unwrap().len() > 10_000,
+        "a printed page"
+    );
 
     page.pump(300);
     no_errors(&page);
