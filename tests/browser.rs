@@ -156,6 +156,27 @@ fn report_of_real_directors_in_a_browser() {
     assert_eq!(rows, incidents.len() as u64);
     assert_eq!(count(&mut page, "rect.inc"), rows);
 
+    // Hovering a span shows its details (nothing is pinned yet).
+    let hover = page.eval(
+        r#"(() => {
+            const r = document.querySelector('rect.inc.k-split_brain');
+            r.dispatchEvent(new MouseEvent('mouseenter'));
+            const d = document.getElementById('detail');
+            return [d.hidden, d.querySelector('h3').textContent, d.querySelectorAll('pre').length];
+        })()"#,
+    );
+    let split_summary = incidents
+        .iter()
+        .find(|i| i["kind"] == "split_brain")
+        .map(|i| i["summary"].clone())
+        .unwrap();
+    assert_eq!(hover[0], false, "{hover}");
+    assert_eq!(hover[1], split_summary, "{hover}");
+    assert!(
+        hover[2].as_u64().unwrap() >= 1,
+        "evidence on hover: {hover}"
+    );
+
     // The split brain's row: its link zooms to the span and shows the evidence.
     let before = page.eval("lvsmonReport.view()");
     let detail = page.eval(
