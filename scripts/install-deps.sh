@@ -19,6 +19,9 @@
 #                    Apache: php-cgi satisfies the frontend's web-server dependency), into which
 #                    tests/check_zabbix_server.rs imports the templates; nothing is started by
 #                    the install (the test starts its own database and server on 127.0.0.1)
+#   chromium         a real browser, headless, for tests/browser.rs (the HTML report and the
+#                    live /status page, driven over the DevTools protocol on 127.0.0.1),
+#                    scripts/report-screenshot.sh and bench/report.sh
 # The Rust toolchain itself (rustup, cargo >= 1.85) is expected on PATH: Debian's own
 # cargo is too old for the crates used.
 set -euo pipefail
@@ -26,7 +29,7 @@ set -euo pipefail
 need=()
 for pkg in build-essential prometheus prometheus-alertmanager curl systemd keepalived iproute2 mtail \
     nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl zabbix-agent \
-    postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql; do
+    postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql chromium; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -27,6 +27,11 @@
 #             split brain fires, reaches Alertmanager and resolves when one steps down, and
 #             every dashboard query returns data (tests/prometheus_e2e.rs); about 47 s
 #             (40 s of test, most of it the split-brain alert's 30 s `for`)
+#   browser   Debian's chromium, headless, over the DevTools protocol (tests/browser.rs):
+#             `analyze --format html` of real two-director keepalived captures (lanes, the
+#             split brain drawn, incident rows, a <script> in a log line shown as text, no
+#             request but the file) and `serve --demo`'s /status (refreshes itself, talks
+#             to lvsmon only); no console error. Screenshots in target/screenshots; ~20 s
 #   image     the container image (deploy/container, built FROM scratch with buildah from
 #             the release binary) and deploy/kubernetes, validated offline and run
 #             (tests/container.sh; tools from scripts/install-image-tools.sh); about 5 s
@@ -36,7 +41,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus image fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus browser image fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 # tests/http_load.rs: two 10 s phases of 50 scrapers beside a 50,000 lines/s log writer.
@@ -84,6 +89,7 @@ step keepalived-logs cargo test --locked --test logs_keepalived --test keepalive
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step prometheus cargo test --locked --test prometheus_e2e -- --include-ignored
+step browser cargo test --locked --test browser -- --include-ignored
 step image image
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

@@ -3,7 +3,8 @@
 //! Data flows one way: `model` is the identity every source and consumer shares; readers
 //! (`ipvs`, `keepalived`, `logs`) own their state and hand out snapshots and events; `app`
 //! holds the readers of one director, built once by `cli`; consumers borrow them — the
-//! encoders (`metrics`), `http` (`/metrics`, `/api/*`). Nothing below reaches up: a reader
+//! encoders (`metrics`), `http` (`/metrics`, `/api/*`, `/status`), `report` (`analyze`'s
+//! HTML page). Nothing below reaches up: a reader
 //! (or `model`, `health`) never imports `metrics`, `http`, `cli`, `demo` or `app`, nor
 //! prometheus_client, clap or hyper, and `model` imports no reader (checked, tests
 //! included, by `scripts/check-layers.sh` in the lint step).
@@ -24,3 +25,4 @@ pub mod lines;
 pub mod logs;
 pub mod metrics;
 pub mod model;
+pub mod report;

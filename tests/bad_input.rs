@@ -187,5 +187,13 @@ fn openmetrics_when_asked_landing_page_and_404() {
     let (status, _, body) = http_get(addr, "/", None);
     assert_eq!(status, 200);
     assert!(body.contains("href=\"/metrics\""));
+    assert!(
+        body.contains("href=\"/status\""),
+        "the landing page links the live page"
+    );
+    let (status, head, page) = http_get(addr, "/status", None);
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(page.contains("href=\"/metrics\"") && page.contains("/api/v1/incidents"));
     assert_eq!(http_get(addr, "/nope", None).0, 404);
 }

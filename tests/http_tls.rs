@@ -51,11 +51,24 @@ fn tls_with_basic_auth_refuses_cleanly_and_counts() {
     let (rc, status, head, body) = curl(&["--cacert", &ca, "-u", &good], &url("/metrics"));
     assert_eq!((rc, status), (0, 200), "{head}");
     assert!(body.contains("ipvs_backend_weight{"));
+    let (_, status, _, page) = curl(&["--cacert", &ca, "-u", &good], &url("/status"));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("/api/v1/services"),
+        "the live page with the password"
+    );
     assert!(head.contains("x-frame-options: deny"), "{head}");
     assert!(head.contains("strict-transport-security: max-age=31536000"));
 
     // Every path is behind the password, /api/* included; refusals carry the headers too.
-    for path in ["/metrics", "/api/v1/state", "/api/v1/events", "/", "/nope"] {
+    for path in [
+        "/metrics",
+        "/api/v1/state",
+        "/api/v1/events",
+        "/status",
+        "/",
+        "/nope",
+    ] {
         let (_, status, head, _) = curl(&["--cacert", &ca], &url(path));
         assert_eq!(status, 401, "{path}");
         assert!(head.contains("www-authenticate: basic"), "{head}");
@@ -111,7 +124,7 @@ fn tls_with_basic_auth_refuses_cleanly_and_counts() {
     let (_, _, _, page) = curl(&["--cacert", &ca, "-u", &good], &url("/metrics"));
     assert_eq!(
         counter(&page, "lvsmon_http_requests_total", "code=\"401\""),
-        7.0
+        8.0
     );
     assert_eq!(
         counter(

@@ -7,13 +7,14 @@ check failures, real servers going and coming back, quorum, adverts and kernel I
 messages. Times advance, pids, hosts, instance names and addresses vary. Seeded: the same
 N gives the same file.
 
-usage: gen_logs.py N OUT
+usage: gen_logs.py N OUT [HOSTS [SEED]]   (default: 4 directors, seed 42)
 """
 import random
 import sys
 
 n, out = int(sys.argv[1]), sys.argv[2]
-rnd = random.Random(42)
+hosts = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+rnd = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 42)
 months = ["Nov", "Dec"]
 
 def rs():
@@ -74,7 +75,7 @@ with open(out, "w") as f:
         day, rest = divmod(t // 1000, 86400)
         mon = months[(day // 28) % 2]
         stamp = "%s %2d %02d:%02d:%02d" % (mon, day % 28 + 1, rest // 3600, rest // 60 % 60, rest % 60)
-        host = "lb%d" % rnd.randrange(1, 5)
+        host = "lb%d" % rnd.randrange(1, hosts + 1)
         r = rnd.random()
         if r < 0.55:
             f.write("%s %s Keepalived_vrrp[%d]: %s\n" % (stamp, host, 1000 + rnd.randrange(50), rnd.choice(vrrp)()))

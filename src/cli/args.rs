@@ -110,6 +110,9 @@ pub struct DumpArgs {
 pub enum OutputFormat {
     Text,
     Json,
+    /// One self-contained HTML page: a timeline of every director's VRRP states, the real
+    /// servers out and the incidents (the incident engine always runs for it).
+    Html,
 }
 
 #[derive(Args, Debug)]
@@ -117,9 +120,12 @@ pub struct AnalyzeArgs {
     /// TOML config file: its `[incidents]` windows and thresholds apply.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Output: a readable summary (text) or one JSON document.
+    /// Output: a readable summary (text), one JSON document, or the HTML timeline report.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
+    /// Write the output to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Year for RFC 3164 timestamps, which carry none (default: inferred from today).
     #[arg(long, value_name = "N")]
     pub year: Option<i32>,

@@ -270,7 +270,13 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         hosts: args.host.clone(),
     };
     let mut a = Analyzer::new(rules, clock, max_line).with_filter(filter);
-    if args.incidents || !args.kind.is_empty() {
+    let html = matches!(args.format, OutputFormat::Html);
+    // The report draws as it reads; the analyzer hands it each kept event.
+    let timeline = std::rc::Rc::new(std::cell::RefCell::new(crate::report::Timeline::new()));
+    if html {
+        a = a.with_observer(Box::new(timeline.clone()));
+    }
+    if args.incidents || html || !args.kind.is_empty() {
         a = a.with_incidents(file.incidents.clone().unwrap_or_default());
     }
     let inputs: Vec<_> = args.files.iter().map(|f| input_name(f)).collect();
@@ -293,15 +299,36 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         s.incidents
             .retain(|i| args.kind.iter().any(|k| k == i.kind));
     }
+    let page = if html {
+        let t = std::mem::take(&mut *timeline.borrow_mut());
+        Some(crate::report::render(&t.report(&s))?)
+    } else {
+        None
+    };
     // Written as it is made: a post-mortem of millions of lines has tens of MB of output.
-    write_stdout(|out| match args.format {
-        OutputFormat::Json => s.write_json(out),
-        OutputFormat::Text => out.write_all(s.to_text().as_bytes()),
-    })?;
-    let critical = s
-        .incidents
-        .iter()
-        .any(|i| i.severity == crate::logs::rules::Severity::Critical);
+    let write = |out: &mut dyn Write| match (&page, args.format) {
+        (Some(p), _) => out.write_all(p.as_bytes()),
+        (None, OutputFormat::Json) => s.write_json(out),
+        (None, _) => out.write_all(s.to_text().as_bytes()),
+    };
+    match &args.output {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            );
+            write(&mut f)
+                .and_then(|()| f.flush())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => write_stdout(write)?,
+    }
+    // The report runs the engine for its own page; the exit status says it only when asked.
+    let asked = args.incidents || !args.kind.is_empty();
+    let critical = asked
+        && s.incidents
+            .iter()
+            .any(|i| i.severity == crate::logs::rules::Severity::Critical);
     Ok(if critical {
         ExitCode::from(1)
     } else {

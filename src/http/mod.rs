@@ -12,6 +12,7 @@ pub mod auth;
 pub mod io;
 pub mod page;
 pub mod routes;
+pub mod status;
 pub mod tls;
 pub mod web;
 pub mod webconfig;

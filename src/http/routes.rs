@@ -1,6 +1,7 @@
 //! What the server answers: `/` (a landing page), the telemetry path (`/metrics`, see
-//! `page`), `/api/v1/state` (keepalived's state as JSON), `/api/v1/events` (the last
-//! classified log events) and `/api/v1/incidents`, nothing else (no file serving).
+//! `page`), `/status` (the live page, see `status`), `/api/v1/state` (keepalived's state as
+//! JSON), `/api/v1/events` (the last classified log events), `/api/v1/incidents` and
+//! `/api/v1/services`, nothing else (no file serving).
 
 use super::page::{Encoding, Inflating, PageError};
 use super::Site;
@@ -34,9 +35,10 @@ impl Body for ChannelBody {
 
 fn landing_page(path: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html><head><title>lvsmon</title></head><body>\n\
+        "<!DOCTYPE html>\n<html><head><title>lvsmon</title><link rel=\"icon\" href=\"data:,\"></head><body>\n\
          <h1>lvsmon {}</h1>\n<p>IPVS/LVS and keepalived exporter.</p>\n\
-         <ul><li><a href=\"{path}\">Metrics</a></li>\n\
+         <ul><li><a href=\"/status\">Status: what is wrong right now</a></li>\n\
+         <li><a href=\"{path}\">Metrics</a></li>\n\
          <li><a href=\"/api/v1/state\">keepalived state (JSON)</a></li>\n\
          <li><a href=\"/api/v1/events\">recent log events (JSON)</a></li>\n\
          <li><a href=\"/api/v1/incidents?state=all\">incidents (JSON)</a></li></ul>\n</body></html>\n",
@@ -248,6 +250,16 @@ pub async fn route(
     }
     if path == "/api/v1/services" {
         return services(&site, req.uri().query());
+    }
+    if path == "/status" {
+        return match super::status::page(&site.telemetry_path) {
+            Ok(p) => full(StatusCode::OK, "text/html; charset=utf-8", p),
+            Err(e) => full(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                format!("{e}\n"),
+            ),
+        };
     }
     if path == "/" {
         return full(

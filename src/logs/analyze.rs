@@ -187,10 +187,25 @@ impl Summary {
     }
 }
 
+/// A consumer of `analyze`'s events as they are read (the HTML report's timeline): it sees
+/// what the [`Filter`] keeps, with the director's name resolved (`FILE@HOST`, else `-`).
+/// Defined here so that consumers plug in without this module knowing them.
+pub trait Observer {
+    fn event(&mut self, ev: &EventRef<'_>, host: &str);
+}
+
+/// A shared observer: the caller keeps a handle to read it once the input is read.
+impl<T: Observer> Observer for std::rc::Rc<std::cell::RefCell<T>> {
+    fn event(&mut self, ev: &EventRef<'_>, host: &str) {
+        self.borrow_mut().event(ev, host);
+    }
+}
+
 /// The analyze-side sink: counts per (host, rule), and hands events to the incident
-/// engine when it runs.
+/// engine when it runs, and to the observer when there is one.
 struct Tally {
     engine: Option<Engine>,
+    observer: Option<Box<dyn Observer>>,
     filter: Filter,
     hosts: Vec<String>,
     /// The host of the last event: consecutive lines are mostly one director's.
@@ -229,8 +244,8 @@ impl Sink for Tally {
     }
 
     fn wants_labels(&self) -> bool {
-        // Only the incident engine reads identities.
-        self.engine.is_some()
+        // Only the incident engine and an observer read identities.
+        self.engine.is_some() || self.observer.is_some()
     }
 
     fn event(&mut self, ev: &EventRef<'_>) {
@@ -247,6 +262,9 @@ impl Sink for Tally {
         }
         let h = self.host_index(host);
         self.per[h][ev.rule].add(ev.time);
+        if let Some(o) = &mut self.observer {
+            o.event(ev, host);
+        }
     }
 }
 
@@ -264,6 +282,7 @@ impl Analyzer {
             classifier: Classifier::new(rules, clock, NO_HOST).paired(),
             tally: Tally {
                 engine: None,
+                observer: None,
                 filter: Filter::default(),
                 hosts: Vec::new(),
                 last: 0,
@@ -280,6 +299,12 @@ impl Analyzer {
     /// Keeps only the events `filter` keeps (`--since`, `--until`, `--host`).
     pub fn with_filter(mut self, filter: Filter) -> Analyzer {
         self.tally.filter = filter;
+        self
+    }
+
+    /// Hands every kept event to `observer` too.
+    pub fn with_observer(mut self, observer: Box<dyn Observer>) -> Analyzer {
+        self.tally.observer = Some(observer);
         self
     }
 

@@ -1,0 +1,350 @@
+//! What the report draws, gathered while `analyze` reads: per director, each VRRP
+//! instance's state changes, the real servers keepalived took out and put back, and how
+//! many lines of each severity it wrote when. Only changes are kept (never the lines), so
+//! memory follows what happened, not how much was logged; the [`Report`] is made from it
+//! at the end, with everything that cannot be seen at full zoom folded.
+
+use super::model::{
+    fold_down, fold_states, split_brains, Activity, DownPeriod, Report, Segment, ServerLane, State,
+    VrrpLane, ACTIVITY_BUCKETS, MAX_INCIDENTS, MAX_PIECES, MAX_SEGMENTS, MAX_SERVER_LANES,
+    MIN_SEGMENTS,
+};
+use crate::incidents::Incident;
+use crate::logs::analyze::{Observer, Summary};
+use crate::logs::pipeline::EventRef;
+use crate::logs::rules::Severity;
+use std::collections::BTreeMap;
+
+/// One director's part of the timeline.
+#[derive(Debug, Default)]
+struct Host {
+    name: String,
+    /// Its first and last timed event (UTC µs): its lanes say "unknown" outside them.
+    first: Option<i64>,
+    last: Option<i64>,
+    /// Per VRRP instance, its state changes in the order read.
+    vrrp: BTreeMap<String, Vec<(i64, State)>>,
+    /// Lines per second (UTC seconds), by severity: critical, warning, info.
+    activity: BTreeMap<i64, [u32; 3]>,
+}
+
+/// A real server out: start, end (`None` while out), index of the director that said so.
+type Out = (i64, Option<i64>, usize);
+
+/// One event as the timeline needs it (time in UTC µs).
+#[derive(Debug, Clone)]
+pub struct Mark<'a> {
+    pub host: &'a str,
+    pub time: i64,
+    pub kind: &'a str,
+    pub severity: Severity,
+    pub iname: Option<&'a str>,
+    /// (virtual service, real server), in their text forms.
+    pub service: Option<(String, String)>,
+    /// The message after the transport's time, host and ident.
+    pub message: &'a str,
+}
+
+/// The recorder `analyze --format html` plugs into the analyzer ([`Observer`]).
+#[derive(Debug, Default)]
+pub struct Timeline {
+    hosts: Vec<Host>,
+    /// Per (virtual service, real server): (start, end, host index) of each down period.
+    servers: BTreeMap<(String, String), Vec<Out>>,
+    /// Events without a wall-clock time (not drawn, counted).
+    untimed: u64,
+}
+
+impl Timeline {
+    pub fn new() -> Timeline {
+        Timeline::default()
+    }
+
+    fn host(&mut self, name: &str) -> usize {
+        // A capture holds a handful of directors: the last one first, then a short search.
+        if let Some(i) = self.hosts.iter().rposition(|h| h.name == name) {
+            return i;
+        }
+        self.hosts.push(Host {
+            name: name.to_string(),
+            ..Host::default()
+        });
+        self.hosts.len() - 1
+    }
+
+    /// Records one event.
+    pub fn record(&mut self, m: Mark<'_>) {
+        let Mark {
+            host,
+            time,
+            kind,
+            severity,
+            iname,
+            service,
+            message,
+        } = m;
+        let h = self.host(host);
+        let hs = &mut self.hosts[h];
+        hs.first = Some(hs.first.map_or(time, |f| f.min(time)));
+        hs.last = Some(hs.last.map_or(time, |l| l.max(time)));
+        let sev = match severity {
+            Severity::Critical => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        };
+        let slot = hs.activity.entry(time.div_euclid(1_000_000)).or_default();
+        slot[sev] = slot[sev].saturating_add(1);
+        let state = match kind {
+            "vrrp_master" => Some(State::Master),
+            "vrrp_backup" => Some(State::Backup),
+            "vrrp_fault" => Some(State::Fault),
+            _ => None,
+        };
+        if let (Some(state), Some(i)) = (state, iname) {
+            let changes = hs.vrrp.entry(i.to_string()).or_default();
+            if changes.last().map(|c| c.1) != Some(state) {
+                changes.push((time, state));
+            }
+            return;
+        }
+        // keepalived (or its VRRP child) starting, stopping or dying: nothing is known of
+        // its instances until it says again.
+        let vrrp_gone = match kind {
+            "keepalived_started" | "keepalived_stopped" => true,
+            "keepalived_child_died" => message.starts_with("VRRP"),
+            "keepalived_child_exited" => message.starts_with("Keepalived_vrrp"),
+            _ => false,
+        };
+        if vrrp_gone {
+            for changes in hs.vrrp.values_mut() {
+                if changes.last().map(|c| c.1) != Some(State::Unknown) {
+                    changes.push((time, State::Unknown));
+                }
+            }
+            return;
+        }
+        let Some(key) = service else { return };
+        let periods = self.servers.entry(key).or_default();
+        let open = periods.iter_mut().rev().find(|p| p.2 == h && p.1.is_none());
+        match (kind, open) {
+            ("real_server_down", None) => periods.push((time, None, h)),
+            ("real_server_up", Some(p)) => p.1 = Some(time.max(p.0)),
+            _ => {}
+        }
+    }
+
+    /// The report: these lanes, with the incidents and counts of `summary`.
+    pub fn report(self, summary: &Summary) -> Report {
+        let times = self
+            .hosts
+            .iter()
+            .flat_map(|h| [h.first, h.last])
+            .flatten()
+            .chain(
+                summary
+                    .incidents
+                    .iter()
+                    .flat_map(|i| [Some(i.start), i.end])
+                    .flatten(),
+            );
+        let (mut start, mut end) = (i64::MAX, i64::MIN);
+        for t in times {
+            start = start.min(t);
+            end = end.max(t);
+        }
+        if start > end {
+            (start, end) = (0, 0);
+        }
+        let ms = |us: i64| us.div_euclid(1000);
+        let (start_ms, end_ms) = (ms(start), ms(end).max(ms(start) + 1));
+        // Real servers: those out longest, when there are too many to draw.
+        let mut servers: Vec<((String, String), Vec<Out>)> = self.servers.into_iter().collect();
+        let servers_omitted = servers.len().saturating_sub(MAX_SERVER_LANES);
+        if servers_omitted > 0 {
+            let out_for =
+                |p: &Vec<Out>| -> i64 { p.iter().map(|o| o.1.unwrap_or(end) - o.0).sum() };
+            servers.sort_by_key(|(_, p)| std::cmp::Reverse(out_for(p)));
+            servers.truncate(MAX_SERVER_LANES);
+            servers.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        // The lanes share the pieces.
+        let lanes = self.hosts.iter().map(|h| h.vrrp.len()).sum::<usize>() + servers.len();
+        let per_lane = (MAX_PIECES / lanes.max(1)).clamp(MIN_SEGMENTS, MAX_SEGMENTS);
+        let mut vrrp = Vec::new();
+        for h in &self.hosts {
+            for (iname, changes) in &h.vrrp {
+                let segs = host_segments(changes, h.last, start_ms, end_ms);
+                let (segments, folded) = fold_states(segs, start_ms, end_ms, per_lane);
+                vrrp.push(VrrpLane {
+                    host: h.name.clone(),
+                    iname: iname.clone(),
+                    segments,
+                    folded,
+                });
+            }
+        }
+        // An instance's directors next to each other: a split brain is between them.
+        vrrp.sort_by(|a, b| (&a.iname, &a.host).cmp(&(&b.iname, &b.host)));
+        let split_brain = split_brains(&vrrp);
+        let servers: Vec<ServerLane> = servers
+            .into_iter()
+            .map(|((vs, rs), periods)| {
+                let mut down: Vec<DownPeriod> = periods
+                    .into_iter()
+                    .map(|(s, e, h)| DownPeriod {
+                        start: ms(s),
+                        end: e.map_or(end_ms, ms),
+                        open: e.is_none(),
+                        host: h,
+                        count: 1,
+                    })
+                    .collect();
+                down.sort_by_key(|d| (d.start, d.host));
+                let (down, folded) = fold_down(down, start_ms, end_ms, per_lane);
+                ServerLane {
+                    virtual_service: vs,
+                    real_server: rs,
+                    down,
+                    folded,
+                }
+            })
+            .collect();
+        // Pieces count from the start (shorter numbers in the JSON).
+        for l in &mut vrrp {
+            for s in &mut l.segments {
+                s.start -= start_ms;
+                s.end -= start_ms;
+            }
+        }
+        let mut servers = servers;
+        for l in &mut servers {
+            for d in &mut l.down {
+                d.start -= start_ms;
+                d.end -= start_ms;
+            }
+        }
+        let activity = activity(&self.hosts, start_ms, end_ms);
+        let mut incidents: Vec<Incident> = summary
+            .incidents
+            .iter()
+            .take(MAX_INCIDENTS)
+            .cloned()
+            .collect();
+        incidents.sort_by_key(|i| i.start);
+        let mut omitted: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for i in summary.incidents.iter().skip(MAX_INCIDENTS) {
+            *omitted.entry(i.kind).or_default() += 1;
+        }
+        Report {
+            version: crate::metrics::VERSION,
+            start: start_ms,
+            end: end_ms,
+            lines: summary.lines,
+            matched: summary.matched,
+            untimed: self.untimed,
+            hosts: self.hosts.iter().map(|h| h.name.clone()).collect(),
+            vrrp,
+            split_brain,
+            servers,
+            servers_omitted,
+            activity,
+            incidents,
+            incidents_omitted: omitted,
+        }
+    }
+}
+
+/// One lane's segments over [start, end] (ms): unknown before the director's first line
+/// and after its last (a killed keepalived writes nothing more), then each state until the
+/// next change.
+fn host_segments(
+    changes: &[(i64, State)],
+    last: Option<i64>,
+    start: i64,
+    end: i64,
+) -> Vec<Segment> {
+    let ms = |us: i64| us.div_euclid(1000);
+    let mut sorted = changes.to_vec();
+    // Lines of one director are nearly in order; files given out of order are not.
+    sorted.sort_by_key(|c| c.0);
+    let last = last.map_or(end, ms);
+    let mut out: Vec<Segment> = Vec::new();
+    let mut push = |s: i64, e: i64, state: State| {
+        if e <= s {
+            return;
+        }
+        match out.last_mut() {
+            Some(l) if l.state == state && l.end == s => l.end = e,
+            _ => out.push(Segment {
+                start: s,
+                end: e,
+                state,
+                changes: 0,
+            }),
+        }
+    };
+    let mut at = start;
+    let mut state = State::Unknown;
+    for (t, next) in sorted {
+        let t = ms(t);
+        push(at, t, state);
+        at = t;
+        state = next;
+    }
+    push(at, last.max(at), state);
+    push(last.max(at), end, State::Unknown);
+    out
+}
+
+/// Each director's lines per bucket, by severity, over [start, end] (ms).
+fn activity(hosts: &[Host], start: i64, end: i64) -> Vec<Activity> {
+    let span = (end - start).max(1);
+    // Whole seconds: the counts are kept per second.
+    let width = ((span / ACTIVITY_BUCKETS as i64).max(1000) + 999) / 1000 * 1000;
+    hosts
+        .iter()
+        .map(|h| {
+            let mut buckets: BTreeMap<i64, [u32; 3]> = BTreeMap::new();
+            for (sec, n) in &h.activity {
+                let b = (sec * 1000 - start).div_euclid(width);
+                let slot = buckets.entry(b).or_default();
+                for k in 0..3 {
+                    slot[k] = slot[k].saturating_add(n[k]);
+                }
+            }
+            Activity {
+                host: h.name.clone(),
+                width,
+                buckets: buckets
+                    .into_iter()
+                    .map(|(b, n)| [b, i64::from(n[0]), i64::from(n[1]), i64::from(n[2])])
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+impl Observer for Timeline {
+    fn event(&mut self, ev: &EventRef<'_>, host: &str) {
+        let Some(time) = ev.time else {
+            self.untimed += 1;
+            return;
+        };
+        let service = match (ev.virtual_service(), ev.real_server()) {
+            (Ok(Some(vs)), Ok(Some(rs))) => Some((vs.to_string(), rs.to_string())),
+            _ => None,
+        };
+        self.record(Mark {
+            host,
+            time,
+            kind: ev.kind,
+            severity: ev.severity,
+            iname: ev.iname(),
+            service,
+            message: ev.message,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;
