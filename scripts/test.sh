@@ -11,7 +11,9 @@
 #             script, a link down and mismatched VIPs seen live by `serve` as incidents
 #             (FAULTs, split brain, keepalived down; tests/keepalived_incidents.rs), and a
 #             real systemd-journald in a private namespace feeding `serve --log.journal`
-#             (tests/logs_journal.rs); both need root
+#             (tests/logs_journal.rs); a failover and keepalived restarts reaching a passive
+#             `serve` through keepalived's notify FIFOs alone (tests/keepalived_notify.rs);
+#             all need root
 #   check-products  the monitoring products run `lvsmon check` through the shipped
 #             deploy/nagios and deploy/zabbix files, each started on 127.0.0.1 by
 #             tests/check_products.rs: Nagios 4 (state and perfdata it recorded), NRPE with
@@ -61,7 +63,7 @@ step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
 step vm vm
-step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal -- --include-ignored
+step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal --test keepalived_notify -- --include-ignored
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"

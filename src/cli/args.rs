@@ -207,6 +207,12 @@ pub struct KeepalivedArgs {
     /// Never signal keepalived: read dumps something else asked for and export their age.
     #[arg(long = "keepalived.passive")]
     pub passive: bool,
+    /// A keepalived notify FIFO to follow (its `notify_fifo`, `vrrp_notify_fifo` or
+    /// `lvs_notify_fifo`; repeatable): VRRP state and priority changes and checker verdicts
+    /// take effect the moment keepalived writes them, with no signal. lvsmon creates the FIFO
+    /// (mode 0620, its own user and group) when the path is free.
+    #[arg(long = "keepalived.notify-fifo", value_name = "PATH")]
+    pub notify_fifo: Vec<PathBuf>,
 }
 
 // ---- `lvsmon check` (issue 11): every flag of the checks, kept together. ----

@@ -140,6 +140,15 @@ fn serve(args: ServeArgs) -> Result<()> {
         Some(live.clone()),
     )?;
     live.watch(app.ipvs.clone(), app.keepalived.clone())?;
+    // keepalived's notify FIFOs are followed for the life of the process.
+    if let Some(k) = &app.keepalived {
+        for f in k
+            .follow_notify_fifos()
+            .context("starting the notify FIFO readers")?
+        {
+            f.detach();
+        }
+    }
     app.alertmanager = (!targets.0.is_empty()).then(|| targets.clone());
     let app = Arc::new(app);
     let limits = web::limits(&args.web, &file.web)?;
