@@ -3,7 +3,9 @@
 #   build-essential  the C toolchain some crates need to link
 #   prometheus       for promtool (the metrics and rules linter used as a test oracle)
 #   curl             for the README's first command and the benchmark
-#   systemd          for systemd-analyze, which verifies deploy/lvsmon.service
+#   systemd          for systemd-analyze, which verifies deploy/lvsmon.service (verify,
+#                    security) and systemd-tmpfiles (deploy/lvsmon.tmpfiles.conf)
+#   man-db           `man`, which systemd-analyze verify runs for Documentation=man:lvsmon(1)
 #   keepalived iproute2  real keepalived in network namespaces (tests/logs_keepalived.rs,
 #                    tests/keepalived_live.rs)
 #   mtail            the log benchmark's peer (bench/logs.sh)
@@ -22,7 +24,7 @@
 set -euo pipefail
 
 need=()
-for pkg in build-essential prometheus prometheus-alertmanager curl systemd keepalived iproute2 mtail \
+for pkg in build-essential prometheus prometheus-alertmanager curl systemd man-db keepalived iproute2 mtail \
     nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl zabbix-agent \
     postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")

@@ -30,6 +30,9 @@ pub enum Command {
     /// Monitoring checks: a Nagios/Icinga/NRPE plugin (`check nagios MODE`) and Zabbix
     /// discovery and items (`check zabbix`). Bad arguments exit 3 (UNKNOWN), never 2.
     Check(CheckArgs),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(super::generate::GenerateArgs),
 }
 
 /// The director's readers: shared by `serve` and `dump`.
