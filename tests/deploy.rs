@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 const UNIT: &str = include_str!("../deploy/lvsmon.service");
-const TMPFILES: &str = include_str!("../deploy/lvsmon.tmpfiles.conf");
+const TMPFILES: &str = include_str!("../deploy/tmpfiles.d/lvsmon.conf");
 const BIN: &str = env!("CARGO_BIN_EXE_lvsmon");
 /// `systemd-analyze security` exposure of the unit: 4.0 before issue 14, 2.0 after. A
 /// change that loosens it must say why here.
@@ -156,14 +156,14 @@ fn systemd_tmpfiles_makes_the_fifo_lvsmon_owns() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("etc")).unwrap();
     std::fs::create_dir_all(root.path().join("run")).unwrap();
-    // As deploy/lvsmon.sysusers.conf would make it.
+    // As deploy/sysusers.d/lvsmon.conf would make it.
     std::fs::write(
         root.path().join("etc/passwd"),
         "lvsmon:x:991:991::/nonexistent:/usr/sbin/nologin\n",
     )
     .unwrap();
     std::fs::write(root.path().join("etc/group"), "lvsmon:x:991:\n").unwrap();
-    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/lvsmon.tmpfiles.conf");
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/tmpfiles.d/lvsmon.conf");
     let out = Command::new("systemd-tmpfiles")
         .arg("--create")
         .arg(format!("--root={}", root.path().display()))

@@ -176,59 +176,85 @@ fn same(path: &Path, file: &File) -> bool {
     }
 }
 
-/// Reads lines until the path names another file (or none) or `stop` is set.
+/// Splits bytes into lines, dropping (once each) lines longer than [`MAX_LINE`].
+#[derive(Default)]
+struct Lines {
+    pending: Vec<u8>,
+    skipping: bool,
+}
+
+impl Lines {
+    fn feed(&mut self, bytes: &[u8], path: &Path, sink: &dyn FifoSink) {
+        for part in bytes.split_inclusive(|b| *b == b'\n') {
+            let (body, complete) = match part.strip_suffix(b"\n") {
+                Some(b) => (b, true),
+                None => (part, false),
+            };
+            if !self.skipping {
+                self.pending.extend_from_slice(body);
+            }
+            if self.pending.len() > MAX_LINE {
+                self.pending.clear();
+                if !self.skipping {
+                    sink.overlong(path);
+                }
+                self.skipping = true;
+            }
+            if complete {
+                if !self.skipping {
+                    sink.line(path, &String::from_utf8_lossy(&self.pending));
+                }
+                self.pending.clear();
+                self.skipping = false;
+            }
+        }
+    }
+}
+
+/// Reads lines until the path names another file (or none) or `stop` is set; what the old
+/// FIFO still holds is read before it is let go.
 fn read(path: &Path, mut file: File, sink: &dyn FifoSink, stop: &AtomicBool) {
     let mut buf = vec![0u8; 64 * 1024];
-    let mut pending: Vec<u8> = Vec::new();
-    let mut skipping = false;
+    let mut lines = Lines::default();
+    let mut looked = std::time::Instant::now();
+    let mut leaving = false;
     while !stop.load(Ordering::Relaxed) {
+        // Looked at every IDLE, busy or not: a busy old FIFO must not hide a new one.
+        if !leaving && looked.elapsed() >= IDLE {
+            leaving = !same(path, &file);
+            looked = std::time::Instant::now();
+        }
+        let wait = if leaving {
+            0
+        } else {
+            IDLE.as_millis() as libc::c_int
+        };
         let mut pfd = libc::pollfd {
             fd: file.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
         // SAFETY: one valid pollfd for the duration of the call.
-        let n = unsafe { libc::poll(&mut pfd, 1, IDLE.as_millis() as libc::c_int) };
+        let n = unsafe { libc::poll(&mut pfd, 1, wait) };
         if n <= 0 || pfd.revents & (libc::POLLIN | libc::POLLHUP) == 0 {
-            if !same(path, &file) {
+            if leaving {
                 return;
             }
             continue;
         }
         match file.read(&mut buf) {
+            Ok(0) if leaving => return,
             Ok(0) => {
                 // Read-only and no writer: wait for one (or for a new FIFO).
                 std::thread::sleep(IDLE);
-                if !same(path, &file) {
+            }
+            Ok(n) => lines.feed(&buf[..n], path, sink),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if leaving {
                     return;
                 }
             }
-            Ok(n) => {
-                for part in buf[..n].split_inclusive(|b| *b == b'\n') {
-                    let (body, complete) = match part.strip_suffix(b"\n") {
-                        Some(b) => (b, true),
-                        None => (part, false),
-                    };
-                    if !skipping {
-                        pending.extend_from_slice(body);
-                    }
-                    if pending.len() > MAX_LINE {
-                        pending.clear();
-                        if !skipping {
-                            sink.overlong(path);
-                        }
-                        skipping = true;
-                    }
-                    if complete {
-                        if !skipping {
-                            sink.line(path, &String::from_utf8_lossy(&pending));
-                        }
-                        pending.clear();
-                        skipping = false;
-                    }
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {}
             Err(_) => return,
         }
     }
