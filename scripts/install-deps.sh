@@ -21,11 +21,6 @@
 #                    the install (the test starts its own database and server on 127.0.0.1)
 #   lintian          lints the Debian package (scripts/deb.sh); cargo-deb itself comes from
 #                    crates.io (`cargo install cargo-deb --locked`, by that script)
-#   buildah podman musl-tools file  the container image (scripts/container.sh): a static
-#                    musl build (plus `rustup target add x86_64-unknown-linux-musl`), built
-#                    FROM scratch by buildah; podman runs it where the sandbox allows
-#   python3-venv     a venv at ~/.cache/lvsmon-venv with PyPI's kubernetes-validate, which
-#                    validates deploy/kubernetes offline (tests/kubernetes.rs)
 # The Rust toolchain itself (rustup, cargo >= 1.85) is expected on PATH: Debian's own
 # cargo is too old for the crates used.
 set -euo pipefail
@@ -34,7 +29,7 @@ need=()
 for pkg in build-essential prometheus prometheus-alertmanager curl systemd man-db keepalived iproute2 mtail \
     nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl zabbix-agent \
     postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql \
-    lintian buildah podman musl-tools file python3-venv; do
+    lintian; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then
@@ -45,10 +40,4 @@ if ((${#need[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "install-deps: cargo not found: install Rust with rustup first" >&2; exit 1; }
-rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
-venv="$HOME/.cache/lvsmon-venv"
-if [ ! -x "$venv/bin/kubernetes-validate" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q kubernetes-validate
-fi
 echo "install-deps: ok ($(promtool --version 2>&1 | head -1))"

@@ -27,15 +27,12 @@
 #             missing) after `lvsmon generate` (man pages, completions); its file list
 #             (`dpkg-deb -c`), conffile, maintainer scripts, the shipped unit byte for byte,
 #             and lintian (errors and warnings fail); about 2–4 min (a release build)
-#   container the image (scripts/container.sh): a static musl build, Containerfile built by
-#             buildah, the image's files (the binary alone, no shell) and its binary run;
-#             podman runs the image itself where the sandbox allows; a musl release build
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server deb container fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server deb fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 
@@ -74,6 +71,5 @@ step keepalived-logs cargo test --locked --test logs_keepalived --test keepalive
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step deb bash scripts/deb.sh
-step container bash scripts/container.sh
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"
