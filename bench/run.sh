@@ -154,8 +154,10 @@ for s in "${SIZES[@]}"; do
         PID[$e]=$!; PORT[$e]=$port; PIDS+=("$!")
     done
     for e in "${EXPORTERS[@]}"; do wait_up "${PID[$e]}" "${PORT[$e]}" "$e"; done
-    # let both settle (runtime threads, allocator) before reading the idle RSS
-    sleep 1
+    # let both settle before reading the idle RSS: runtime threads, allocator, and lvsmon's
+    # incident engine, which reads the whole table every 5 s (its first look at start; the
+    # idle figure is taken after a second one)
+    sleep 6
 
     for e in "${EXPORTERS[@]}"; do
         pid=${PID[$e]}; port=${PORT[$e]}

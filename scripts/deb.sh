@@ -29,8 +29,12 @@ missing=()
 for f in /usr/bin/lvsmon /etc/lvsmon/lvsmon.toml /usr/lib/sysusers.d/lvsmon.conf \
     /usr/lib/tmpfiles.d/lvsmon.conf /usr/lib/systemd/system/lvsmon.service \
     /usr/share/doc/lvsmon/README.md /usr/share/doc/lvsmon/copyright \
-    /usr/share/lvsmon/dashboards/lvsmon-ipvs.json /usr/share/lvsmon/alerts/lvsmon-ipvs.rules.yml \
-    /usr/share/lvsmon/runbooks/runbook.md /usr/share/lvsmon/nagios/lvsmon-commands.cfg \
+    /usr/share/lvsmon/dashboards/lvsmon-ipvs.json /usr/share/lvsmon/dashboards/lvsmon-keepalived.json \
+    /usr/share/lvsmon/dashboards/lvsmon-fleet.json /usr/share/lvsmon/alerts/lvsmon-ipvs.rules.yml \
+    /usr/share/lvsmon/alerts/lvsmon-keepalived.rules.yml /usr/share/lvsmon/alerts/lvsmon-recording.rules.yml \
+    /usr/share/lvsmon/runbooks/README.md /usr/share/lvsmon/runbooks/KeepalivedDown.md \
+    /usr/share/lvsmon/grafana/provisioning/dashboards/lvsmon.yaml \
+    /usr/share/lvsmon/nagios/lvsmon-commands.cfg \
     /usr/share/lvsmon/nagios/lvsmon-icinga2.conf /usr/share/lvsmon/nagios/lvsmon-nrpe.cfg \
     /usr/share/lvsmon/zabbix/lvsmon.conf /usr/share/lvsmon/zabbix/lvsmon_template.yaml \
     /usr/share/lvsmon/zabbix/lvsmon_template_http.yaml \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, idempotently, the Debian packages lvsmon's build and tests use:
 #   build-essential  the C toolchain some crates need to link
-#   prometheus       for promtool (the metrics and rules linter used as a test oracle)
+#   prometheus       for promtool (the metrics and rules linter used as a test oracle), and
+#                    the real Prometheus of tests/prometheus_e2e.rs (step `prometheus`)
+#   prometheus-alertmanager  Alertmanager, for tests/alertmanager.rs and tests/prometheus_e2e.rs
 #   curl             for the README's first command and the benchmark
 #   systemd          for systemd-analyze, which verifies deploy/lvsmon.service (verify,
 #                    security) and systemd-tmpfiles (deploy/tmpfiles.d/lvsmon.conf)

@@ -23,6 +23,16 @@
 #             API under `php -S`, the agent, all on 127.0.0.1) imports deploy/zabbix's two
 #             templates and discovers and collects the demo director through both
 #             (tests/check_zabbix_server.rs); about 90 s
+#   prometheus  the alert rules and dashboards in the real products: Debian's Prometheus
+#             2.42 and Alertmanager on 127.0.0.1 over three `lvsmon serve` reading real
+#             captures and keepalived dumps (two directors MASTER for one instance); the
+#             split brain fires, reaches Alertmanager and resolves when one steps down, and
+#             every dashboard query returns data (tests/prometheus_e2e.rs); about 47 s
+#             (40 s of test, most of it the split-brain alert's 30 s `for`)
+#   image     the container image (deploy/container, built FROM scratch with buildah from
+#             the release binary) and deploy/kubernetes, validated offline and run
+#             (tests/container.sh; tools from scripts/install-image-tools.sh); about 5 s
+#             after the release build
 #   deb       the Debian package (scripts/deb.sh): cargo-deb (installed from crates.io when
 #             missing) after `lvsmon generate` (man pages, completions); its file list
 #             (`dpkg-deb -c`), conffile, maintainer scripts, the shipped unit byte for byte,
@@ -32,9 +42,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server deb fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus image deb fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
+# tests/http_load.rs: two 10 s phases of 50 scrapers beside a 50,000 lines/s log writer.
+export LVSMON_LOAD_SECONDS="${LVSMON_LOAD_SECONDS:-10}"
 
 step() {
     local name=$1; shift
@@ -60,7 +72,14 @@ vm() {
     # over netlink, as an unprivileged user with and without CAP_NET_ADMIN, through
     # --ipvs.netns), checked against the kernel's /proc and ipvsadm from the same moment.
     LVSMON_CAPTURES_DIR="$PWD/target/vm-captures" LVSMON_REQUIRE_VM_PAGES=1 \
-        cargo test --locked --test kernel_captures --test vm_netlink --test incidents_checkers
+        cargo test --locked --test kernel_captures --test vm_netlink --test incidents_checkers \
+            --test kernel_incidents
+}
+
+image() {
+    scripts/install-image-tools.sh
+    cargo build --release --locked
+    bash tests/container.sh target/release/lvsmon
 }
 
 step deps scripts/install-deps.sh
@@ -70,6 +89,8 @@ step vm vm
 step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal --test keepalived_notify -- --include-ignored
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
+step prometheus cargo test --locked --test prometheus_e2e -- --include-ignored
+step image image
 step deb bash scripts/deb.sh
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

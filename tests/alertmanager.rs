@@ -7,27 +7,10 @@ mod common;
 
 use common::*;
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ALERTMANAGER: &str = "prometheus-alertmanager";
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The active alerts Alertmanager holds (none while it does not answer yet).
 fn active(addr: std::net::SocketAddr) -> Vec<serde_json::Value> {

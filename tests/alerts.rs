@@ -1,6 +1,7 @@
 //! The alerting rules in alerts/: `promtool check rules` and `promtool test rules` pass, and
-//! every alert follows the conventions (name prefix, severity, annotations, a runbook
-//! section) and has a unit test where it fires and one where it stays silent.
+//! every alert follows the conventions (name prefix, severity, annotations, its own runbook
+//! under docs/runbooks/) and has unit tests where it fires, where it is still pending at an
+//! earlier time (not before its `for`), and where it stays silent.
 //!
 //! promtool comes from Debian's `prometheus` package, installed by scripts/install-deps.sh.
 //! Without it the promtool tests say so and pass, unless LVSMON_REQUIRE_TOOLS is set (as
@@ -59,11 +60,28 @@ fn run_promtool(tool: &str, args: &[&str], paths: &[PathBuf]) -> String {
 fn promtool_check_rules_passes() {
     let Some(tool) = promtool() else { return };
     let said = run_promtool(tool, &["check", "rules"], &rule_files());
-    let alerts: usize = rule_files().iter().map(|f| alerts_in(&read(f)).len()).sum();
-    assert!(
-        said.contains(&format!("SUCCESS: {alerts} rules found")),
-        "promtool did not find the {alerts} alerts:\n{said}"
-    );
+    // promtool prints one "SUCCESS: N rules found" per file, alerts and records together.
+    for f in rule_files() {
+        let text = read(&f);
+        let rules = text
+            .lines()
+            .filter(|l| {
+                let t = l.trim_start();
+                t.starts_with("- alert:") || t.starts_with("- record:")
+            })
+            .count();
+        let at = said
+            .find(&format!("Checking {}", f.display()))
+            .unwrap_or_else(|| panic!("promtool did not check {}:\n{said}", f.display()));
+        assert!(
+            said[at..]
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.contains(&format!("SUCCESS: {rules} rules found"))),
+            "promtool did not find the {rules} rules of {}:\n{said}",
+            f.display()
+        );
+    }
 }
 
 #[test]
@@ -114,28 +132,27 @@ fn all_alerts() -> Vec<Alert> {
         .collect()
 }
 
+/// What every `runbook_url` is: docs/runbooks/NAME.md under the base Prometheus' external
+/// label `runbook_base_url` gives, else relative to the repository.
+fn runbook_url(name: &str) -> String {
+    format!("'{{{{ with $externalLabels.runbook_base_url }}}}{{{{ . }}}}{{{{ else }}}}docs/runbooks/{{{{ end }}}}{name}.md'")
+}
+
 #[test]
 fn alerts_follow_the_conventions() {
     let alerts = all_alerts();
-    assert!(alerts.len() >= 10, "only {} alerts found", alerts.len());
-    let runbook = read(&root().join("alerts/runbook.md"));
-    // GitHub's anchors for "## Heading": lower case, spaces to dashes.
-    let anchors: BTreeSet<String> = runbook
-        .lines()
-        .filter_map(|l| l.strip_prefix("## "))
-        .map(|h| h.trim().to_lowercase().replace(' ', "-"))
-        .collect();
+    assert!(alerts.len() >= 25, "only {} alerts found", alerts.len());
     let mut names = BTreeSet::new();
     for a in &alerts {
         assert!(names.insert(&a.name), "{}: defined twice", a.name);
-        let prefixed = ["Ipvs", "Lvsmon"].iter().any(|p| {
+        let prefixed = ["Ipvs", "Keepalived", "Lvsmon"].iter().any(|p| {
             a.name
                 .strip_prefix(p)
                 .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
         });
         assert!(
             prefixed && a.name.chars().all(|c| c.is_ascii_alphanumeric()),
-            "{}: not CamelCase with the Ipvs/Lvsmon prefix",
+            "{}: not CamelCase with the Ipvs/Keepalived/Lvsmon prefix",
             a.name
         );
         let sev = a.fields.get("severity").map(String::as_str);
@@ -152,14 +169,35 @@ fn alerts_follow_the_conventions() {
                 a.name
             );
         }
-        let url = a.fields.get("runbook_url").map(String::as_str);
-        let want = format!("alerts/runbook.md#{}", a.name.to_lowercase());
-        assert_eq!(url, Some(want.as_str()), "{}: runbook_url", a.name);
+        let url = a.fields.get("runbook_url").cloned();
+        assert_eq!(url, Some(runbook_url(&a.name)), "{}: runbook_url", a.name);
+        // Its runbook: what it means, how to confirm it on the director, how to fix it.
+        let book = root().join(format!("docs/runbooks/{}.md", a.name));
+        let text = std::fs::read_to_string(&book)
+            .unwrap_or_else(|e| panic!("{}: no runbook {}: {e}", a.name, book.display()));
         assert!(
-            anchors.contains(&a.name.to_lowercase()),
-            "{}: alerts/runbook.md has no section `## {}`",
+            text.starts_with(&format!("# {}\n", a.name)),
+            "{}: its runbook does not start with `# {}`",
             a.name,
             a.name
+        );
+        assert!(
+            ["ipvsadm", "keepalived", "journalctl", "curl", "lvsmon"]
+                .iter()
+                .any(|tool| text.contains(&format!("`{tool}"))),
+            "{}: its runbook names no command to confirm it with",
+            a.name
+        );
+    }
+    // No runbook without its alert (README.md explains the directory).
+    for e in std::fs::read_dir(root().join("docs/runbooks")).unwrap() {
+        let f = e.unwrap().file_name().to_string_lossy().to_string();
+        let Some(name) = f.strip_suffix(".md") else {
+            continue;
+        };
+        assert!(
+            name == "README" || names.iter().any(|n| *n == name),
+            "docs/runbooks/{f}: no alert of that name"
         );
     }
     // Descriptions are templated: every rule's description (a block scalar, so read the
@@ -179,9 +217,37 @@ fn alerts_follow_the_conventions() {
     }
 }
 
-/// For every `alertname:` in the unit tests, whether that case expects it to fire
-/// (non-empty `exp_alerts`) or to stay silent (`exp_alerts: []`).
-fn unit_test_cases() -> Vec<(String, bool)> {
+/// A duration as promtool writes it (`90s`, `2m15s`, `1h`, `25h`), in seconds.
+fn seconds(d: &str) -> u64 {
+    let mut total = 0;
+    let mut n = 0;
+    for c in d.chars() {
+        if let Some(v) = c.to_digit(10) {
+            n = n * 10 + u64::from(v);
+        } else {
+            total += n * match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86400,
+                _ => panic!("unit {c} in {d}"),
+            };
+            n = 0;
+        }
+    }
+    total
+}
+
+/// One `alert_rule_test` case: which alert, in which file, when, and whether it expects it
+/// to fire (non-empty `exp_alerts`) or not (`exp_alerts: []`).
+struct Case {
+    name: String,
+    file: PathBuf,
+    at: u64,
+    fires: bool,
+}
+
+fn unit_test_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for f in test_files() {
         let text = read(&f);
@@ -190,6 +256,10 @@ fn unit_test_cases() -> Vec<(String, bool)> {
             let Some(name) = line.trim_start().strip_prefix("alertname:") else {
                 continue;
             };
+            let at = lines[i.saturating_sub(1)]
+                .trim_start()
+                .strip_prefix("- eval_time:")
+                .unwrap_or_else(|| panic!("{}:{}: eval_time not just before", f.display(), i + 1));
             let exp = lines[i + 1..]
                 .iter()
                 .map(|l| l.trim())
@@ -202,28 +272,82 @@ fn unit_test_cases() -> Vec<(String, bool)> {
                     i + 1
                 )
             });
-            cases.push((name.trim().to_string(), exp.trim() != "[]"));
+            cases.push(Case {
+                name: name.trim().to_string(),
+                file: f.clone(),
+                at: seconds(at.trim()),
+                fires: exp.trim() != "[]",
+            });
         }
     }
     cases
 }
 
 #[test]
-fn every_alert_is_tested_firing_and_silent() {
+fn every_alert_is_tested_firing_pending_and_silent() {
     let cases = unit_test_cases();
     let defined: BTreeSet<String> = all_alerts().into_iter().map(|a| a.name).collect();
     for name in &defined {
-        for (fires, what) in [(true, "fires"), (false, "stays silent")] {
-            assert!(
-                cases.iter().any(|(n, f)| n == name && *f == fires),
-                "{name}: no alert_rule_test in alerts/tests/ where it {what}"
-            );
-        }
-    }
-    for (name, _) in &cases {
+        let mine: Vec<&Case> = cases.iter().filter(|c| &c.name == name).collect();
         assert!(
-            defined.contains(name),
-            "alerts/tests/ tests {name}, which no rules file defines"
+            mine.iter().any(|c| c.fires),
+            "{name}: no alert_rule_test in alerts/tests/ where it fires"
         );
+        assert!(
+            mine.iter().any(|c| !c.fires),
+            "{name}: no alert_rule_test in alerts/tests/ where it stays silent"
+        );
+        // Not before its `for`: in the same test file, a silent case comes earlier than a
+        // firing one (the file's series are laid out so that the condition holds by then).
+        assert!(
+            mine.iter().any(|s| !s.fires
+                && mine
+                    .iter()
+                    .any(|f| f.fires && f.file == s.file && s.at < f.at)),
+            "{name}: no silent case before a firing one (the `for` is never tested)"
+        );
+    }
+    for c in &cases {
+        assert!(
+            defined.contains(&c.name),
+            "alerts/tests/ tests {}, which no rules file defines",
+            c.name
+        );
+    }
+}
+
+/// Alert names are contracts (issue 12 named these; routes and silences match on them).
+#[test]
+fn the_contracted_alerts_exist() {
+    let defined: BTreeSet<String> = all_alerts().into_iter().map(|a| a.name).collect();
+    for name in [
+        "KeepalivedDown",
+        "KeepalivedVrrpFault",
+        "KeepalivedVrrpFlapping",
+        "KeepalivedSplitBrain",
+        "KeepalivedNoMaster",
+        "KeepalivedRealServerDown",
+        "KeepalivedQuorumLost",
+        "KeepalivedPriorityMismatch",
+        "LvsmonLogSourceDown",
+        "LvsmonLogEventsDropped",
+        "LvsmonIncident",
+        "IpvsConnectionImbalance",
+        "IpvsBackendNoTraffic",
+        // The round-2 IPVS rules, kept.
+        "IpvsServiceNoAvailableBackends",
+        "IpvsServiceNoBackends",
+        "IpvsServiceCapacityDegraded",
+        "IpvsBackendDrainedTooLong",
+        "IpvsNoVirtualServices",
+        "IpvsNatReturnPathBroken",
+        "IpvsSynRecvPileUp",
+        "IpvsConnectionTableCrowded",
+        "LvsmonConntableTruncated",
+        "LvsmonCollectorDown",
+        "LvsmonCollectorErrors",
+        "LvsmonCollectorSlow",
+    ] {
+        assert!(defined.contains(name), "no alert {name}");
     }
 }

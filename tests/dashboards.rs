@@ -1,4 +1,5 @@
 //! Offline lint of the Grafana dashboards in dashboards/ and of the PromQL in alerts/.
+//! (tests/prometheus_e2e.rs then runs every panel's query in a real Prometheus.)
 //!
 //! There is no Grafana server here, so this checks what Grafana would otherwise only show
 //! at render time: the JSON model's required fields; every panel (rows' nested panels
@@ -10,6 +11,7 @@
 
 mod common;
 
+use common::grafana::{all_panels, substitute};
 use common::*;
 use lvsmon::ipvs::source::ProcSource;
 use lvsmon::ipvs::IpvsOptions;
@@ -64,9 +66,11 @@ const CONTRACT: &[&str] = &[
 const TARGET_LABELS: &[&str] = &["job", "instance"];
 
 /// Metric name → label names seen on its samples (`None`: declared with `# TYPE` but without
-/// a sample in any capture, so its labels are unknown). From lvsmon's real output: the
-/// library run on the "mixed" real-kernel capture (every forwarding method, FWM, IPv6,
-/// SCTP) and on every other capture, with the connection-table summary on.
+/// a sample in any capture, or recorded by a rule, so its labels are unknown). From
+/// lvsmon's real output: the library run on the "mixed" real-kernel capture (every
+/// forwarding method, FWM, IPv6, SCTP) and on every other capture, with the
+/// connection-table summary on, and the page of `serve --demo` (netlink, keepalived, logs,
+/// incidents).
 fn exported() -> &'static BTreeMap<String, Option<BTreeSet<String>>> {
     static EXPORTED: OnceLock<BTreeMap<String, Option<BTreeSet<String>>>> = OnceLock::new();
     EXPORTED.get_or_init(|| {
@@ -92,6 +96,41 @@ fn exported() -> &'static BTreeMap<String, Option<BTreeSet<String>>> {
                     names.entry(name.to_string()).or_default();
                 }
             }
+        }
+        // The whole `serve --demo` page: netlink, keepalived, logs and incidents (the demo
+        // runs every collector on embedded real captures).
+        let (_srv, addr) = serve(&["--demo", "--web.listen-address", "127.0.0.1:0"]);
+        let (status, _, page) = http_get(addr, "/metrics", None);
+        assert_eq!(status, 200, "serve --demo: {page}");
+        for s in parse_exposition(&page) {
+            names
+                .entry(s.name)
+                .or_default()
+                .get_or_insert_with(BTreeSet::new)
+                .extend(s.labels.into_keys());
+        }
+        // What the recording rules of alerts/ make (their labels are not checked here;
+        // promtool's unit tests evaluate them).
+        for f in alert_yaml_files() {
+            for line in read(&f).lines() {
+                if let Some(name) = line.trim_start().strip_prefix("- record:") {
+                    names.entry(name.trim().to_string()).or_default();
+                }
+            }
+        }
+        for family in [
+            "ipvs_service_connections_total",
+            "ipvs_connections",
+            "lvsmon_log_source_up",
+            "keepalived_vrrp_state",
+            "keepalived_real_server_up",
+            "lvsmon_log_events_total",
+            "lvsmon_incident_active",
+        ] {
+            assert!(
+                names.get(family).is_some_and(Option::is_some),
+                "serve --demo shows no {family}"
+            );
         }
         assert!(
             names.contains_key("ipvs_service_backends") && names.contains_key("process_open_fds"),
@@ -178,21 +217,6 @@ fn load(p: &Path) -> Value {
     serde_json::from_str(&read(p)).unwrap_or_else(|e| panic!("{}: not JSON: {e}", p.display()))
 }
 
-/// Every panel, rows' nested panels included, in document order.
-fn all_panels(d: &Value) -> Vec<&Value> {
-    fn walk<'a>(ps: &'a Value, out: &mut Vec<&'a Value>) {
-        for p in ps.as_array().into_iter().flatten() {
-            out.push(p);
-            if let Some(nested) = p.get("panels") {
-                walk(nested, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&d["panels"], &mut out);
-    out
-}
-
 /// Grafana's variables, replaced by what Grafana would put there: built-in intervals by a
 /// duration, the dashboard's own variables by a literal (they sit in `=~"…"` matchers).
 /// Longest names first, so that `$__range_s` is not read as `$__range` + `_s`.
@@ -214,17 +238,6 @@ fn substitutions(d: &Value) -> Vec<(String, String)> {
     }
     subs.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
     subs
-}
-
-fn substitute(expr: &str, subs: &[(String, String)]) -> String {
-    let mut s = expr.to_string();
-    for (k, v) in subs {
-        s = s
-            .replace(&format!("${{{k}}}"), v)
-            .replace(&format!("[[{k}]]"), v)
-            .replace(&format!("${k}"), v);
-    }
-    s
 }
 
 fn is_datasource_var(ds: &Value) -> bool {
@@ -298,7 +311,16 @@ fn lint_dashboard(path: &Path) -> Vec<String> {
     );
     need(
         var("instance").is_some_and(|v| v["type"] == "query"),
-        "needs an `instance` query variable".into(),
+        "needs an `instance` query variable (the director)".into(),
+    );
+    need(
+        var("job").is_some_and(|v| v["type"] == "query"),
+        "needs a `job` query variable".into(),
+    );
+    // A stable uid: the file's own name, so links between dashboards survive a re-import.
+    need(
+        path.file_stem().and_then(|s| s.to_str()) == d["uid"].as_str(),
+        format!("uid {} is not the file's name", d["uid"]),
     );
 
     let subs = substitutions(&d);
@@ -419,6 +441,10 @@ fn lint_dashboard(path: &Path) -> Vec<String> {
                 need(false, format!("{at}: a query without expr"));
                 continue;
             };
+            need(
+                expr.contains("$job"),
+                format!("{at}: a query that ignores the job variable: {expr}"),
+            );
             for r in ranges(expr) {
                 need(
                     r.starts_with("$__"),
@@ -527,6 +553,76 @@ fn the_ipvs_dashboard_is_complete() {
             }
         }
     }
+}
+
+/// The three dashboards of issue 12, by title, each with what makes it what it is.
+#[test]
+fn the_director_keepalived_and_fleet_dashboards_exist() {
+    let by_title: BTreeMap<String, Value> = dashboards()
+        .iter()
+        .map(|p| load(p))
+        .map(|d| (d["title"].as_str().unwrap_or("").to_string(), d))
+        .collect();
+    let exprs = |d: &Value, kind: &str| -> Vec<String> {
+        all_panels(d)
+            .into_iter()
+            .filter(|p| kind.is_empty() || p["type"] == kind)
+            .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+            .filter_map(|t| t["expr"].as_str().map(str::to_string))
+            .collect()
+    };
+    let has = |title: &str, kind: &str, needle: &str| {
+        let d = by_title
+            .get(title)
+            .unwrap_or_else(|| panic!("no dashboard titled {title:?}: {:?}", by_title.keys()));
+        assert!(
+            exprs(d, kind).iter().any(|e| e.contains(needle)),
+            "{title}: no {kind} panel on {needle}"
+        );
+    };
+    has("lvsmon / Director", "", "ipvs_backend_connections_total");
+    has("lvsmon / Director", "table", "keepalived_real_server_up");
+    has("lvsmon / Director", "table", "lvsmon_incident_active");
+    has("lvsmon / Director", "", "lvsmon_log_events_total");
+    has("lvsmon / Director", "", "lvsmon_collector_up");
+    has(
+        "lvsmon / keepalived",
+        "state-timeline",
+        "keepalived_vrrp_state",
+    );
+    has(
+        "lvsmon / keepalived",
+        "",
+        "keepalived_vrrp_priority_effective",
+    );
+    has(
+        "lvsmon / keepalived",
+        "",
+        "keepalived_vrrp_become_master_total",
+    );
+    has(
+        "lvsmon / keepalived",
+        "",
+        "keepalived_vrrp_advertisements_received_total",
+    );
+    has(
+        "lvsmon / keepalived",
+        "",
+        "keepalived_vrrp_auth_failure_total",
+    );
+    has("lvsmon / Fleet", "table", "keepalived_vrrp_state");
+    has(
+        "lvsmon / Fleet",
+        "stat",
+        "cluster:keepalived_vrrp_masters:count{job=~\"$job\"} > 1",
+    );
+    has(
+        "lvsmon / Fleet",
+        "stat",
+        "cluster:keepalived_vrrp_masters:count{job=~\"$job\"} == 0",
+    );
+    has("lvsmon / Fleet", "", "ipvs_service_backends_available");
+    has("lvsmon / Fleet", "", "lvsmon_incident_active");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -638,4 +734,51 @@ fn the_metric_check_catches_typos() {
         scanned,
         vec![(2, "foo\nand bar".to_string()), (6, "a{b='c'}".to_string())]
     );
+}
+
+/// deploy/grafana's provisioning examples are valid YAML Grafana reads: a Prometheus data
+/// source, and a file provider (the dashboards pick their data source by variable).
+#[test]
+fn the_grafana_provisioning_examples_parse() {
+    let yaml = |f: &str| -> serde_yaml_ng::Value {
+        serde_yaml_ng::from_str(&read(&root().join("deploy/grafana/provisioning").join(f)))
+            .unwrap_or_else(|e| panic!("{f}: {e}"))
+    };
+    let ds = yaml("datasources/lvsmon.yaml");
+    assert_eq!(ds["apiVersion"].as_u64(), Some(1));
+    assert_eq!(ds["datasources"][0]["type"].as_str(), Some("prometheus"));
+    let dash = yaml("dashboards/lvsmon.yaml");
+    assert_eq!(dash["apiVersion"].as_u64(), Some(1));
+    assert_eq!(dash["providers"][0]["type"].as_str(), Some("file"));
+    assert!(dash["providers"][0]["options"]["path"].as_str().is_some());
+}
+
+/// Every recording rule of alerts/ is read by a dashboard or another rule, except the
+/// `node_ipvs_*` names, which are for node_exporter's dashboards.
+#[test]
+fn every_recording_rule_is_used() {
+    let mut users = String::new();
+    for f in dashboards() {
+        users.push_str(&read(&f));
+    }
+    let mut records = Vec::new();
+    for f in alert_yaml_files() {
+        let text = read(&f);
+        for (_, expr) in yaml_exprs(&text) {
+            users.push_str(&expr);
+            users.push('\n');
+        }
+        records.extend(text.lines().filter_map(|l| {
+            l.trim_start()
+                .strip_prefix("- record:")
+                .map(|n| n.trim().to_string())
+        }));
+    }
+    assert!(!records.is_empty());
+    for r in records.iter().filter(|r| !r.starts_with("node_ipvs_")) {
+        assert!(
+            users.contains(r.as_str()),
+            "recording rule {r} is read by nothing"
+        );
+    }
 }

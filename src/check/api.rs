@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How old a read of the table may be for this answer: the incident engine's looks read it
-/// every 5 s by default, so a check every minute costs the director nothing more.
+/// How old a read of the table may be for this answer: checks of many services within 5 s
+/// share one read of the table.
 pub const MAX_AGE: Duration = Duration::from_secs(5);
 
 #[derive(Serialize, Deserialize)]

@@ -108,13 +108,20 @@ impl Live {
             .name("incidents-watch".into())
             .spawn(move || {
                 while let Some(l) = weak.upgrade() {
-                    // Kept for the checks' API (`/api/v1/services`) too.
-                    let table = ipvs.recent(Duration::ZERO);
+                    // A read of its own, dropped after the look: kept between looks (as
+                    // it once was, for the checks' API) a 100,000-backend table held
+                    // 50 MB for nothing. The API keeps its own shared read, which goes
+                    // once stale.
+                    let table = ipvs.read();
                     let ka = keepalived.as_ref().map(|k| k.snapshot());
                     let obs = Observation::of(&table, ka.as_ref(), now_micros());
+                    drop(table);
+                    ipvs.forget_older_than(Duration::from_secs(every));
                     l.observe(&obs);
+                    drop(obs);
                     l.save();
                     drop(l);
+                    release_free_memory();
                     std::thread::sleep(Duration::from_secs(every));
                 }
             })?;
@@ -217,4 +224,17 @@ fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Gives the memory freed after a look back to the system. A look at a large director
+/// allocates and frees tens of MB in small pieces; glibc keeps freed pieces in the middle
+/// of its heaps, so without this the idle RSS of a 100,000-backend director stayed at
+/// 40 MB of free heap (measured: the live heap at rest was 2 MB, massif).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointer
+    // from us and is safe to call at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

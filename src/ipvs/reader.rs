@@ -415,8 +415,8 @@ impl IpvsReader {
 
     /// A read at most `max_age` old, shared: the one made by the last caller of `recent`
     /// if it is young enough, else a new one (which the next callers share). The scrape
-    /// reads for itself ([`IpvsReader::read`]); the incident engine's looks and the checks'
-    /// API share these.
+    /// and the incident engine's looks read for themselves ([`IpvsReader::read`]); the
+    /// checks' API shares these.
     pub fn recent(&self, max_age: std::time::Duration) -> Arc<Snapshot> {
         let mut last = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, snap)) = last.as_ref() {
@@ -427,6 +427,15 @@ impl IpvsReader {
         let snap = Arc::new(self.read());
         *last = Some((std::time::Instant::now(), snap.clone()));
         snap
+    }
+
+    /// Drops the shared read of [`IpvsReader::recent`] once it is older than `max_age`:
+    /// on a large director it is tens of MB that nobody will share any more.
+    pub fn forget_older_than(&self, max_age: std::time::Duration) {
+        let mut last = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if last.as_ref().is_some_and(|(at, _)| at.elapsed() > max_age) {
+            *last = None;
+        }
     }
 
     /// Reads the tables now.

@@ -1,6 +1,7 @@
 //! Shared test support: a small reader for the Prometheus text format, and fixture paths.
 #![allow(dead_code)]
 
+pub mod grafana;
 pub mod lab;
 
 use std::collections::{BTreeMap, HashMap};
@@ -297,7 +298,10 @@ pub fn serve(args: &[&str]) -> (Served, std::net::SocketAddr) {
 pub fn serve_via(prefix: &[&str], args: &[&str]) -> (Served, std::net::SocketAddr) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let lvsmon = env!("CARGO_BIN_EXE_lvsmon");
+    // A benchmark run (docs/benchmarks.md) points this at a release build; tests use the
+    // binary cargo built with them.
+    let bench_bin = std::env::var("LVSMON_BENCH_BIN").ok();
+    let lvsmon = bench_bin.as_deref().unwrap_or(env!("CARGO_BIN_EXE_lvsmon"));
     let (program, rest) = match prefix.split_first() {
         Some((p, rest)) => (*p, rest),
         None => (lvsmon, &[][..]),
@@ -388,4 +392,25 @@ impl<'a> Index<'a> {
         );
         found[0]
     }
+}
+
+/// A product's process (Prometheus, Alertmanager...) started by a test, killed when
+/// dropped, whatever the test's outcome.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a product that cannot be told
+/// to pick its own and report it.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -180,14 +180,7 @@ pub fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
-/// A free port on 127.0.0.1 (bound, then released for the program under test).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use crate::common::free_port;
 
 /// A real Prometheus (Debian's package) on 127.0.0.1, killed when dropped.
 pub struct Prometheus {

@@ -63,6 +63,19 @@ for s in $(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'); do
                     && ! grep -qE '"real_server": ?"10.1.0.11:80"' "$j" \
                     || bad "$s" "serve's incidents are not rs2's broken return path alone: $(head -c 600 "$j" 2>/dev/null; tail -n 5 "$d/serve.stderr" 2>/dev/null)"
             fi ;;
+        kernel_errors)
+            e="$d/dmesg-errors.txt"
+            grep -q 'IPVS: Unknown mcast interface: nosuch0' "$e" 2>/dev/null \
+                || bad "$s" "the kernel did not refuse the sync daemon's interface"
+            grep -q 'nf_conntrack: table full, dropping packet' "$e" 2>/dev/null \
+                || bad "$s" "the conntrack table did not fill ($(grep 'conntrack entries' "$d/setup.log"))"
+            if [ -n "$LVSMON" ]; then
+                # serve, reading /dev/kmsg, opened both incidents
+                j="$d/incidents.json"
+                grep -qE '"kind": ?"conntrack_table_full"' "$j" 2>/dev/null \
+                    && grep -qE '"kind": ?"ipvs_sync_errors"' "$j" \
+                    || bad "$s" "serve --log.kmsg did not open conntrack_table_full and ipvs_sync_errors: $(head -c 600 "$j" 2>/dev/null; tail -n 5 "$d/serve.stderr" 2>/dev/null)"
+            fi ;;
         syncd)
             grep -q ' SYNC ' "$d/proc/net/ip_vs_conn_sync" || bad "$s" "no SYNC connection"
             grep -q '^master' "$d/ipvsadm/daemon.txt" && grep -q '^backup' "$d/ipvsadm/daemon.txt" \

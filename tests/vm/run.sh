@@ -92,6 +92,8 @@ if command -v openssl >/dev/null; then
         mkdir -p "$R/usr/lib/ssl" && cp -L /usr/lib/ssl/openssl.cnf "$R/usr/lib/ssl/openssl.cnf"
     fi
 fi
+# nftables: the kernel_errors scenario makes its namespace track connections
+if command -v nft >/dev/null; then copy_with_libs "$(command -v nft)" /usr/sbin/nft; fi
 # util-linux's setpriv (busybox's cannot change uid): lvsmon as a non-root user with and
 # without CAP_NET_ADMIN
 copy_with_libs /usr/bin/setpriv /usr/bin/setpriv
@@ -113,7 +115,8 @@ fi
 # kernel modules: the dependency closure of what the guest loads
 MODS="crc32c_generic libcrc32c nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack ip_vs ip_vs_rr ip_vs_wrr
 ip_vs_wlc ip_vs_lc ip_vs_sh ip_vs_mh ip_vs_sed ip_vs_nq ip_vs_dh ip_vs_lblc ip_vs_lblcr ip_vs_fo
-ip_vs_ovf ip_vs_pe_sip ip_vs_ftp veth dummy bridge stp llc ipip tunnel4 ip_tunnel ip6_tunnel tunnel6 fou fou6 sctp"
+ip_vs_ovf ip_vs_pe_sip ip_vs_ftp veth dummy bridge stp llc ipip tunnel4 ip_tunnel ip6_tunnel tunnel6 fou fou6 sctp
+nf_tables nft_ct"
 mkdir -p "$R/lib/modules/$KVER"
 for m in $MODS; do
     modprobe -d "$KDIR" -S "$KVER" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}'

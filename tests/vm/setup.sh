@@ -1,7 +1,8 @@
 #!/bin/sh
 # Prepare the host for the real-kernel IPVS VM harness (idempotent).
 # - installs qemu, cpio, kmod, busybox-static, ipvsadm, keepalived, iproute2,
-#   socat (UDP/SCTP traffic: busybox nc has no -u), openssl (an SSL_GET server)
+#   socat (UDP/SCTP traffic: busybox nc has no -u), openssl (an SSL_GET server), nftables
+#   (the kernel_errors scenario tracks connections)
 # - downloads the current Debian kernel image package into tests/vm/cache/,
 #   unpacks it and runs depmod.
 # Works as root on Debian 12, non-interactively (CI=true, no stdin).
@@ -15,7 +16,7 @@ SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
 need_pkgs=
-for p in qemu-system-x86 cpio kmod busybox-static ipvsadm keepalived iproute2 socat openssl; do
+for p in qemu-system-x86 cpio kmod busybox-static ipvsadm keepalived iproute2 socat openssl nftables; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
         need_pkgs="$need_pkgs $p"
     fi

@@ -214,10 +214,7 @@ impl Engine {
             self.s.real_server_flapping_cycles,
         );
         let downs = self.host(e.host).downs.entry((e.vs, rs)).or_default();
-        downs.push_back(e.time);
-        while downs.front().is_some_and(|&t| t < e.time - window) {
-            downs.pop_front();
-        }
+        push_recent(downs, e.time, window, n);
         let cycles = downs.len();
         if cycles >= n {
             let w = self.s.flapping_window;
@@ -277,10 +274,7 @@ impl Engine {
             .changes
             .entry(iname.to_string())
             .or_default();
-        changes.push_back(e.time);
-        while changes.front().is_some_and(|&t| t < e.time - window) {
-            changes.pop_front();
-        }
+        push_recent(changes, e.time, window, n);
         let count = changes.len();
         if count >= n {
             let w = self.s.flapping_window;
@@ -334,5 +328,16 @@ impl Engine {
                 line: format!("keepalived {why}"),
             });
         }
+    }
+}
+
+/// Adds `time` to the recent times of a flapping count, keeping only those within `window`
+/// and at most the newest `n`: "n or more within the window" needs no more, and a burst of
+/// lines with one timestamp (a replayed log, a storm) must not grow the list without end
+/// (it grew by a byte per line under `serve`, heaptrack).
+fn push_recent(times: &mut std::collections::VecDeque<i64>, time: i64, window: i64, n: usize) {
+    times.push_back(time);
+    while times.front().is_some_and(|&t| t < time - window) || times.len() > n.max(1) {
+        times.pop_front();
     }
 }

@@ -362,18 +362,26 @@ fn a_real_server_that_keeps_failing_is_flapping() {
     );
 }
 
-#[test]
-fn a_long_running_engine_keeps_a_bounded_number_of_transitions() {
+/// An engine fed line by line, as `serve` feeds it, as director `lb1`.
+struct Feed(Engine);
+
+impl crate::logs::pipeline::Sink for Feed {
+    fn line(&mut self, _: bool, _: bool) {}
+    fn event(&mut self, ev: &crate::logs::pipeline::EventRef<'_>) {
+        self.0.event(ev, "lb1");
+    }
+}
+
+/// The built-in rules, times in UTC.
+fn classifier() -> crate::logs::pipeline::Classifier {
     let rules = Arc::new(Rules::builtin().unwrap());
     let clock = YearClock::fixed(2026).with_zone(parse_zone("UTC").unwrap());
-    let mut c = crate::logs::pipeline::Classifier::new(rules, clock, "x");
-    struct Feed(Engine);
-    impl crate::logs::pipeline::Sink for Feed {
-        fn line(&mut self, _: bool, _: bool) {}
-        fn event(&mut self, ev: &crate::logs::pipeline::EventRef<'_>) {
-            self.0.event(ev, "lb1");
-        }
-    }
+    crate::logs::pipeline::Classifier::new(rules, clock, "x")
+}
+
+#[test]
+fn a_long_running_engine_keeps_a_bounded_number_of_transitions() {
+    let mut c = classifier();
     let mut feed = Feed(Engine::new(Settings::default()).with_history(2));
     for i in 0..100 {
         let state = if i % 2 == 0 { "MASTER" } else { "BACKUP" };
@@ -394,4 +402,36 @@ fn a_long_running_engine_keeps_a_bounded_number_of_transitions() {
         c.line(line.as_bytes(), false, &mut all);
     }
     assert_eq!(all.0.transitions.len(), 10);
+}
+
+#[test]
+fn a_storm_of_lines_with_one_timestamp_keeps_the_flapping_counts_bounded() {
+    let mut c = classifier();
+    let mut feed = Feed(Engine::new(Settings::default()).with_history(10));
+    // A replayed log (or a storm) in one second: every removal and every state change
+    // falls inside the flapping window.
+    for i in 0..5_000 {
+        let lines = [
+            "Dec  2 10:00:00 lb1 Keepalived_healthcheckers[1]: Removing service [10.2.0.12]:tcp:80 from VS [10.1.0.100]:tcp:80",
+            "Dec  2 10:00:00 lb1 Keepalived_healthcheckers[1]: Adding service [10.2.0.12]:tcp:80 to VS [10.1.0.100]:tcp:80",
+            if i % 2 == 0 {
+                "Dec  2 10:00:00 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE"
+            } else {
+                "Dec  2 10:00:00 lb1 Keepalived_vrrp[1]: (VI_1) Entering BACKUP STATE"
+            },
+        ];
+        for l in lines {
+            c.line(l.as_bytes(), false, &mut feed);
+        }
+    }
+    let s = Settings::default();
+    let host = feed.0.hosts.values().next().expect("lb1 seen");
+    let downs: Vec<usize> = host.downs.values().map(|d| d.len()).collect();
+    let changes: Vec<usize> = host.changes.values().map(|d| d.len()).collect();
+    assert_eq!(downs, [s.real_server_flapping_cycles]);
+    assert_eq!(changes, [s.vrrp_flapping_changes]);
+    // And both are found flapping.
+    let open: Vec<&str> = feed.0.open.keys().map(|k| k.kind).collect();
+    assert!(open.contains(&"real_server_flapping"), "{open:?}");
+    assert!(open.contains(&"vrrp_flapping"), "{open:?}");
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs, idempotently, what the `image` step (tests/container.sh) needs:
+#   buildah          builds deploy/container/Containerfile (Debian's package)
+#   python3-venv     for kubernetes-validate (PyPI, pinned) in target/tools/k8s-venv: the
+#                    Kubernetes API's own schemas, offline
+#   nodejs npm       for @kubernetes-models/prometheus-operator (npm, pinned) in
+#                    target/tools/k8s-npm: the Prometheus Operator CRDs' schemas, for the
+#                    ServiceMonitor and PodMonitor, which kubernetes-validate does not know
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KV_VERSION=1.37.0
+PO_VERSION=6.0.0
+JSYAML_VERSION=4.1.0
+
+need=()
+for pkg in buildah python3-venv; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
+if ((${#need[@]})); then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "install-image-tools: installing ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+venv=target/tools/k8s-venv
+if ! "$venv/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$KV_VERSION"; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "kubernetes-validate==$KV_VERSION"
+fi
+
+npmdir=target/tools/k8s-npm
+if ! grep -qs "\"version\": \"$PO_VERSION\"" "$npmdir/node_modules/@kubernetes-models/prometheus-operator/package.json" \
+    || ! grep -qs "\"version\": \"$JSYAML_VERSION\"" "$npmdir/node_modules/js-yaml/package.json"; then
+    rm -rf "$npmdir"
+    mkdir -p "$npmdir"
+    echo '{"name":"lvsmon-k8s-validators","private":true}' > "$npmdir/package.json"
+    npm install --silent --no-audit --no-fund --prefix "$npmdir" \
+        "@kubernetes-models/prometheus-operator@$PO_VERSION" "js-yaml@$JSYAML_VERSION"
+fi
+echo "install-image-tools: ok ($(buildah --version), kubernetes-validate $KV_VERSION, prometheus-operator models $PO_VERSION)"
