@@ -5,8 +5,10 @@
 //! (`vrrp_notify_fifo`), which removes it when it stops. A failover, both keepalived
 //! restarting, and the FIFO being re-created all reach `/metrics` through the FIFOs alone.
 //!
-//! Needs root, `ip` and `keepalived` (scripts/install-deps.sh); run by the keepalived-logs
-//! step of scripts/test.sh.
+//! The failover test needs root, `ip` and `keepalived` (scripts/install-deps.sh) and is run
+//! by the keepalived-logs step of scripts/test.sh. The checker's lines (real servers down
+//! and up) come from keepalived in the VM, which has IPVS, and are replayed here into a FIFO
+//! in every `cargo test`.
 
 mod common;
 
@@ -199,4 +201,71 @@ fn failover_and_restarts_arrive_through_the_notify_fifos_without_signals() {
     );
     assert_eq!(bad, Some(0.0), "every line keepalived wrote parsed");
     drop((srv_a, srv_b));
+}
+
+/// What keepalived 2.2.7's checker wrote to its `lvs_notify_fifo` in the VM
+/// (tests/vm/scenarios/keepalived_flap.sh: rs2 stopped and started three times).
+const CHECKER_LINES: &str = include_str!("fixtures/logs/keepalived-2.2.7-flap.notify_fifo.txt");
+
+/// The checker's real lines, written to the FIFO one `write` each as keepalived writes them
+/// (its FIFO opened read-write, non-blocking), reach `/metrics` one by one: rs2 down, up,
+/// down… (This machine has no IPVS for keepalived's checker to run on: the lines come from
+/// the VM; a live process, this test, stands in for keepalived's pid.)
+#[test]
+fn a_real_checkers_lines_take_effect_one_by_one() {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("lvs.fifo");
+    let pid = dir.path().join("keepalived.pid");
+    std::fs::write(&pid, format!("{}\n", std::process::id())).unwrap();
+    let (srv, addr) = common::serve(&[
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--path.procfs",
+        "/nonexistent-procfs",
+        "--keepalived.pid-file",
+        pid.to_str().unwrap(),
+        "--keepalived.passive",
+        "--keepalived.notify-fifo",
+        fifo.to_str().unwrap(),
+    ]);
+    wait_path(&fifo, || srv.log());
+    let mut w = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let rs2 = [
+        ("proto", "TCP"),
+        ("local_address", "10.0.0.100"),
+        ("local_port", "8090"),
+        ("remote_address", "10.1.0.12"),
+        ("remote_port", "8090"),
+    ];
+    let lines: Vec<&str> = CHECKER_LINES.lines().collect();
+    let rs_lines = lines.iter().filter(|l| l.starts_with("RS ")).count();
+    assert_eq!(rs_lines, 6, "{CHECKER_LINES}");
+    for line in &lines {
+        w.write_all(format!("{line}\n").as_bytes()).unwrap();
+        let prefix = "RS [10.1.0.12]:tcp:8090 [10.0.0.100]:tcp:8090 ";
+        let Some(up) = line.strip_prefix(prefix) else {
+            continue;
+        };
+        let want = if up == "UP" { 1.0 } else { 0.0 };
+        let took = wait_value(addr, "keepalived_real_server_up", &rs2, Some(want));
+        assert!(took < Duration::from_secs(2), "{line}: {took:?}");
+        // Its weight is not in the line, so it is not exported.
+        assert_eq!(value(addr, "keepalived_real_server_weight", &rs2), None);
+    }
+    assert_eq!(value(addr, "keepalived_up", &[]), Some(1.0));
+    assert_eq!(
+        value(
+            addr,
+            "lvsmon_keepalived_notify_lines_total",
+            &[("result", "ok")]
+        ),
+        Some(lines.len() as f64)
+    );
 }
