@@ -23,6 +23,8 @@
 #                    the install (the test starts its own database and server on 127.0.0.1)
 #   lintian          lints the Debian package (scripts/deb.sh); cargo-deb itself comes from
 #                    crates.io (`cargo install cargo-deb --locked`, by that script)
+#   mmdebstrap       a fresh Debian 12 root the package is installed into
+#                    (scripts/deb-install.sh)
 # The Rust toolchain itself (rustup, cargo >= 1.85) is expected on PATH: Debian's own
 # cargo is too old for the crates used.
 set -euo pipefail
@@ -31,7 +33,7 @@ need=()
 for pkg in build-essential prometheus prometheus-alertmanager curl systemd man-db keepalived iproute2 mtail \
     nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl zabbix-agent \
     postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql \
-    lintian; do
+    lintian mmdebstrap; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -36,7 +36,11 @@
 #   deb       the Debian package (scripts/deb.sh): cargo-deb (installed from crates.io when
 #             missing) after `lvsmon generate` (man pages, completions); its file list
 #             (`dpkg-deb -c`), conffile, maintainer scripts, the shipped unit byte for byte,
-#             and lintian (errors and warnings fail); about 2–4 min (a release build)
+#             and lintian (errors and warnings fail); then `dpkg -i` into a fresh Debian 12
+#             root (mmdebstrap with systemd, keepalived, ipvsadm, man-db; cached under the
+#             target dir by a hash of its recipe) and checks of what it installed, then a
+#             purge (scripts/deb-install.sh); about 2–4 min (a release build), +25 s for a
+#             first root
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
@@ -82,6 +86,12 @@ image() {
     bash tests/container.sh target/release/lvsmon
 }
 
+deb() {
+    local pkg
+    pkg=$(bash scripts/deb.sh | tee /dev/stderr | tail -1)
+    bash scripts/deb-install.sh "$pkg"
+}
+
 step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
@@ -91,6 +101,6 @@ step check-products cargo test --locked --test check_products -- --include-ignor
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step prometheus cargo test --locked --test prometheus_e2e -- --include-ignored
 step image image
-step deb bash scripts/deb.sh
+step deb deb
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"
