@@ -12,17 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 deb=$(realpath "$1")
 
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-recipe="mmdebstrap --variant=minbase --include=systemd,systemd-sysv,keepalived,ipvsadm,man-db bookworm"
-key=$(sha256sum <<<"$recipe" | cut -c1-16)
-cache="$target/deb-root/$key.tar"
-if [ ! -f "$cache" ]; then
-    command -v mmdebstrap >/dev/null || { echo "deb-install: mmdebstrap missing (scripts/install-deps.sh)" >&2; exit 1; }
-    mkdir -p "$(dirname "$cache")"
-    echo "deb-install: building the root ($recipe)"
-    $recipe "$cache.tmp.tar" http://deb.debian.org/debian >"$cache.log" 2>&1 || { tail -20 "$cache.log" >&2; exit 1; }
-    mv "$cache.tmp.tar" "$cache"
-fi
+source scripts/deb-root.sh
 
 root=$(mktemp -d)
 cleanup() {
@@ -30,7 +20,7 @@ cleanup() {
     rm -rf "$root"
 }
 trap cleanup EXIT
-tar -C "$root" -xf "$cache"
+tar -C "$root" -xf "$root_tar"
 mount -t proc proc "$root/proc"
 cp "$deb" "$root/tmp/lvsmon.deb"
 inroot() { chroot "$root" "$@"; }

@@ -319,8 +319,14 @@ impl DumpSource {
         let check = dir.join(CHECK_FILE);
         let deadline = Instant::now() + self.timeout;
         // Passive and nothing to wait for: say so at once rather than after the timeout.
-        if self.passive && pid.is_some() && !json.exists() {
-            return Err(SourceError::NoDump { path: json });
+        // Neither a pid nor a dump: keepalived is absent, not the collector broken.
+        if self.passive && !json.exists() {
+            return Err(match pid {
+                Some(_) => SourceError::NoDump { path: json },
+                None => SourceError::NoPidFile {
+                    path: self.pid_file.clone(),
+                },
+            });
         }
         let (fresh_json, fresh_check, want_check) = match pid {
             Some(pid) if !self.passive => self.signal(pid, signums, &json, &check)?,
