@@ -50,8 +50,11 @@ want '^VMTEST-END'
 want '^lvsmon_ipvs_source_info\{source="netlink"\} 1'
 for c in ipvs keepalived keepalived_notify; do want "^lvsmon_collector_up\{collector=\"$c\"\} 1"; done
 want '^keepalived_up 1'
-want '^keepalived_vrrp_state\{iname="VI_1".*\} 2'
+# The VRRP state, from the FIFO alone (no dump: vrid is empty). On dummy0 it is FAULT (3).
+want '^keepalived_vrrp_state\{iname="VI_1",vrid="",interface=""\} [123]'
+want '^lvsmon_keepalived_notify_lines_total\{.*result="bad"\} 0'
 want '^keepalived_real_server_up\{.*remote_address="10.99.0.11".*\} 0'
+want '[0-9a-f]+\.state$'
 want '^lvsmon_log_source_up\{source="journal"\} 1'
 want '^lvsmon_log_source_up\{source="kmsg"\} 1'
 want '^Groups:.*\b4\b'

@@ -41,12 +41,19 @@
 #             target dir by a hash of its recipe) and checks of what it installed, then a
 #             purge (scripts/deb-install.sh); about 2–4 min (a release build), +25 s for a
 #             first root
+#   systemd-vm  the .deb under a real systemd (scripts/systemd-vm.sh): the Debian root of
+#             the deb step plus the package, tests/vm's kernel and IPVS modules, booted
+#             under QEMU with systemd as PID 1; keepalived (Debian's unit, a VRRP instance,
+#             a virtual server with a checker, notify_fifo) as root and lvsmon under its
+#             packaged unit; /metrics must show netlink, keepalived MASTER and the checker's
+#             verdict through the FIFO, the journal and /dev/kmsg sources up, lvsmon in
+#             group adm with CAP_NET_ADMIN+CAP_SYSLOG, exposure 2.0 under the real systemd
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus image deb fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus image deb systemd-vm fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 # tests/http_load.rs: two 10 s phases of 50 scrapers beside a 50,000 lines/s log writer.
@@ -92,6 +99,12 @@ deb() {
     bash scripts/deb-install.sh "$pkg"
 }
 
+systemd_vm() {
+    local pkg
+    pkg=$(bash scripts/deb.sh | tail -1)
+    bash scripts/systemd-vm.sh "$pkg"
+}
+
 step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
@@ -102,5 +115,6 @@ step zabbix-server cargo test --locked --test check_zabbix_server -- --include-i
 step prometheus cargo test --locked --test prometheus_e2e -- --include-ignored
 step image image
 step deb deb
+step systemd-vm systemd_vm
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"
