@@ -5,7 +5,9 @@
 #                    the real Prometheus of tests/prometheus_e2e.rs (step `prometheus`)
 #   prometheus-alertmanager  Alertmanager, for tests/alertmanager.rs and tests/prometheus_e2e.rs
 #   curl             for the README's first command and the benchmark
-#   systemd          for systemd-analyze, which verifies deploy/lvsmon.service
+#   systemd          for systemd-analyze, which verifies deploy/lvsmon.service (verify,
+#                    security) and systemd-tmpfiles (deploy/tmpfiles.d/lvsmon.conf)
+#   man-db           `man`, which systemd-analyze verify runs for Documentation=man:lvsmon(1)
 #   keepalived iproute2  real keepalived in network namespaces (tests/logs_keepalived.rs,
 #                    tests/keepalived_live.rs)
 #   mtail            the log benchmark's peer (bench/logs.sh)
@@ -22,14 +24,19 @@
 #   chromium         a real browser, headless, for tests/browser.rs (the HTML report and the
 #                    live /status page, driven over the DevTools protocol on 127.0.0.1),
 #                    scripts/report-screenshot.sh and bench/report.sh
+#   lintian          lints the Debian package (scripts/deb.sh); cargo-deb itself comes from
+#                    crates.io (`cargo install cargo-deb --locked`, by that script)
+#   mmdebstrap       a fresh Debian 12 root the package is installed into
+#                    (scripts/deb-install.sh)
 # The Rust toolchain itself (rustup, cargo >= 1.85) is expected on PATH: Debian's own
 # cargo is too old for the crates used.
 set -euo pipefail
 
 need=()
-for pkg in build-essential prometheus prometheus-alertmanager curl systemd keepalived iproute2 mtail \
+for pkg in build-essential prometheus prometheus-alertmanager curl systemd man-db keepalived iproute2 mtail \
     nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl zabbix-agent \
-    postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql chromium; do
+    postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql chromium \
+    lintian mmdebstrap; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -11,7 +11,9 @@
 #             script, a link down and mismatched VIPs seen live by `serve` as incidents
 #             (FAULTs, split brain, keepalived down; tests/keepalived_incidents.rs), and a
 #             real systemd-journald in a private namespace feeding `serve --log.journal`
-#             (tests/logs_journal.rs); both need root
+#             (tests/logs_journal.rs); a failover and keepalived restarts reaching a passive
+#             `serve` through keepalived's notify FIFOs alone (tests/keepalived_notify.rs);
+#             all need root
 #   check-products  the monitoring products run `lvsmon check` through the shipped
 #             deploy/nagios and deploy/zabbix files, each started on 127.0.0.1 by
 #             tests/check_products.rs: Nagios 4 (state and perfdata it recorded), NRPE with
@@ -36,12 +38,27 @@
 #             the release binary) and deploy/kubernetes, validated offline and run
 #             (tests/container.sh; tools from scripts/install-image-tools.sh); about 5 s
 #             after the release build
+#   deb       the Debian package (scripts/deb.sh): cargo-deb (installed from crates.io when
+#             missing) after `lvsmon generate` (man pages, completions); its file list
+#             (`dpkg-deb -c`), conffile, maintainer scripts, the shipped unit byte for byte,
+#             and lintian (errors and warnings fail); then `dpkg -i` into a fresh Debian 12
+#             root (mmdebstrap with systemd, keepalived, ipvsadm, man-db; cached under the
+#             target dir by a hash of its recipe) and checks of what it installed, then a
+#             purge (scripts/deb-install.sh); about 2–4 min (a release build), +25 s for a
+#             first root
+#   systemd-vm  the .deb under a real systemd (scripts/systemd-vm.sh): the Debian root of
+#             the deb step plus the package, tests/vm's kernel and IPVS modules, booted
+#             under QEMU with systemd as PID 1; keepalived (Debian's unit, a VRRP instance,
+#             a virtual server with a checker, notify_fifo) as root and lvsmon under its
+#             packaged unit; /metrics must show netlink, keepalived MASTER and the checker's
+#             verdict through the FIFO, the journal and /dev/kmsg sources up, lvsmon in
+#             group adm with CAP_NET_ADMIN+CAP_SYSLOG, exposure 2.0 under the real systemd
 #   fuzz      a short cargo-fuzz run of every parser (tests/fuzz-smoke.sh)
 # Pick steps with LVSMON_STEPS="lint unit" (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus browser image fuzz}"
+steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus browser image deb systemd-vm fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
 # tests/http_load.rs: two 10 s phases of 50 scrapers beside a 50,000 lines/s log writer.
@@ -81,15 +98,29 @@ image() {
     bash tests/container.sh target/release/lvsmon
 }
 
+deb() {
+    local pkg
+    pkg=$(bash scripts/deb.sh | tee /dev/stderr | tail -1)
+    bash scripts/deb-install.sh "$pkg"
+}
+
+systemd_vm() {
+    local pkg
+    pkg=$(bash scripts/deb.sh | tail -1)
+    bash scripts/systemd-vm.sh "$pkg"
+}
+
 step deps scripts/install-deps.sh
 step lint lint
 step unit cargo test --locked
 step vm vm
-step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal -- --include-ignored
+step keepalived-logs cargo test --locked --test logs_keepalived --test keepalived_incidents --test logs_journal --test keepalived_notify -- --include-ignored
 step check-products cargo test --locked --test check_products -- --include-ignored
 step zabbix-server cargo test --locked --test check_zabbix_server -- --include-ignored
 step prometheus cargo test --locked --test prometheus_e2e -- --include-ignored
 step browser cargo test --locked --test browser -- --include-ignored
 step image image
+step deb deb
+step systemd-vm systemd_vm
 step fuzz bash tests/fuzz-smoke.sh "${LVSMON_FUZZ_SECONDS:-20}"
 echo "== all steps passed: $steps"

@@ -24,7 +24,7 @@ esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-targets="${FUZZ_TARGETS:-procfs_services procfs_stats procfs_percpu conntable lines netlink_replies log_frame log_classify keepalived_json keepalived_stats keepalived_check identity_parse web_input check_inputs}"
+targets="${FUZZ_TARGETS:-procfs_services procfs_stats procfs_percpu conntable lines netlink_replies log_frame log_classify keepalived_json keepalived_stats keepalived_check keepalived_notify identity_parse web_input check_inputs}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 # The same flags for build and run, or `cargo fuzz run` rebuilds. 16 codegen units build
 # much faster than cargo-fuzz's default of 1, for slightly slower runs.

@@ -64,6 +64,7 @@ fn real_keepalived_faults_and_split_brain() {
         vips: &one,
         track_file: Some(&flag),
         extra: "",
+        global: "",
     };
     lab.start_node("A", &a);
     lab.start("B", 100, "secret1");
@@ -74,6 +75,7 @@ fn real_keepalived_faults_and_split_brain() {
         vips: &one,
         track_file: None,
         extra: "  advert_intervall 1\n",
+        global: "",
     };
     lab.start_node("C", &c);
     lab.wait_for("A", "Entering MASTER STATE", 1, 15);
@@ -135,6 +137,7 @@ fn real_keepalived_faults_and_split_brain() {
         vips: &two,
         track_file: None,
         extra: "",
+        global: "",
     };
     lab.start_node("B", &b);
     lab.wait_for("B", "Entering MASTER STATE", 3, 20);

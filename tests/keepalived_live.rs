@@ -171,6 +171,7 @@ fn exporter_over(
     let opts = KeepalivedOptions {
         origin: Origin::Live(source),
         min_interval,
+        notify_fifos: Vec::new(),
     };
     // No IPVS here: its reader reads an empty tree and reports itself down.
     let cfg = AppConfig {

@@ -30,6 +30,9 @@ pub enum Command {
     /// Monitoring checks: a Nagios/Icinga/NRPE plugin (`check nagios MODE`) and Zabbix
     /// discovery and items (`check zabbix`). Bad arguments exit 3 (UNKNOWN), never 2.
     Check(CheckArgs),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(super::generate::GenerateArgs),
 }
 
 /// The director's readers: shared by `serve` and `dump`.
@@ -213,6 +216,12 @@ pub struct KeepalivedArgs {
     /// Never signal keepalived: read dumps something else asked for and export their age.
     #[arg(long = "keepalived.passive")]
     pub passive: bool,
+    /// A keepalived notify FIFO to follow (its `notify_fifo`, `vrrp_notify_fifo` or
+    /// `lvs_notify_fifo`; repeatable): VRRP state and priority changes and checker verdicts
+    /// take effect the moment keepalived writes them, with no signal. lvsmon creates the FIFO
+    /// (mode 0620, its own user and group) when the path is free.
+    #[arg(long = "keepalived.notify-fifo", value_name = "PATH")]
+    pub notify_fifo: Vec<PathBuf>,
 }
 
 // ---- `lvsmon check` (issue 11): every flag of the checks, kept together. ----

@@ -49,6 +49,8 @@ pub struct KeepalivedConfig {
     /// Seconds, or a number with `ms`/`s`/`m`.
     pub min_interval: Option<String>,
     pub passive: Option<bool>,
+    /// keepalived's notify FIFOs (`--keepalived.notify-fifo`, a list).
+    pub notify_fifo: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -206,6 +208,7 @@ pid-file = "/run/k.pid"
 dump-dir = "/run/k"
 min-interval = "2s"
 passive = true
+notify-fifo = ["/run/lvsmon/keepalived.fifo"]
 [collector.keepalived]
 enabled = false
 [incidents]
@@ -218,6 +221,10 @@ quiet-window = 30
         assert_eq!(c.collector.ipvs.conntable_max_lines, Some(10));
         assert_eq!(c.demo, Some(true));
         assert_eq!(c.keepalived.min_interval.as_deref(), Some("2s"));
+        assert_eq!(
+            c.keepalived.notify_fifo,
+            Some(vec![PathBuf::from("/run/lvsmon/keepalived.fifo")])
+        );
         assert_eq!(c.collector.keepalived.enabled, Some(false));
         let inc = c.incidents.unwrap();
         assert_eq!((inc.flapping_window, inc.quiet_window), (300, 30));

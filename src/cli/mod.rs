@@ -6,6 +6,7 @@ pub mod args;
 pub mod cardinality;
 pub mod check;
 pub mod config;
+pub mod generate;
 pub mod logs;
 mod progress;
 pub mod settings;
@@ -39,6 +40,15 @@ pub fn main() -> ExitCode {
         Command::Dump(a) => (dump(a).map(|_| ExitCode::SUCCESS), 1),
         Command::Analyze(a) => (analyze(a), 2),
         Command::Check(a) => return check::run(a),
+        Command::Generate(a) => (
+            generate::run(&a).map(|files| {
+                for f in files {
+                    println!("{}", f.display());
+                }
+                ExitCode::SUCCESS
+            }),
+            1,
+        ),
     };
     result.unwrap_or_else(|e| {
         eprintln!("Error: {e:?}");
@@ -140,6 +150,15 @@ fn serve(args: ServeArgs) -> Result<()> {
         Some(live.clone()),
     )?;
     live.watch(app.ipvs.clone(), app.keepalived.clone())?;
+    // keepalived's notify FIFOs are followed for the life of the process.
+    if let Some(k) = &app.keepalived {
+        for f in k
+            .follow_notify_fifos()
+            .context("starting the notify FIFO readers")?
+        {
+            f.detach();
+        }
+    }
     app.alertmanager = (!targets.0.is_empty()).then(|| targets.clone());
     let app = Arc::new(app);
     let limits = web::limits(&args.web, &file.web)?;

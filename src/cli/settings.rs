@@ -123,6 +123,11 @@ fn keepalived(
             timeout: crate::keepalived::DUMP_TIMEOUT,
         }),
         min_interval,
+        notify_fifos: if a.notify_fifo.is_empty() {
+            f.notify_fifo.clone().unwrap_or_default()
+        } else {
+            a.notify_fifo.clone()
+        },
     }))
 }
 

@@ -87,6 +87,7 @@ fn instance(r: RawInstance) -> VrrpInstance {
         last_transition: d.last_transition,
         vips: d.vips.len() as u64,
         stats: r.stats,
+        from_notify: false,
     }
 }
 

@@ -2,6 +2,10 @@
 //! counters) and its checkers' view of real servers, read from the dumps keepalived writes
 //! when signalled.
 //!
+//! keepalived's notify FIFOs (`fifo` follows them, `notify` parses their lines, `notices`
+//! keeps the latest per instance and server) tell state changes the moment they happen,
+//! without any signal; `state` lays them over the last dump.
+//!
 //! Flow: `signal` gets complete fresh dump files, `dump` parses them (pure), `model` is the
 //! result, `state` caches it (last good state, age) and hands out snapshots to any consumer
 //! (the metrics encoder, `/api/v1/state`, checks). Secrets in the dumps (`auth_data`, the
@@ -9,7 +13,10 @@
 //! knows about Prometheus, the command line or the demo.
 
 pub mod dump;
+pub mod fifo;
 pub mod model;
+pub mod notices;
+pub mod notify;
 pub mod signal;
 pub mod state;
 

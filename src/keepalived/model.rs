@@ -22,6 +22,9 @@ pub struct VrrpInstance {
     pub last_transition: f64,
     pub vips: u64,
     pub stats: Option<VrrpStats>,
+    /// Known only from a notify FIFO line: `vrid`, `interface`, `priority_base`,
+    /// `wanted_state` and `vips` are not known (no dump has shown the instance).
+    pub from_notify: bool,
 }
 
 /// The counters of one instance, named as keepalived names them in JSON.
@@ -108,6 +111,8 @@ pub struct RealServer {
     pub port: u16,
     pub alive: bool,
     pub weight: i64,
+    /// Known only from a notify FIFO line: its weight is not known.
+    pub from_notify: bool,
 }
 
 /// Brackets an address as keepalived's logs do: `[10.0.0.1]`, `[fd00::1]`.
@@ -137,7 +142,8 @@ struct RealServerJson {
     /// `10.2.0.12:80`, `[fd00::12]:80`.
     real_server: Option<String>,
     alive: bool,
-    weight: i64,
+    /// null for a real server only a notify FIFO line has named.
+    weight: Option<i64>,
 }
 
 impl From<VirtualService> for VirtualServiceJson {
@@ -156,7 +162,7 @@ impl From<VirtualService> for VirtualServiceJson {
                 .map(|r| RealServerJson {
                     real_server: r.id().map(|i| i.to_string()),
                     alive: r.alive,
-                    weight: r.weight,
+                    weight: (!r.from_notify).then_some(r.weight),
                 })
                 .collect(),
         }

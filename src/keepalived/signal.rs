@@ -34,6 +34,8 @@ pub enum SourceError {
     },
     #[error("{exe} has no {dump} dump (`--signum={dump}` refused): not signalling it")]
     NoSignal { exe: PathBuf, dump: &'static str },
+    #[error("{path}: no dump (passive: lvsmon does not ask keepalived for one)")]
+    NoDump { path: PathBuf },
     #[error("{path}: no complete dump newer than the signal within {waited:?}")]
     Timeout { path: PathBuf, waited: Duration },
     #[error("cannot read {path}: {source}")]
@@ -316,6 +318,16 @@ impl DumpSource {
         let json = dir.join(JSON_FILE);
         let check = dir.join(CHECK_FILE);
         let deadline = Instant::now() + self.timeout;
+        // Passive and nothing to wait for: say so at once rather than after the timeout.
+        // Neither a pid nor a dump: keepalived is absent, not the collector broken.
+        if self.passive && !json.exists() {
+            return Err(match pid {
+                Some(_) => SourceError::NoDump { path: json },
+                None => SourceError::NoPidFile {
+                    path: self.pid_file.clone(),
+                },
+            });
+        }
         let (fresh_json, fresh_check, want_check) = match pid {
             Some(pid) if !self.passive => self.signal(pid, signums, &json, &check)?,
             _ => (None, None, check.exists()),

@@ -3,14 +3,19 @@
 //! fails, and hand out a [`Snapshot`]. The metrics layer encodes it; `/api/v1/state` serves
 //! it as JSON.
 
+use super::fifo::{FifoError, FifoSink, Follower};
 use super::model::KeepalivedState;
-use super::signal::{DumpSource, Reading, Signums};
+use super::notices::{FifoStatus, Notices};
+use super::signal::{DumpSource, Reading, Signums, SourceError};
 use crate::health::{Health, OnceLog};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 const NAME: &str = "keepalived";
+/// The notify FIFOs' health (up while every FIFO is open).
+const NOTIFY: &str = "keepalived_notify";
 
 /// Where the collector's state comes from.
 #[derive(Debug, Clone)]
@@ -27,6 +32,8 @@ pub struct KeepalivedOptions {
     pub origin: Origin,
     /// No refresh (and so no signal) more often than this, however many scrapers ask.
     pub min_interval: Duration,
+    /// keepalived's notify FIFOs to follow (`--keepalived.notify-fifo`).
+    pub notify_fifos: Vec<PathBuf>,
 }
 
 /// What a scrape or `/api/v1/state` sees.
@@ -40,6 +47,9 @@ pub struct Snapshot {
     pub dump_age_seconds: Option<f64>,
     /// How long the last refresh took (signal to parsed state).
     pub dump_duration_seconds: f64,
+    /// The notify FIFOs followed, each with its line counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify_fifos: Vec<FifoStatus>,
     #[serde(flatten)]
     pub state: KeepalivedState,
 }
@@ -62,6 +72,8 @@ pub struct Keepalived {
     health: Arc<Health>,
     signums: Signums,
     cache: Mutex<Cache>,
+    /// Kept apart from `cache` so a FIFO line never waits for a refresh's signal.
+    notices: Mutex<Notices>,
 }
 
 impl Keepalived {
@@ -77,12 +89,28 @@ impl Keepalived {
             },
             Origin::Live(_) => Cache::default(),
         };
+        let notices = Mutex::new(Notices::new(&opts.notify_fifos));
         Keepalived {
             opts,
             health,
             signums: Signums::default(),
             cache: Mutex::new(cache),
+            notices,
         }
+    }
+
+    /// Starts one thread per notify FIFO (`serve` only: a check must not create FIFOs).
+    pub fn follow_notify_fifos(self: &Arc<Self>) -> std::io::Result<Vec<Follower>> {
+        let sink: Arc<dyn FifoSink> = self.clone();
+        self.opts
+            .notify_fifos
+            .iter()
+            .map(|p| super::fifo::follow(p.clone(), sink.clone()))
+            .collect()
+    }
+
+    fn notices(&self) -> std::sync::MutexGuard<'_, Notices> {
+        self.notices.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Refreshes if the last refresh is older than `min_interval`, then returns the state.
@@ -105,12 +133,19 @@ impl Keepalived {
             let result = c.error.clone().map_or(Ok(()), Err);
             self.health.record(NAME, c.duration, result);
         }
+        let mut state = c.good.as_ref().map(|g| g.state.clone()).unwrap_or_default();
+        let notices = self.notices();
+        // keepalived absent (not a failed refresh): nothing it said before still holds.
+        if c.up || c.error.is_some() {
+            notices.overlay(&mut state, c.good.as_ref().map(|g| g.dumped_at));
+        }
         Snapshot {
             up: c.up,
             collector_error: c.error.clone(),
             dump_age_seconds: c.good.as_ref().map(|g| age(g.dumped_at)),
             dump_duration_seconds: c.duration.as_secs_f64(),
-            state: c.good.as_ref().map(|g| g.state.clone()).unwrap_or_default(),
+            notify_fifos: notices.fifos(),
+            state,
         }
     }
 
@@ -124,6 +159,13 @@ impl Keepalived {
                 c.up = true;
                 c.error = None;
                 c.good = Some(r);
+                c.absent.ok(NAME, "keepalived answers again");
+            }
+            // Passive, keepalived running, no dump: the notify FIFOs are the state's source.
+            Err(SourceError::NoDump { .. }) if !self.opts.notify_fifos.is_empty() => {
+                c.up = true;
+                c.error = None;
+                c.good = None;
                 c.absent.ok(NAME, "keepalived answers again");
             }
             // No keepalived: nothing to keep, and no failure of the collector.
@@ -140,6 +182,34 @@ impl Keepalived {
                 c.error = Some(e.to_string());
             }
         }
+    }
+}
+
+impl FifoSink for Keepalived {
+    fn line(&self, path: &Path, line: &str) {
+        if !self.notices().line(path, line, SystemTime::now()) {
+            tracing::debug!(fifo = %path.display(), "not a keepalived notify line: {line:?}");
+        }
+    }
+
+    fn status(&self, path: &Path, result: Result<(), &FifoError>) {
+        let mut n = self.notices();
+        n.status(path, result.err().map(|e| e.to_string()));
+        let all = n.all_open();
+        drop(n);
+        match result {
+            Ok(()) => tracing::info!(fifo = %path.display(), "following keepalived's notify FIFO"),
+            Err(e) => self
+                .health
+                .record(NOTIFY, Duration::ZERO, Err(e.to_string())),
+        }
+        if all {
+            self.health.record(NOTIFY, Duration::ZERO, Ok(()));
+        }
+    }
+
+    fn overlong(&self, path: &Path) {
+        self.notices().bad(path);
     }
 }
 

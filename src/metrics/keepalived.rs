@@ -3,6 +3,7 @@
 //! `lvsmon_keepalived_dump_*`, encoded from the shared reader's snapshot at scrape time.
 
 use crate::keepalived::model::{VrrpInstance, VrrpStats};
+use crate::keepalived::notices::FifoStatus;
 use crate::keepalived::Keepalived;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -43,6 +44,7 @@ impl Collector for KeepalivedCollector {
             "How long the last refresh took, from the signal to a parsed dump.",
             &[(&[], snap.dump_duration_seconds)],
         )?;
+        encode_notify(&mut enc, &snap.notify_fifos)?;
         encode_vrrp(&mut enc, &snap.state.instances)?;
         super::keepalived_checker::encode(&mut enc, &snap.state.virtual_services)
     }
@@ -62,8 +64,48 @@ pub(crate) fn gauge(
     Ok(())
 }
 
+/// The notify FIFOs: whether each is open, and the lines read from it.
+fn encode_notify(enc: &mut DescriptorEncoder, fifos: &[FifoStatus]) -> fmt::Result {
+    if fifos.is_empty() {
+        return Ok(());
+    }
+    let paths: Vec<String> = fifos.iter().map(|f| f.path.display().to_string()).collect();
+    let labels: Vec<[(&str, &str); 1]> = paths.iter().map(|p| [("path", p.as_str())]).collect();
+    let up: Vec<(&[(&str, &str)], f64)> = labels
+        .iter()
+        .zip(fifos)
+        .map(|(l, f)| (&l[..], f64::from(u8::from(f.open))))
+        .collect();
+    gauge(
+        enc,
+        "lvsmon_keepalived_notify_fifo_up",
+        "1 while the keepalived notify FIFO is open for reading, else 0.",
+        &up,
+    )?;
+    let mut m = enc.encode_descriptor(
+        "lvsmon_keepalived_notify_lines",
+        "Lines read from a keepalived notify FIFO: result ok (a line keepalived writes) or bad.",
+        None,
+        MetricType::Counter,
+    )?;
+    for (p, f) in paths.iter().zip(fifos) {
+        for (result, n) in [("ok", f.lines), ("bad", f.bad_lines)] {
+            let l = [("path", p.as_str()), ("result", result)];
+            ConstCounter::new(n).encode(m.encode_family(&l)?)?;
+        }
+    }
+    Ok(())
+}
+
 fn encode_vrrp(enc: &mut DescriptorEncoder, instances: &[VrrpInstance]) -> fmt::Result {
-    let vrids: Vec<String> = instances.iter().map(|i| i.vrid.to_string()).collect();
+    // An instance only a notify FIFO line has named has no known VRID: an empty label.
+    let vrids: Vec<String> = instances
+        .iter()
+        .map(|i| match i.from_notify {
+            true => String::new(),
+            false => i.vrid.to_string(),
+        })
+        .collect();
     let labels: Vec<Labels> = instances
         .iter()
         .zip(&vrids)
@@ -80,6 +122,7 @@ fn encode_vrrp(enc: &mut DescriptorEncoder, instances: &[VrrpInstance]) -> fmt::
         let samples: Vec<(&[(&str, &str)], f64)> = instances
             .iter()
             .zip(&labels)
+            .filter(|(i, _)| !i.from_notify || NOTIFY_TELLS.contains(&name))
             .map(|(i, l)| (&l[..], f(i)))
             .collect();
         gauge(enc, name, help, &samples)?;
@@ -94,6 +137,13 @@ fn encode_vrrp(enc: &mut DescriptorEncoder, instances: &[VrrpInstance]) -> fmt::
     }
     Ok(())
 }
+
+/// What a notify FIFO line tells of an instance no dump has shown.
+const NOTIFY_TELLS: [&str; 3] = [
+    "keepalived_vrrp_state",
+    "keepalived_vrrp_priority_effective",
+    "keepalived_vrrp_last_transition_timestamp_seconds",
+];
 
 type Gauge = (&'static str, &'static str, fn(&VrrpInstance) -> f64);
 

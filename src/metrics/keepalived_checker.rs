@@ -16,9 +16,12 @@ use std::fmt;
 
 use crate::model::{REAL_SERVER_LABELS, SERVICE_LABELS as SERVICE};
 
+/// Service labels, real server labels, alive, weight (unknown for a notify-only server).
+type Row = ([String; 4], [String; 2], bool, Option<i64>);
+
 pub fn encode(enc: &mut DescriptorEncoder, services: &[VirtualService]) -> fmt::Result {
     // (service labels, real server labels, alive, weight), rendered once.
-    let mut rows: Vec<([String; 4], [String; 2], bool, i64)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut quorum: Vec<([String; 4], bool)> = Vec::new();
     let mut unidentified = 0;
     for vs in services {
@@ -30,7 +33,8 @@ pub fn encode(enc: &mut DescriptorEncoder, services: &[VirtualService]) -> fmt::
         for rs in &vs.real_servers {
             if let Some(r) = rs.id() {
                 let (a, p) = r.labels();
-                rows.push((v.clone(), [a, p], rs.alive, rs.weight));
+                let weight = (!rs.from_notify).then_some(rs.weight);
+                rows.push((v.clone(), [a, p], rs.alive, weight));
             }
         }
         if vs.has_quorum() {
@@ -61,10 +65,11 @@ pub fn encode(enc: &mut DescriptorEncoder, services: &[VirtualService]) -> fmt::
         "1 when keepalived's checkers consider the real server alive, else 0.",
         &up,
     )?;
+    // A real server only a notify FIFO line has named has no known weight.
     let weight: Vec<(&[(&str, &str)], f64)> = labels
         .iter()
         .zip(&rows)
-        .map(|(l, r)| (&l[..], r.3 as f64))
+        .filter_map(|(l, r)| Some((&l[..], r.3? as f64)))
         .collect();
     gauge(
         enc,

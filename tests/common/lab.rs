@@ -49,11 +49,13 @@ pub struct Node<'a> {
     pub track_file: Option<&'a Path>,
     /// More lines for the instance's block (a keyword keepalived does not know, say).
     pub extra: &'a str,
+    /// More lines for `global_defs` (`notify_fifo PATH`, say).
+    pub global: &'a str,
 }
 
 impl Node<'_> {
     fn config(&self, host: &str) -> String {
-        let mut c = format!("global_defs {{\n  router_id lb{host}\n");
+        let mut c = format!("global_defs {{\n  router_id lb{host}\n{}", self.global);
         if self.track_file.is_some() {
             c.push_str("  enable_script_security\n  script_user root\n");
         }
@@ -140,6 +142,7 @@ impl Lab {
             vips: &["10.99.0.100/24"],
             track_file: None,
             extra: "",
+            global: "",
         };
         self.start_node(host, &node);
     }
