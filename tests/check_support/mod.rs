@@ -127,7 +127,7 @@ pub fn wait_listening(port: u16, what: &str) {
 pub fn shipped(rel: &str, lvsmon_port: u16) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel))
         .unwrap()
-        .replace("/usr/local/bin/lvsmon", LVSMON)
+        .replace("/usr/bin/lvsmon", LVSMON)
         .replace("127.0.0.1:9689", &format!("127.0.0.1:{lvsmon_port}"))
 }
 
