@@ -63,13 +63,7 @@ fn promtool_check_rules_passes() {
     // promtool prints one "SUCCESS: N rules found" per file, alerts and records together.
     for f in rule_files() {
         let text = read(&f);
-        let rules = text
-            .lines()
-            .filter(|l| {
-                let t = l.trim_start();
-                t.starts_with("- alert:") || t.starts_with("- record:")
-            })
-            .count();
+        let rules = rules_in(&text);
         let at = said
             .find(&format!("Checking {}", f.display()))
             .unwrap_or_else(|| panic!("promtool did not check {}:\n{said}", f.display()));

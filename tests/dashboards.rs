@@ -83,13 +83,7 @@ fn exported() -> &'static BTreeMap<String, Option<BTreeSet<String>>> {
                 ..Default::default()
             };
             let page = Exporter::ipvs(ProcSource::Dir(proc), opts).render(Format::Prometheus);
-            for s in parse_exposition(&page) {
-                names
-                    .entry(s.name)
-                    .or_default()
-                    .get_or_insert_with(BTreeSet::new)
-                    .extend(s.labels.into_keys());
-            }
+            add_series(&mut names, &page);
             for line in page.lines() {
                 if let Some(rest) = line.strip_prefix("# TYPE ") {
                     let name = rest.split_whitespace().next().unwrap();
@@ -102,13 +96,7 @@ fn exported() -> &'static BTreeMap<String, Option<BTreeSet<String>>> {
         let (_srv, addr) = serve(&["--demo", "--web.listen-address", "127.0.0.1:0"]);
         let (status, _, page) = http_get(addr, "/metrics", None);
         assert_eq!(status, 200, "serve --demo: {page}");
-        for s in parse_exposition(&page) {
-            names
-                .entry(s.name)
-                .or_default()
-                .get_or_insert_with(BTreeSet::new)
-                .extend(s.labels.into_keys());
-        }
+        add_series(&mut names, &page);
         // What the recording rules of alerts/ make (their labels are not checked here;
         // promtool's unit tests evaluate them).
         for f in alert_yaml_files() {
@@ -686,13 +674,7 @@ fn alert_expressions_name_only_exported_metrics() {
         let exprs = yaml_exprs(&text);
         if f.to_string_lossy().ends_with(".rules.yml") {
             // The scan must have found one expression per rule, none merged or skipped.
-            let rules = text
-                .lines()
-                .filter(|l| {
-                    let t = l.trim_start();
-                    t.starts_with("- alert:") || t.starts_with("- record:")
-                })
-                .count();
+            let rules = rules_in(&text);
             assert_eq!(
                 exprs.len(),
                 rules,
@@ -780,5 +762,16 @@ fn every_recording_rule_is_used() {
             users.contains(r.as_str()),
             "recording rule {r} is read by nothing"
         );
+    }
+}
+
+/// Adds every series of an exposition `page` to `names`: its name and label names.
+fn add_series(names: &mut BTreeMap<String, Option<BTreeSet<String>>>, page: &str) {
+    for s in parse_exposition(page) {
+        names
+            .entry(s.name)
+            .or_default()
+            .get_or_insert_with(BTreeSet::new)
+            .extend(s.labels.into_keys());
     }
 }

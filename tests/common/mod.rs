@@ -414,3 +414,14 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// How many rules (alerting and recording) a Prometheus rule file's text holds.
+#[allow(dead_code)]
+pub fn rules_in(text: &str) -> usize {
+    text.lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            t.starts_with("- alert:") || t.starts_with("- record:")
+        })
+        .count()
+}
