@@ -28,6 +28,8 @@
 #                    crates.io (`cargo install cargo-deb --locked`, by that script)
 #   mmdebstrap       a fresh Debian 12 root the package is installed into
 #                    (scripts/deb-install.sh)
+#   buildah python3-venv nodejs npm  the container image and the Kubernetes validators of
+#                    the `image` step (tests/container.sh, scripts/install-image-tools.sh)
 # The Rust toolchain itself (rustup, cargo >= 1.85) is expected on PATH: Debian's own
 # cargo is too old for the crates used.
 set -euo pipefail
@@ -36,9 +38,11 @@ need=()
 for pkg in build-essential prometheus prometheus-alertmanager curl systemd man-db keepalived iproute2 mtail \
     nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl zabbix-agent \
     postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql chromium \
-    lintian mmdebstrap; do
+    lintian mmdebstrap buildah python3-venv; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+# node and npm may come with the machine rather than from Debian
+command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 if ((${#need[@]})); then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"

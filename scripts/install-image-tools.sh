@@ -1,29 +1,21 @@
 #!/usr/bin/env bash
-# Installs, idempotently, what the `image` step (tests/container.sh) needs:
-#   buildah          builds deploy/container/Containerfile (Debian's package)
-#   python3-venv     for kubernetes-validate (PyPI, pinned) in target/tools/k8s-venv: the
-#                    Kubernetes API's own schemas, offline
-#   nodejs npm       for @kubernetes-models/prometheus-operator (npm, pinned) in
-#                    target/tools/k8s-npm: the Prometheus Operator CRDs' schemas, for the
-#                    ServiceMonitor and PodMonitor, which kubernetes-validate does not know
+# Installs, idempotently, the validators the `image` step (tests/container.sh) needs, from
+# the language registries (their Debian tools come from scripts/install-deps.sh):
+#   kubernetes-validate (PyPI, pinned) in target/tools/k8s-venv: the Kubernetes API's own
+#                    schemas, offline
+#   @kubernetes-models/prometheus-operator (npm, pinned) in target/tools/k8s-npm: the
+#                    Prometheus Operator CRDs' schemas, for the ServiceMonitor and
+#                    PodMonitor, which kubernetes-validate does not know
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KV_VERSION=1.37.0
 PO_VERSION=6.0.0
 JSYAML_VERSION=4.1.0
 
-need=()
-for pkg in buildah python3-venv; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+# buildah, python3-venv, node and npm come from scripts/install-deps.sh (the `deps` step).
+for cmd in buildah python3 node npm; do
+    command -v "$cmd" >/dev/null || { echo "install-image-tools: $cmd missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
-command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
-if ((${#need[@]})); then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "install-image-tools: installing ${need[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
 
 venv=target/tools/k8s-venv
 if ! "$venv/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$KV_VERSION"; then

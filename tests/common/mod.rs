@@ -416,7 +416,6 @@ pub fn free_port() -> u16 {
 }
 
 /// How many rules (alerting and recording) a Prometheus rule file's text holds.
-#[allow(dead_code)]
 pub fn rules_in(text: &str) -> usize {
     text.lines()
         .filter(|l| {
