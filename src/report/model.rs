@@ -8,7 +8,6 @@
 //! given whole, so ten directors' million lines each stay a few megabytes whatever they say.
 
 use crate::incidents::Incident;
-use serde::ser::SerializeTuple;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
@@ -56,12 +55,7 @@ pub struct Segment {
 
 impl Serialize for Segment {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(4)?;
-        t.serialize_element(&self.start)?;
-        t.serialize_element(&self.end)?;
-        t.serialize_element(&self.state)?;
-        t.serialize_element(&self.changes)?;
-        t.end()
+        (self.start, self.end, self.state, self.changes).serialize(s)
     }
 }
 
@@ -97,13 +91,7 @@ pub struct DownPeriod {
 
 impl Serialize for DownPeriod {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(5)?;
-        t.serialize_element(&self.start)?;
-        t.serialize_element(&self.end)?;
-        t.serialize_element(&self.host)?;
-        t.serialize_element(&self.open)?;
-        t.serialize_element(&self.count)?;
-        t.end()
+        (self.start, self.end, self.host, self.open, self.count).serialize(s)
     }
 }
 
