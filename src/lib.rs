@@ -26,3 +26,4 @@ pub mod logs;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod statedir;

@@ -78,9 +78,9 @@ impl LogSetup {
         if s.kmsg {
             let p =
                 Pipeline::for_source(self.pipeline.clone(), "kmsg").with_boot(kmsg::boot_time());
-            let (from, stop) = (s.from_beginning, stop.clone());
+            let (from, stop, state) = (s.from_beginning, stop.clone(), state.clone());
             threads.push(spawn("log-kmsg", move || {
-                kmsg::run(Path::new("/dev/kmsg"), p, from, stop)
+                kmsg::run(Path::new("/dev/kmsg"), p, from, state, stop)
             }));
         }
         if s.journal {
