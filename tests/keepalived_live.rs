@@ -172,6 +172,7 @@ fn exporter_over(
         origin: Origin::Live(source),
         min_interval,
         notify_fifos: Vec::new(),
+        state: None,
     };
     // No IPVS here: its reader reads an empty tree and reports itself down.
     let cfg = AppConfig {

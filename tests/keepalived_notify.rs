@@ -43,10 +43,13 @@ fn wait_value(addr: SocketAddr, name: &str, want: &[(&str, &str)], v: Option<f64
     t0.elapsed()
 }
 
-/// `lvsmon serve` for one director: passive, following `fifo`.
+/// `lvsmon serve` for one director: passive, following `fifo`, with its own state dir.
 fn lvsmon(lab: &Lab, host: &str, fifo: &Path) -> (Served, SocketAddr) {
     let pid = lab.pid_file(host);
+    let state = lab.path(&format!("state-{host}"));
     common::serve(&[
+        "--log.state-dir",
+        state.to_str().unwrap(),
         "--web.listen-address",
         "127.0.0.1:0",
         "--path.procfs",
@@ -200,6 +203,18 @@ fn failover_and_restarts_arrive_through_the_notify_fifos_without_signals() {
         &[("result", "bad")],
     );
     assert_eq!(bad, Some(0.0), "every line keepalived wrote parsed");
+
+    // lvsmon on lbB restarts while keepalived keeps running and says nothing: the state
+    // comes back from the state dir at once, not at keepalived's next change.
+    drop(srv_b);
+    let (srv_b, b) = lvsmon(&lab, "B", &fifo_b);
+    let took = wait_value(b, state, &vi, Some(1.0));
+    assert!(took < Duration::from_secs(2), "BACKUP back after {took:?}");
+    assert_eq!(
+        ok_lines(b),
+        0.0,
+        "taken back from the state dir, not read again"
+    );
     drop((srv_a, srv_b));
 }
 
@@ -209,7 +224,8 @@ const CHECKER_LINES: &str = include_str!("fixtures/logs/keepalived-2.2.7-flap.no
 
 /// The checker's real lines, written to the FIFO one `write` each as keepalived writes them
 /// (its FIFO opened read-write, non-blocking), reach `/metrics` one by one: rs2 down, up,
-/// down… (This machine has no IPVS for keepalived's checker to run on: the lines come from
+/// down…, and after a restart of lvsmon they are taken back from the state dir while the
+/// same keepalived runs, and only then. (This machine has no IPVS for keepalived's checker to run on: the lines come from
 /// the VM; a live process, this test, stands in for keepalived's pid.)
 #[test]
 fn a_real_checkers_lines_take_effect_one_by_one() {
@@ -219,7 +235,8 @@ fn a_real_checkers_lines_take_effect_one_by_one() {
     let fifo = dir.path().join("lvs.fifo");
     let pid = dir.path().join("keepalived.pid");
     std::fs::write(&pid, format!("{}\n", std::process::id())).unwrap();
-    let (srv, addr) = common::serve(&[
+    let state = dir.path().join("state");
+    let args = [
         "--web.listen-address",
         "127.0.0.1:0",
         "--path.procfs",
@@ -229,7 +246,10 @@ fn a_real_checkers_lines_take_effect_one_by_one() {
         "--keepalived.passive",
         "--keepalived.notify-fifo",
         fifo.to_str().unwrap(),
-    ]);
+        "--log.state-dir",
+        state.to_str().unwrap(),
+    ];
+    let (srv, addr) = common::serve(&args);
     wait_path(&fifo, || srv.log());
     let mut w = std::fs::OpenOptions::new()
         .read(true)
@@ -268,4 +288,22 @@ fn a_real_checkers_lines_take_effect_one_by_one() {
         ),
         Some(lines.len() as f64)
     );
+    let last = value(addr, "keepalived_real_server_up", &rs2);
+    assert!(last.is_some());
+    drop(srv);
+
+    // lvsmon restarts, the same keepalived runs: the last word on rs2 is back at once.
+    let (srv, addr) = common::serve(&args);
+    let took = wait_value(addr, "keepalived_real_server_up", &rs2, last);
+    assert!(took < Duration::from_secs(2), "taken back after {took:?}");
+    assert_eq!(ok_lines(addr), 0.0);
+    drop(srv);
+
+    // keepalived restarted meanwhile (its pid file written again): nothing it said before
+    // holds, and nothing is taken back.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&pid, format!("{}\n", std::process::id())).unwrap();
+    let (_srv, addr) = common::serve(&args);
+    wait_value(addr, "keepalived_up", &[], Some(1.0));
+    assert_eq!(value(addr, "keepalived_real_server_up", &rs2), None);
 }

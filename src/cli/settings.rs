@@ -8,6 +8,7 @@ use crate::cli::config::{FileConfig, LogConfig};
 use crate::ipvs::netlink::Recording;
 use crate::ipvs::{IpvsOptions, SourceChoice};
 use crate::keepalived::{DumpSource, KeepalivedOptions, Origin};
+use crate::statedir::StateStore;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -128,6 +129,8 @@ fn keepalived(
         } else {
             a.notify_fifo.clone()
         },
+        // Set from the log settings' state dir by `resolve`.
+        state: None,
     }))
 }
 
@@ -185,17 +188,22 @@ pub fn resolve(c: &Common, file: &FileConfig) -> Result<Settings> {
         netlink_replay,
         ..defaults
     };
+    let logs = LogSettings::new(&c.logs, &file.log);
+    let mut keepalived = keepalived(&c.keepalived, file, demo)?;
+    if let Some(k) = keepalived.as_mut().filter(|_| !demo) {
+        k.state = logs.state_dir.as_deref().map(StateStore::new);
+    }
     Ok(Settings {
         app: AppConfig {
             ipvs_at,
             ipvs,
-            keepalived: keepalived(&c.keepalived, file, demo)?,
+            keepalived,
         },
         incidents: file.incidents.clone().unwrap_or_default(),
         log_level: pick(c.log_level.as_ref(), file.log.level.as_ref(), || {
             "info".into()
         }),
-        logs: LogSettings::new(&c.logs, &file.log),
+        logs,
         demo,
     })
 }

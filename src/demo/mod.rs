@@ -59,6 +59,7 @@ pub fn keepalived_options() -> crate::keepalived::KeepalivedOptions {
         origin: crate::keepalived::Origin::Fixed(keepalived_state()),
         min_interval: crate::keepalived::DEFAULT_MIN_INTERVAL,
         notify_fifos: Vec::new(),
+        state: None,
     }
 }
 

@@ -82,6 +82,16 @@ pub fn read_pid(path: &Path) -> Result<i32, SourceError> {
     }
 }
 
+/// Names one run of keepalived: the pid in its pid file and the file's modification time
+/// (keepalived writes the file at every start). Only the pid file is read, so it works where
+/// keepalived's /proc entry is hidden (`ProtectProc=invisible`). None without a live pid.
+pub fn run_of(pid_file: &Path) -> Option<String> {
+    let pid = running_pid(pid_file).ok()?;
+    let mtime = std::fs::metadata(pid_file).ok()?.modified().ok()?;
+    let t = mtime.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(format!("{pid} {}.{:09}", t.as_secs(), t.subsec_nanos()))
+}
+
 /// Whether `pid` is a live process (EPERM means it exists but belongs to someone else).
 pub fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission; nothing is delivered.

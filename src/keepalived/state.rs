@@ -8,6 +8,7 @@ use super::model::KeepalivedState;
 use super::notices::{FifoStatus, Notices};
 use super::signal::{DumpSource, Reading, Signums, SourceError};
 use crate::health::{Health, OnceLog};
+use crate::statedir::StateStore;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -34,7 +35,14 @@ pub struct KeepalivedOptions {
     pub min_interval: Duration,
     /// keepalived's notify FIFOs to follow (`--keepalived.notify-fifo`).
     pub notify_fifos: Vec<PathBuf>,
+    /// Where the FIFOs' lines are kept across restarts (`--log.state-dir`).
+    pub state: Option<StateStore>,
 }
+
+/// The state dir's key for the notify FIFOs' lines.
+const NOTICES_KEY: &str = "keepalived-notices";
+/// Lines are saved at most this often while they keep coming (and at the next snapshot).
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// What a scrape or `/api/v1/state` sees.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -74,6 +82,8 @@ pub struct Keepalived {
     cache: Mutex<Cache>,
     /// Kept apart from `cache` so a FIFO line never waits for a refresh's signal.
     notices: Mutex<Notices>,
+    /// When the notices were last saved.
+    saved_at: Mutex<Instant>,
 }
 
 impl Keepalived {
@@ -89,14 +99,47 @@ impl Keepalived {
             },
             Origin::Live(_) => Cache::default(),
         };
-        let notices = Mutex::new(Notices::new(&opts.notify_fifos));
+        let mut notices = Notices::new(&opts.notify_fifos);
+        if let (Some(store), Origin::Live(src)) = (&opts.state, &opts.origin) {
+            if let Some(saved) = store.load(NOTICES_KEY) {
+                let n = notices.restore(&saved, super::signal::run_of(&src.pid_file).as_deref());
+                tracing::info!("{n} notify FIFO lines of the running keepalived taken back");
+            }
+        }
         Keepalived {
             opts,
             health,
             signums: Signums::default(),
             cache: Mutex::new(cache),
-            notices,
+            notices: Mutex::new(notices),
+            saved_at: Mutex::new(Instant::now()),
         }
+    }
+
+    /// keepalived's current run (None for a fixed reading or without a live pid).
+    fn run(&self) -> Option<String> {
+        match &self.opts.origin {
+            Origin::Live(src) => super::signal::run_of(&src.pid_file),
+            Origin::Fixed(_) => None,
+        }
+    }
+
+    /// Saves the notices if lines came since the last save, and `force` or a second passed.
+    fn save_notices(&self, notices: &mut Notices, force: bool) {
+        let Some(store) = &self.opts.state else {
+            return;
+        };
+        let mut at = self.saved_at.lock().unwrap_or_else(|p| p.into_inner());
+        if !notices.dirty || !(force || at.elapsed() >= SAVE_EVERY) {
+            return;
+        }
+        if let Some(text) = notices.saved() {
+            if let Err(e) = store.save(NOTICES_KEY, &text) {
+                tracing::warn!("{e}");
+            }
+        }
+        notices.dirty = false;
+        *at = Instant::now();
     }
 
     /// Starts one thread per notify FIFO (`serve` only: a check must not create FIFOs).
@@ -134,7 +177,13 @@ impl Keepalived {
             self.health.record(NAME, c.duration, result);
         }
         let mut state = c.good.as_ref().map(|g| g.state.clone()).unwrap_or_default();
-        let notices = self.notices();
+        let mut notices = self.notices();
+        // A restarted keepalived's own lines replace the old run's; until it speaks, what
+        // the old run said no longer holds.
+        if c.up {
+            notices.same_run(self.run().as_deref());
+        }
+        self.save_notices(&mut notices, true);
         // keepalived absent (not a failed refresh): nothing it said before still holds.
         if c.up || c.error.is_some() {
             notices.overlay(&mut state, c.good.as_ref().map(|g| g.dumped_at));
@@ -187,9 +236,12 @@ impl Keepalived {
 
 impl FifoSink for Keepalived {
     fn line(&self, path: &Path, line: &str) {
-        if !self.notices().line(path, line, SystemTime::now()) {
+        let run = self.run();
+        let mut n = self.notices();
+        if !n.line(path, line, SystemTime::now(), run.as_deref()) {
             tracing::debug!(fifo = %path.display(), "not a keepalived notify line: {line:?}");
         }
+        self.save_notices(&mut n, false);
     }
 
     fn status(&self, path: &Path, result: Result<(), &FifoError>) {
