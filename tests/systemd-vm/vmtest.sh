@@ -89,6 +89,7 @@ echo "kmsg_lines before=$kmsg_before after_restart=$kmsg_after expected=$((seq2 
 echo "--- id"; grep -E '^(Uid|Gid|Groups|CapEff|CapAmb)' /proc/$(systemctl show -p MainPID --value lvsmon)/status
 echo "--- state dir"; ls -la /var/lib/lvsmon
 echo "--- lvsmon journal"; journalctl -u lvsmon --no-pager -o cat | tail -30
+echo "--- keepalived's VRRP lines"; journalctl -u keepalived --no-pager -o cat | grep -E 'VI_1|VRRP' | tail -8
 echo "--- security"; systemd-analyze security lvsmon.service --no-pager | tail -1
 echo "VMTEST-END"
 } > $out 2>&1
