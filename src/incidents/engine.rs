@@ -232,6 +232,17 @@ impl Engine {
         }
     }
 
+    /// Entries the engine holds for incidents and verdicts: open incidents, closed ones not
+    /// yet taken, MASTER transitions, pending quiet-window deadlines. With a [`Store`]
+    /// taking what closes, this follows what is open, not what was found.
+    pub fn held(&self) -> usize {
+        self.open.len()
+            + self.done.len()
+            + self.transitions.len()
+            + self.by_seq.len()
+            + self.deadlines.values().map(|d| d.len()).sum::<usize>()
+    }
+
     /// Changes so far: equal numbers mean nothing to save.
     pub fn version(&self) -> u64 {
         self.version
@@ -449,14 +460,9 @@ impl Engine {
         }
     }
 
-    /// The incidents so far (closed and open), as [`Engine::finish`] would give them now.
-    pub fn incidents(&self) -> Vec<Incident> {
-        self.clone().finish()
-    }
-
-    /// The incidents found so far and still open, oldest first, with the cross-director
-    /// verdicts (failovers, split brains) decided from every director's transitions.
-    pub fn finish(mut self) -> Vec<Incident> {
+    /// The input ended: every director's incidents whose quiet window passed by its last
+    /// event close.
+    fn close_quiet_at_ends(&mut self) {
         let hosts: Vec<(Name, i64)> = self
             .hosts
             .iter()
@@ -465,6 +471,17 @@ impl Engine {
         for (h, last) in hosts {
             self.close_quiet(&h, last);
         }
+    }
+
+    /// The incidents so far (closed and open), as [`Engine::finish`] would give them now.
+    pub fn incidents(&self) -> Vec<Incident> {
+        self.clone().finish()
+    }
+
+    /// The incidents found so far and still open, oldest first, with the cross-director
+    /// verdicts (failovers, split brains) decided from every director's transitions.
+    pub fn finish(mut self) -> Vec<Incident> {
+        self.close_quiet_at_ends();
         let mut out: Vec<Incident> = std::mem::take(&mut self.done).into();
         out.extend(std::mem::take(&mut self.open).into_values().map(finish));
         let cross = self.cross_director();
@@ -612,8 +629,10 @@ mod detect;
 mod event;
 mod saved;
 mod snapshot;
+mod spill;
 
 pub use saved::Saved;
+pub use spill::{Found, Store};
 
 use cross::Transition;
 use event::In;
@@ -621,5 +640,7 @@ pub use event::Seen;
 
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+mod spill_tests;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use super::event::rfc3339;
 use super::frame::YearClock;
 use super::pipeline::{Classifier, EventRef, Sink};
 use super::rules::Rules;
+use crate::incidents::engine::{Found, Store};
 use crate::incidents::{Engine, Incident};
 use crate::lines::Splitter;
 use serde::Serialize;
@@ -26,6 +27,46 @@ pub enum AnalyzeError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot keep the incidents found in a temporary file: {0}")]
+    Spill(#[source] io::Error),
+}
+
+/// Each incident of an analysis, in order, handed to the function given: from a list in
+/// memory or from the incidents `analyze` spilled to disk ([`Found`]). Called once per
+/// pass over them.
+pub type Each<'a> = &'a dyn Fn(&mut dyn FnMut(&Incident)) -> io::Result<()>;
+
+/// Streams incidents into a JSON array as they are read.
+struct Streamed<'a>(Each<'a>);
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = s.serialize_seq(None)?;
+        let mut failed = None;
+        (self.0)(&mut |i| {
+            if failed.is_none() {
+                failed = seq.serialize_element(i).err();
+            }
+        })
+        .map_err(S::Error::custom)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        seq.end()
+    }
+}
+
+/// [`Summary`] with its incidents streamed: the same JSON, field for field.
+#[derive(Serialize)]
+struct SummaryView<'a> {
+    lines: u64,
+    matched: u64,
+    unmatched: u64,
+    truncated: u64,
+    events: &'a BTreeMap<String, u64>,
+    hosts: &'a BTreeMap<String, BTreeMap<String, KindStats>>,
+    incidents: Streamed<'a>,
 }
 
 /// The host name given to lines whose transport names none (console output, dmesg) when
@@ -126,11 +167,45 @@ impl Summary {
 
     /// [`Summary::to_json`] and a newline, written to `out` as it is made.
     pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+        self.write_json_each(out, &|f| {
+            self.incidents.iter().for_each(f);
+            Ok(())
+        })
+    }
+
+    /// [`Summary::write_json`] with the incidents `each` gives instead of its own.
+    pub fn write_json_each(&self, out: &mut dyn std::io::Write, each: Each<'_>) -> io::Result<()> {
+        let view = SummaryView {
+            lines: self.lines,
+            matched: self.matched,
+            unmatched: self.unmatched,
+            truncated: self.truncated,
+            events: &self.events,
+            hosts: &self.hosts,
+            incidents: Streamed(each),
+        };
+        serde_json::to_writer_pretty(&mut *out, &view).map_err(std::io::Error::other)?;
         out.write_all(b"\n")
     }
 
     pub fn to_text(&self) -> String {
+        let mut out = Vec::new();
+        // Writing to memory fails only with the incidents' source, here a list.
+        let _ = self.write_text(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// [`Summary::to_text`], written to `out`.
+    pub fn write_text(&self, out: &mut dyn std::io::Write) -> io::Result<()> {
+        self.write_text_each(out, &|f| {
+            self.incidents.iter().for_each(f);
+            Ok(())
+        })
+    }
+
+    /// [`Summary::write_text`] with the incidents `each` gives instead of its own (three
+    /// passes: count, closed, open).
+    pub fn write_text_each(&self, out: &mut dyn std::io::Write, each: Each<'_>) -> io::Result<()> {
         let mut s = format!(
             "lines      {}\nmatched    {}\nunmatched  {}\ntruncated  {}\n",
             self.lines, self.matched, self.unmatched, self.truncated
@@ -143,31 +218,44 @@ impl Summary {
             }
         }
         let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339);
-        if !self.incidents.is_empty() {
-            s.push_str(&format!("incidents ({}):\n", self.incidents.len()));
+        let (mut closed, mut open) = (0u64, 0u64);
+        each(&mut |i| match i.end {
+            Some(_) => closed += 1,
+            None => open += 1,
+        })?;
+        if closed + open > 0 {
+            s.push_str(&format!("incidents ({}):\n", closed + open));
+            out.write_all(s.as_bytes())?;
+            s.clear();
             // Closed ones in time order, then what is still open at the end of the input.
-            let (closed, open): (Vec<&Incident>, Vec<&Incident>) =
-                self.incidents.iter().partition(|i| i.end.is_some());
-            for (title, list) in [
-                ("", closed),
-                ("  still open at the end of the input:\n", open),
+            for (title, n, is_open) in [
+                ("", closed, false),
+                ("  still open at the end of the input:\n", open, true),
             ] {
-                if list.is_empty() {
+                if n == 0 {
                     continue;
                 }
-                s.push_str(title);
-                for i in list {
+                out.write_all(title.as_bytes())?;
+                let mut failed = None;
+                each(&mut |i| {
+                    if i.end.is_none() != is_open || failed.is_some() {
+                        return;
+                    }
                     let who = i.host.clone().unwrap_or_else(|| i.hosts.join(","));
-                    let sev = serde_json::to_value(i.severity).ok();
-                    let sev = sev.as_ref().and_then(|v| v.as_str()).unwrap_or("");
-                    s.push_str(&format!(
+                    let sev = i.severity.as_str();
+                    failed = write!(
+                        out,
                         "  {} … {}  {sev:<8}  {:<24}  {who}: {}\n      check: {}\n",
                         rfc3339(i.start),
                         time(i.end),
                         i.kind,
                         i.summary,
                         i.hint
-                    ));
+                    )
+                    .err();
+                })?;
+                if let Some(e) = failed {
+                    return Err(e);
                 }
             }
         }
@@ -183,7 +271,7 @@ impl Summary {
                 ));
             }
         }
-        s
+        out.write_all(s.as_bytes())
     }
 }
 
@@ -205,6 +293,11 @@ impl<T: Observer> Observer for std::rc::Rc<std::cell::RefCell<T>> {
 /// engine when it runs, and to the observer when there is one.
 struct Tally {
     engine: Option<Engine>,
+    /// Where the engine's closed incidents go as they close (`analyze`'s CLI), so that
+    /// memory follows what is open.
+    store: Option<Store>,
+    /// The first failure to write to the store.
+    spill_error: Option<io::Error>,
     observer: Option<Box<dyn Observer>>,
     filter: Filter,
     hosts: Vec<String>,
@@ -256,6 +349,9 @@ impl Sink for Tally {
         // brain after it); the filter applies to what is reported.
         if let Some(e) = &mut self.engine {
             e.event(ev, host);
+            if let (Some(st), None) = (&mut self.store, &self.spill_error) {
+                self.spill_error = st.take(e).err();
+            }
         }
         if !self.filter.keeps(ev.time, host) {
             return;
@@ -282,6 +378,8 @@ impl Analyzer {
             classifier: Classifier::new(rules, clock, NO_HOST).paired(),
             tally: Tally {
                 engine: None,
+                store: None,
+                spill_error: None,
                 observer: None,
                 filter: Filter::default(),
                 hosts: Vec::new(),
@@ -317,6 +415,33 @@ impl Analyzer {
     pub fn with_engine(mut self, engine: Engine) -> Analyzer {
         self.tally.engine = Some(engine);
         self
+    }
+
+    /// Moves the incidents it finds out of memory as they close ([`Store`]): read them
+    /// with [`Analyzer::into_found`]. [`Analyzer::summary`] then sees only open ones.
+    pub fn spilling(self) -> Analyzer {
+        self.spilling_into(Store::new())
+    }
+
+    /// [`Analyzer::spilling`] into this store.
+    pub fn spilling_into(mut self, store: Store) -> Analyzer {
+        self.tally.store = Some(store);
+        self
+    }
+
+    /// At the end of the input, with [`Analyzer::spilling`]: the summary (no incidents in
+    /// it) and every incident found, in order, from disk (`None` when the engine did not
+    /// run). The [`Filter`] is not applied to them: see [`Filter::keeps_incident`].
+    pub fn into_found(mut self) -> Result<(Summary, Option<Found>), AnalyzeError> {
+        if let Some(e) = self.tally.spill_error.take() {
+            return Err(AnalyzeError::Spill(e));
+        }
+        let found = match (self.tally.engine.take(), self.tally.store.take()) {
+            (Some(e), Some(st)) => Some(st.finish(e).map_err(AnalyzeError::Spill)?),
+            (Some(e), None) => Some(Store::new().finish(e).map_err(AnalyzeError::Spill)?),
+            _ => None,
+        };
+        Ok((self.summary_with(Vec::new()), found))
     }
 
     /// One line, without its newline.
