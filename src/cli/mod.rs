@@ -321,12 +321,16 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let (s, found) = a.into_found()?;
     // The incidents kept (`--since`, `--until`, `--host`, `--kind`), read from disk at
     // each pass.
+    // Every output reads them once; it notes on the way whether one is critical.
+    let critical = std::cell::Cell::new(false);
     let each = |f: &mut dyn FnMut(&Incident)| -> std::io::Result<()> {
         let Some(found) = &found else { return Ok(()) };
         found.each(&mut |i| {
             if filter.keeps_incident(&i)
                 && (args.kind.is_empty() || args.kind.iter().any(|k| k == i.kind))
             {
+                let sev = i.severity == crate::logs::rules::Severity::Critical;
+                critical.set(critical.get() || sev);
                 f(&i);
             }
         })
@@ -360,11 +364,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     }
     // The report runs the engine for its own page; the exit status says it only when asked.
     let asked = args.incidents || !args.kind.is_empty();
-    let mut critical = false;
-    if asked {
-        each(&mut |i| critical |= i.severity == crate::logs::rules::Severity::Critical)
-            .context("cannot read the incidents back")?;
-    }
+    let critical = asked && critical.get();
     Ok(if critical {
         ExitCode::from(1)
     } else {

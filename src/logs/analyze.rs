@@ -15,7 +15,7 @@ use crate::incidents::{Engine, Incident};
 use crate::lines::Splitter;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::{self, Read};
+use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -203,8 +203,8 @@ impl Summary {
         })
     }
 
-    /// [`Summary::write_text`] with the incidents `each` gives instead of its own (three
-    /// passes: count, closed, open).
+    /// [`Summary::write_text`] with the incidents `each` gives instead of its own (one
+    /// pass).
     pub fn write_text_each(&self, out: &mut dyn std::io::Write, each: Each<'_>) -> io::Result<()> {
         let mut s = format!(
             "lines      {}\nmatched    {}\nunmatched  {}\ntruncated  {}\n",
@@ -218,44 +218,45 @@ impl Summary {
             }
         }
         let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339);
-        let (mut closed, mut open) = (0u64, 0u64);
-        each(&mut |i| match i.end {
-            Some(_) => closed += 1,
-            None => open += 1,
+        // One pass: the closed ones' lines wait in a temporary file (there may be millions),
+        // the open ones' in memory (as the engine held them), until the count is known.
+        let mut closed = io::BufWriter::new(tempfile::tempfile()?);
+        let mut open: Vec<String> = Vec::new();
+        let mut n = 0u64;
+        let mut failed = None;
+        each(&mut |i| {
+            n += 1;
+            let who = i.host.clone().unwrap_or_else(|| i.hosts.join(","));
+            let sev = i.severity.as_str();
+            let line = format!(
+                "  {} … {}  {sev:<8}  {:<24}  {who}: {}\n      check: {}\n",
+                rfc3339(i.start),
+                time(i.end),
+                i.kind,
+                i.summary,
+                i.hint
+            );
+            match i.end {
+                Some(_) if failed.is_none() => failed = closed.write_all(line.as_bytes()).err(),
+                Some(_) => {}
+                None => open.push(line),
+            }
         })?;
-        if closed + open > 0 {
-            s.push_str(&format!("incidents ({}):\n", closed + open));
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if n > 0 {
+            // Closed ones in time order, then what is still open at the end of the input.
+            s.push_str(&format!("incidents ({n}):\n"));
             out.write_all(s.as_bytes())?;
             s.clear();
-            // Closed ones in time order, then what is still open at the end of the input.
-            for (title, n, is_open) in [
-                ("", closed, false),
-                ("  still open at the end of the input:\n", open, true),
-            ] {
-                if n == 0 {
-                    continue;
-                }
-                out.write_all(title.as_bytes())?;
-                let mut failed = None;
-                each(&mut |i| {
-                    if i.end.is_none() != is_open || failed.is_some() {
-                        return;
-                    }
-                    let who = i.host.clone().unwrap_or_else(|| i.hosts.join(","));
-                    let sev = i.severity.as_str();
-                    failed = write!(
-                        out,
-                        "  {} … {}  {sev:<8}  {:<24}  {who}: {}\n      check: {}\n",
-                        rfc3339(i.start),
-                        time(i.end),
-                        i.kind,
-                        i.summary,
-                        i.hint
-                    )
-                    .err();
-                })?;
-                if let Some(e) = failed {
-                    return Err(e);
+            let mut closed = closed.into_inner().map_err(|e| e.into_error())?;
+            io::Seek::rewind(&mut closed)?;
+            io::copy(&mut closed, out)?;
+            if !open.is_empty() {
+                out.write_all(b"  still open at the end of the input:\n")?;
+                for l in &open {
+                    out.write_all(l.as_bytes())?;
                 }
             }
         }
