@@ -597,7 +597,8 @@ fn explain(
         let mut n = 0;
         while n < active.len() {
             if active[n].0.inc.end.is_some_and(|e| e < t) {
-                let a = active.remove(n);
+                // Their order does not matter: the output is sorted.
+                let a = active.swap_remove(n);
                 done(a, out)?;
             } else {
                 n += 1;
