@@ -317,8 +317,19 @@ struct Interval {
     start: i64,
     end: Option<i64>,
     line: String,
-    /// Verdicts waiting for this interval's end.
-    waiting: u32,
+    /// The other intervals of split brains with this one waiting for an end.
+    pairs: Vec<u64>,
+    /// The next interval, whose failover from this one waits for this one's end.
+    failover: Option<u64>,
+    /// Its own failover waits for the previous interval's end.
+    waits_prev: bool,
+}
+
+impl Interval {
+    /// No verdict waits for it.
+    fn idle(&self) -> bool {
+        self.pairs.is_empty() && self.failover.is_none() && !self.waits_prev
+    }
 }
 
 /// [`Engine::cross_director`] over transitions sorted by instance and time, handing each
@@ -335,11 +346,9 @@ fn verdicts(
         let mut inst = Instance {
             iname: &iname,
             min_overlap,
-            alive: Vec::new(),
+            alive: std::collections::VecDeque::new(),
             open: HashMap::default(),
             next: 0,
-            failovers: Vec::new(),
-            pairs: Vec::new(),
         };
         inst.step(first, out)?;
         while let Some(t) = it.next_if(|t| t.as_ref().map_or(true, |t| t.iname == iname)) {
@@ -355,149 +364,165 @@ struct Instance<'a> {
     iname: &'a str,
     min_overlap: i64,
     /// Intervals in order of start that a verdict may still need.
-    alive: Vec<Interval>,
+    alive: std::collections::VecDeque<Interval>,
     /// Per director, its intervals not yet ended (the newest last).
     open: HashMap<String, Vec<u64>>,
     next: u64,
-    /// (interval, its previous one): failovers waiting for the previous one's end.
-    failovers: Vec<(u64, u64)>,
-    /// (earlier, later): split brains waiting for both ends.
-    pairs: Vec<(u64, u64)>,
 }
 
-impl Instance<'_> {
-    fn get(&self, idx: u64) -> Option<&Interval> {
-        // `alive` is in order of idx.
-        let i = self.alive.binary_search_by_key(&idx, |v| v.idx).ok()?;
-        self.alive.get(i)
-    }
+type Out<'o> = dyn FnMut(Incident, [u64; 3]) -> io::Result<()> + 'o;
 
-    fn waiting(&mut self, idx: u64, d: i32) {
-        if let Ok(i) = self.alive.binary_search_by_key(&idx, |v| v.idx) {
-            let w = &mut self.alive[i].waiting;
-            *w = w.saturating_add_signed(d);
+impl Instance<'_> {
+    fn pos(&self, idx: u64) -> Option<usize> {
+        // `alive` is in order of idx.
+        let (a, b) = self.alive.as_slices();
+        match a.binary_search_by_key(&idx, |v| v.idx) {
+            Ok(i) => Some(i),
+            Err(_) => b
+                .binary_search_by_key(&idx, |v| v.idx)
+                .ok()
+                .map(|i| i + a.len()),
         }
     }
 
-    fn step(
-        &mut self,
-        t: TRec,
-        out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>,
-    ) -> io::Result<()> {
+    fn get(&self, idx: u64) -> Option<&Interval> {
+        self.alive.get(self.pos(idx)?)
+    }
+
+    fn get_mut(&mut self, idx: u64) -> Option<&mut Interval> {
+        let i = self.pos(idx)?;
+        self.alive.get_mut(i)
+    }
+
+    fn step(&mut self, t: TRec, out: &mut Out<'_>) -> io::Result<()> {
         if !t.master {
             let Some(idx) = self.open.get_mut(&t.host).and_then(Vec::pop) else {
                 return Ok(());
             };
-            if let Ok(i) = self.alive.binary_search_by_key(&idx, |v| v.idx) {
-                self.alive[i].end = Some(t.time);
+            if let Some(v) = self.get_mut(idx) {
+                v.end = Some(t.time);
             }
-            self.settle(idx, false, out)?;
-            return Ok(());
+            return self.ended(idx, out);
         }
-        // An interval no later one can overlap, and that no verdict waits for, goes; the
-        // newest stays (the next one's failover looks at it).
+        // Intervals no later one can overlap and no verdict waits for go; the newest stays
+        // (the next one's failover looks at it).
         let now = t.time;
         let newest = self.next.checked_sub(1);
         self.alive
-            .retain(|v| v.waiting > 0 || Some(v.idx) == newest || v.end.is_none_or(|e| e > now));
+            .retain(|v| !(v.idle() && Some(v.idx) != newest && v.end.is_some_and(|e| e <= now)));
         let idx = self.next;
         self.next += 1;
         // A failover from the previous interval, once its end is known.
-        let mut waits = 0;
-        if let Some(prev) = newest.and_then(|p| self.get(p)) {
+        let mut waits_prev = false;
+        if let Some(prev) = newest.and_then(|p| self.get_mut(p)) {
             if prev.host != t.host {
-                let p = prev.idx;
-                self.failovers.push((idx, p));
-                self.waiting(p, 1);
-                waits += 1;
+                prev.failover = Some(idx);
+                waits_prev = true;
             }
         }
         // A split brain with every interval of another director not ended by now.
         let mut pairs = Vec::new();
-        for a in &self.alive {
+        for a in self.alive.iter_mut() {
             if a.host != t.host && a.end.is_none_or(|e| now < e) {
-                pairs.push((a.idx, idx));
+                a.pairs.push(idx);
+                pairs.push(a.idx);
             }
         }
-        for &(a, _) in &pairs {
-            self.waiting(a, 1);
-        }
-        self.alive.push(Interval {
+        self.alive.push_back(Interval {
             idx,
             host: t.host.clone(),
             start: t.time,
             end: None,
             line: t.line,
-            waiting: waits + u32::try_from(pairs.len()).unwrap_or(u32::MAX),
+            pairs,
+            failover: None,
+            waits_prev,
         });
-        self.pairs.extend(pairs);
         self.open.entry(t.host).or_default().push(idx);
-        self.settle(idx, false, out)
+        Ok(())
     }
 
-    /// Makes the verdicts that waited for interval `idx`'s end, when they can be made
-    /// (`last`: the input ended, an end unknown now stays unknown).
-    fn settle(
-        &mut self,
-        idx: u64,
-        last: bool,
-        out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let known = |s: &Self, i: u64| last || s.get(i).is_some_and(|v| v.end.is_some());
-        let mut n = 0;
-        while n < self.failovers.len() {
-            let (cur, prev) = self.failovers[n];
-            if (prev != idx && !last) || !known(self, prev) {
-                n += 1;
-                continue;
-            }
-            self.failovers.swap_remove(n);
-            if let (Some(c), Some(p)) = (self.get(cur), self.get(prev)) {
-                let overlap = p.end.map_or(i64::MAX, |end| end - c.start);
-                if overlap < self.min_overlap {
-                    let summary =
-                        format!("{}: MASTER moved from {} to {}", self.iname, p.host, c.host);
-                    let inc = cross::cross(
-                        "vrrp_failover",
-                        self.iname,
-                        vec![p.host.clone(), c.host.clone()],
-                        c.start,
-                        Some(c.start),
-                        summary,
-                        vec![Evidence {
-                            time: Some(c.start),
-                            host: c.host.clone(),
-                            line: c.line.clone(),
-                        }],
-                    );
-                    out(inc, [1, cur, 0])?;
-                }
-            }
-            self.waiting(prev, -1);
-            self.waiting(cur, -1);
+    /// Interval `idx` ended: the verdicts that waited for it and no other end are made.
+    fn ended(&mut self, idx: u64, out: &mut Out<'_>) -> io::Result<()> {
+        let Some(v) = self.get_mut(idx) else {
+            return Ok(());
+        };
+        let pairs = std::mem::take(&mut v.pairs);
+        let next = v.failover.take();
+        if let Some(cur) = next {
+            self.failover(idx, cur, out)?;
         }
-        let mut n = 0;
-        while n < self.pairs.len() {
-            let (a, b) = self.pairs[n];
-            if ((a != idx && b != idx) && !last) || !known(self, a) || !known(self, b) {
-                n += 1;
-                continue;
+        for other in pairs {
+            if self.get(other).is_some_and(|o| o.end.is_some()) {
+                self.pair(idx.min(other), idx.max(other), out)?;
+            } else if let Some(v) = self.get_mut(idx) {
+                // Still waiting for the other's end.
+                v.pairs.push(other);
             }
-            self.pairs.swap_remove(n);
-            if let (Some(a), Some(b)) = (self.get(a), self.get(b)) {
-                if let Some(inc) = split_brain(self.iname, a, b, self.min_overlap) {
-                    out(inc, [1, a.idx, b.idx])?;
-                }
+        }
+        Ok(())
+    }
+
+    /// The failover into interval `cur` from `prev`, whose end is known (or never will be).
+    fn failover(&mut self, prev: u64, cur: u64, out: &mut Out<'_>) -> io::Result<()> {
+        if let Some(c) = self.get_mut(cur) {
+            c.waits_prev = false;
+        }
+        let (Some(p), Some(c)) = (self.get(prev), self.get(cur)) else {
+            return Ok(());
+        };
+        let overlap = p.end.map_or(i64::MAX, |end| end - c.start);
+        if overlap >= self.min_overlap {
+            return Ok(());
+        }
+        let summary = format!("{}: MASTER moved from {} to {}", self.iname, p.host, c.host);
+        let inc = cross::cross(
+            "vrrp_failover",
+            self.iname,
+            vec![p.host.clone(), c.host.clone()],
+            c.start,
+            Some(c.start),
+            summary,
+            vec![Evidence {
+                time: Some(c.start),
+                host: c.host.clone(),
+                line: c.line.clone(),
+            }],
+        );
+        out(inc, [1, cur, 0])
+    }
+
+    /// The split brain of intervals `a` < `b`, both ends known (or never to be); neither
+    /// waits for the other any more.
+    fn pair(&mut self, a: u64, b: u64, out: &mut Out<'_>) -> io::Result<()> {
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(v) = self.get_mut(x) {
+                v.pairs.retain(|&o| o != y);
             }
-            self.waiting(a, -1);
-            self.waiting(b, -1);
+        }
+        if let (Some(x), Some(y)) = (self.get(a), self.get(b)) {
+            if let Some(inc) = split_brain(self.iname, x, y, self.min_overlap) {
+                out(inc, [1, a, b])?;
+            }
         }
         Ok(())
     }
 
     /// The input ended: what still waits is decided with the ends unknown.
-    fn end(mut self, out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>) -> io::Result<()> {
-        self.settle(u64::MAX, true, out)
+    fn end(mut self, out: &mut Out<'_>) -> io::Result<()> {
+        let idxs: Vec<u64> = self.alive.iter().map(|v| v.idx).collect();
+        for idx in idxs {
+            let Some(v) = self.get_mut(idx) else { continue };
+            let next = v.failover.take();
+            let later: Vec<u64> = v.pairs.iter().copied().filter(|&o| o > idx).collect();
+            if let Some(cur) = next {
+                self.failover(idx, cur, out)?;
+            }
+            for other in later {
+                self.pair(idx, other, out)?;
+            }
+        }
+        Ok(())
     }
 }
 
