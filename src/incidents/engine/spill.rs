@@ -442,7 +442,7 @@ impl Instance<'_> {
         Ok(())
     }
 
-    /// Interval `idx` ended: the verdicts that waited for it and no other end are made.
+    /// Interval `idx` ended: the verdicts that waited for it are made.
     fn ended(&mut self, idx: u64, out: &mut Out<'_>) -> io::Result<()> {
         let Some(v) = self.get_mut(idx) else {
             return Ok(());
@@ -452,13 +452,12 @@ impl Instance<'_> {
         if let Some(cur) = next {
             self.failover(idx, cur, out)?;
         }
+        // A split brain ends when the first of its two intervals does: the other, still
+        // MASTER now, can only end at this time or later (transitions come in time
+        // order). So it is decided now, and an interval that stays MASTER to the end
+        // does not keep every later one waiting.
         for other in pairs {
-            if self.get(other).is_some_and(|o| o.end.is_some()) {
-                self.pair(idx.min(other), idx.max(other), out)?;
-            } else if let Some(v) = self.get_mut(idx) {
-                // Still waiting for the other's end.
-                v.pairs.push(other);
-            }
+            self.pair(idx.min(other), idx.max(other), out)?;
         }
         Ok(())
     }
@@ -492,8 +491,8 @@ impl Instance<'_> {
         out(inc, [1, cur, 0])
     }
 
-    /// The split brain of intervals `a` < `b`, both ends known (or never to be); neither
-    /// waits for the other any more.
+    /// The split brain of intervals `a` < `b`, the first end known (or never to be);
+    /// neither waits for the other any more.
     fn pair(&mut self, a: u64, b: u64, out: &mut Out<'_>) -> io::Result<()> {
         for (x, y) in [(a, b), (b, a)] {
             if let Some(v) = self.get_mut(x) {
