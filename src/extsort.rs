@@ -77,16 +77,22 @@ impl<T: Serialize + DeserializeOwned + Ord> ExtSort<T> {
         Ok(())
     }
 
-    /// Writes the buffer out as a sorted run.
+    /// Writes the buffer out as a sorted run. The buffer keeps its capacity: growing a
+    /// megabyte-sized vector again for every run made glibc consolidate its free lists
+    /// each time (a third of `analyze`'s CPU on 10 x 1M lines, perf).
     fn spill(&mut self) -> io::Result<()> {
         let mut items = std::mem::take(&mut self.buf);
         items.sort_unstable();
-        self.write_run(items.into_iter().map(Ok))?;
-        // The buffer's memory is reused for the next run.
-        Ok(())
+        let written = self.write_run(items.iter().map(Ok));
+        items.clear();
+        self.buf = items;
+        written
     }
 
-    fn write_run(&mut self, items: impl Iterator<Item = io::Result<T>>) -> io::Result<()> {
+    fn write_run<B: std::borrow::Borrow<T>>(
+        &mut self,
+        items: impl Iterator<Item = io::Result<B>>,
+    ) -> io::Result<()> {
         if self.file.is_none() {
             self.file = Some(tempfile::tempfile()?);
         }
@@ -104,7 +110,7 @@ impl<T: Serialize + DeserializeOwned + Ord> ExtSort<T> {
         );
         let mut n = 0;
         for item in items {
-            bincode::serialize_into(&mut w, &item?).map_err(io::Error::other)?;
+            bincode::serialize_into(&mut w, item?.borrow()).map_err(io::Error::other)?;
             n += 1;
         }
         let end = w.into_inner().map_err(|e| e.into_error())?.pos;
@@ -130,7 +136,7 @@ impl<T: Serialize + DeserializeOwned + Ord> ExtSort<T> {
             let first: Vec<Run> = self.runs.drain(..FAN_IN).collect();
             let Some(file) = &self.file else { break };
             let read = file.try_clone()?;
-            let merged = Merge::new(&read, &first)?;
+            let merged: Merge<T> = Merge::new(&read, &first)?;
             self.write_run(merged)?;
         }
         Ok(Sorted {
