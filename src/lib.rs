@@ -15,6 +15,7 @@ pub mod app;
 pub mod check;
 pub mod cli;
 pub mod demo;
+pub mod extsort;
 pub mod fmtio;
 pub mod health;
 pub mod http;

@@ -14,6 +14,7 @@ pub mod web;
 
 use crate::app::App;
 use crate::http::{self, Site};
+use crate::incidents::Incident;
 use crate::logs::analyze::Analyzer;
 use crate::logs::frame::YearClock;
 use crate::logs::rules::Rules;
@@ -288,7 +289,11 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         until: args.until.map(|t| t.as_microsecond()),
         hosts: args.host.clone(),
     };
-    let mut a = Analyzer::new(rules, clock, max_line).with_filter(filter);
+    // Incidents leave memory as they close: a post-mortem of millions of lines finds
+    // millions of them.
+    let mut a = Analyzer::new(rules, clock, max_line)
+        .with_filter(filter.clone())
+        .spilling();
     let html = matches!(args.format, OutputFormat::Html);
     // The report draws as it reads; the analyzer hands it each kept event.
     let timeline = std::rc::Rc::new(std::cell::RefCell::new(crate::report::Timeline::new()));
@@ -313,22 +318,37 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         read.with_context(|| format!("analyze {}", path.display()))?;
     }
     bar.finish();
-    let mut s = a.into_summary();
-    if !args.kind.is_empty() {
-        s.incidents
-            .retain(|i| args.kind.iter().any(|k| k == i.kind));
-    }
+    let (s, found) = a.into_found()?;
+    // The incidents kept (`--since`, `--until`, `--host`, `--kind`), read from disk at
+    // each pass.
+    // Every output reads them once; it notes on the way whether one is critical.
+    let critical = std::cell::Cell::new(false);
+    let each = |f: &mut dyn FnMut(&Incident)| -> std::io::Result<()> {
+        let Some(found) = &found else { return Ok(()) };
+        found.each(&mut |i| {
+            if filter.keeps_incident(&i)
+                && (args.kind.is_empty() || args.kind.iter().any(|k| k == i.kind))
+            {
+                let sev = i.severity == crate::logs::rules::Severity::Critical;
+                critical.set(critical.get() || sev);
+                f(&i);
+            }
+        })
+    };
     let page = if html {
         let t = std::mem::take(&mut *timeline.borrow_mut());
-        Some(crate::report::render(&t.report(&s))?)
+        let report = t
+            .report_each(&s, &each)
+            .context("cannot read the incidents back")?;
+        Some(crate::report::render(&report)?)
     } else {
         None
     };
     // Written as it is made: a post-mortem of millions of lines has tens of MB of output.
     let write = |out: &mut dyn Write| match (&page, args.format) {
         (Some(p), _) => out.write_all(p.as_bytes()),
-        (None, OutputFormat::Json) => s.write_json(out),
-        (None, _) => out.write_all(s.to_text().as_bytes()),
+        (None, OutputFormat::Json) => s.write_json_each(out, &each),
+        (None, _) => s.write_text_each(out, &each),
     };
     match &args.output {
         Some(path) => {
@@ -344,10 +364,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     }
     // The report runs the engine for its own page; the exit status says it only when asked.
     let asked = args.incidents || !args.kind.is_empty();
-    let critical = asked
-        && s.incidents
-            .iter()
-            .any(|i| i.severity == crate::logs::rules::Severity::Critical);
+    let critical = asked && critical.get();
     Ok(if critical {
         ExitCode::from(1)
     } else {

@@ -110,7 +110,10 @@ struct Host {
 #[derive(Debug, Clone)]
 pub struct Engine {
     s: Settings,
-    open: HashMap<Key, Open>,
+    /// Boxed: an open incident is large, and a hash table keeps a quarter to a half of its
+    /// slots empty (tens of thousands of real servers out made the table two thirds of
+    /// `analyze`'s memory, massif).
+    open: HashMap<Key, Box<Open>>,
     done: VecDeque<Incident>,
     /// Closed incidents kept (`None`: all, as `analyze` wants).
     history: Option<usize>,
@@ -230,6 +233,17 @@ impl Engine {
                 self.transitions.drain(..extra);
             }
         }
+    }
+
+    /// Entries the engine holds for incidents and verdicts: open incidents, closed ones not
+    /// yet taken, MASTER transitions, pending quiet-window deadlines. With a [`Store`]
+    /// taking what closes, this follows what is open, not what was found.
+    pub fn held(&self) -> usize {
+        self.open.len()
+            + self.done.len()
+            + self.transitions.len()
+            + self.by_seq.len()
+            + self.deadlines.values().map(|d| d.len()).sum::<usize>()
     }
 
     /// Changes so far: equal numbers mean nothing to save.
@@ -372,7 +386,7 @@ impl Engine {
                 .insert((d, o.seq));
             self.by_seq.insert(o.seq, k.clone());
         }
-        self.open.insert(k, o);
+        self.open.insert(k, Box::new(o));
     }
 
     /// A zero-length incident (a crash, a failover).
@@ -449,14 +463,9 @@ impl Engine {
         }
     }
 
-    /// The incidents so far (closed and open), as [`Engine::finish`] would give them now.
-    pub fn incidents(&self) -> Vec<Incident> {
-        self.clone().finish()
-    }
-
-    /// The incidents found so far and still open, oldest first, with the cross-director
-    /// verdicts (failovers, split brains) decided from every director's transitions.
-    pub fn finish(mut self) -> Vec<Incident> {
+    /// The input ended: every director's incidents whose quiet window passed by its last
+    /// event close.
+    fn close_quiet_at_ends(&mut self) {
         let hosts: Vec<(Name, i64)> = self
             .hosts
             .iter()
@@ -465,6 +474,17 @@ impl Engine {
         for (h, last) in hosts {
             self.close_quiet(&h, last);
         }
+    }
+
+    /// The incidents so far (closed and open), as [`Engine::finish`] would give them now.
+    pub fn incidents(&self) -> Vec<Incident> {
+        self.clone().finish()
+    }
+
+    /// The incidents found so far and still open, oldest first, with the cross-director
+    /// verdicts (failovers, split brains) decided from every director's transitions.
+    pub fn finish(mut self) -> Vec<Incident> {
+        self.close_quiet_at_ends();
         let mut out: Vec<Incident> = std::mem::take(&mut self.done).into();
         out.extend(std::mem::take(&mut self.open).into_values().map(finish));
         let cross = self.cross_director();
@@ -580,7 +600,8 @@ fn push_evidence(o: &mut Open, ev: Evidence, keep: usize) {
     }
 }
 
-fn finish(mut o: Open) -> Incident {
+fn finish(o: Box<Open>) -> Incident {
+    let mut o = *o;
     o.inc.evidence.extend(o.tail);
     o.inc.id = id_of(&o.inc);
     o.inc
@@ -612,8 +633,10 @@ mod detect;
 mod event;
 mod saved;
 mod snapshot;
+mod spill;
 
 pub use saved::Saved;
+pub use spill::{Found, Store};
 
 use cross::Transition;
 use event::In;
@@ -621,5 +644,7 @@ pub use event::Seen;
 
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+mod spill_tests;
 #[cfg(test)]
 mod tests;

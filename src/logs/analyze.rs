@@ -10,11 +10,12 @@ use super::event::rfc3339;
 use super::frame::YearClock;
 use super::pipeline::{Classifier, EventRef, Sink};
 use super::rules::Rules;
+use crate::incidents::engine::{Found, Store};
 use crate::incidents::{Engine, Incident};
 use crate::lines::Splitter;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::{self, Read};
+use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,6 +27,46 @@ pub enum AnalyzeError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot keep the incidents found in a temporary file: {0}")]
+    Spill(#[source] io::Error),
+}
+
+/// Each incident of an analysis, in order, handed to the function given: from a list in
+/// memory or from the incidents `analyze` spilled to disk ([`Found`]). Called once per
+/// pass over them.
+pub type Each<'a> = &'a dyn Fn(&mut dyn FnMut(&Incident)) -> io::Result<()>;
+
+/// Streams incidents into a JSON array as they are read.
+struct Streamed<'a>(Each<'a>);
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = s.serialize_seq(None)?;
+        let mut failed = None;
+        (self.0)(&mut |i| {
+            if failed.is_none() {
+                failed = seq.serialize_element(i).err();
+            }
+        })
+        .map_err(S::Error::custom)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        seq.end()
+    }
+}
+
+/// [`Summary`] with its incidents streamed: the same JSON, field for field.
+#[derive(Serialize)]
+struct SummaryView<'a> {
+    lines: u64,
+    matched: u64,
+    unmatched: u64,
+    truncated: u64,
+    events: &'a BTreeMap<String, u64>,
+    hosts: &'a BTreeMap<String, BTreeMap<String, KindStats>>,
+    incidents: Streamed<'a>,
 }
 
 /// The host name given to lines whose transport names none (console output, dmesg) when
@@ -126,11 +167,45 @@ impl Summary {
 
     /// [`Summary::to_json`] and a newline, written to `out` as it is made.
     pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+        self.write_json_each(out, &|f| {
+            self.incidents.iter().for_each(f);
+            Ok(())
+        })
+    }
+
+    /// [`Summary::write_json`] with the incidents `each` gives instead of its own.
+    pub fn write_json_each(&self, out: &mut dyn std::io::Write, each: Each<'_>) -> io::Result<()> {
+        let view = SummaryView {
+            lines: self.lines,
+            matched: self.matched,
+            unmatched: self.unmatched,
+            truncated: self.truncated,
+            events: &self.events,
+            hosts: &self.hosts,
+            incidents: Streamed(each),
+        };
+        serde_json::to_writer_pretty(&mut *out, &view).map_err(std::io::Error::other)?;
         out.write_all(b"\n")
     }
 
     pub fn to_text(&self) -> String {
+        let mut out = Vec::new();
+        // Writing to memory fails only with the incidents' source, here a list.
+        let _ = self.write_text(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// [`Summary::to_text`], written to `out`.
+    pub fn write_text(&self, out: &mut dyn std::io::Write) -> io::Result<()> {
+        self.write_text_each(out, &|f| {
+            self.incidents.iter().for_each(f);
+            Ok(())
+        })
+    }
+
+    /// [`Summary::write_text`] with the incidents `each` gives instead of its own (one
+    /// pass).
+    pub fn write_text_each(&self, out: &mut dyn std::io::Write, each: Each<'_>) -> io::Result<()> {
         let mut s = format!(
             "lines      {}\nmatched    {}\nunmatched  {}\ntruncated  {}\n",
             self.lines, self.matched, self.unmatched, self.truncated
@@ -143,31 +218,45 @@ impl Summary {
             }
         }
         let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), rfc3339);
-        if !self.incidents.is_empty() {
-            s.push_str(&format!("incidents ({}):\n", self.incidents.len()));
+        // One pass: the closed ones' lines wait in a temporary file (there may be millions),
+        // the open ones' in memory (as the engine held them), until the count is known.
+        let mut closed = io::BufWriter::new(tempfile::tempfile()?);
+        let mut open: Vec<String> = Vec::new();
+        let mut n = 0u64;
+        let mut failed = None;
+        each(&mut |i| {
+            n += 1;
+            let who = i.host.clone().unwrap_or_else(|| i.hosts.join(","));
+            let sev = i.severity.as_str();
+            let line = format!(
+                "  {} … {}  {sev:<8}  {:<24}  {who}: {}\n      check: {}\n",
+                rfc3339(i.start),
+                time(i.end),
+                i.kind,
+                i.summary,
+                i.hint
+            );
+            match i.end {
+                Some(_) if failed.is_none() => failed = closed.write_all(line.as_bytes()).err(),
+                Some(_) => {}
+                None => open.push(line),
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if n > 0 {
             // Closed ones in time order, then what is still open at the end of the input.
-            let (closed, open): (Vec<&Incident>, Vec<&Incident>) =
-                self.incidents.iter().partition(|i| i.end.is_some());
-            for (title, list) in [
-                ("", closed),
-                ("  still open at the end of the input:\n", open),
-            ] {
-                if list.is_empty() {
-                    continue;
-                }
-                s.push_str(title);
-                for i in list {
-                    let who = i.host.clone().unwrap_or_else(|| i.hosts.join(","));
-                    let sev = serde_json::to_value(i.severity).ok();
-                    let sev = sev.as_ref().and_then(|v| v.as_str()).unwrap_or("");
-                    s.push_str(&format!(
-                        "  {} … {}  {sev:<8}  {:<24}  {who}: {}\n      check: {}\n",
-                        rfc3339(i.start),
-                        time(i.end),
-                        i.kind,
-                        i.summary,
-                        i.hint
-                    ));
+            s.push_str(&format!("incidents ({n}):\n"));
+            out.write_all(s.as_bytes())?;
+            s.clear();
+            let mut closed = closed.into_inner().map_err(|e| e.into_error())?;
+            io::Seek::rewind(&mut closed)?;
+            io::copy(&mut closed, out)?;
+            if !open.is_empty() {
+                out.write_all(b"  still open at the end of the input:\n")?;
+                for l in &open {
+                    out.write_all(l.as_bytes())?;
                 }
             }
         }
@@ -183,7 +272,7 @@ impl Summary {
                 ));
             }
         }
-        s
+        out.write_all(s.as_bytes())
     }
 }
 
@@ -205,6 +294,11 @@ impl<T: Observer> Observer for std::rc::Rc<std::cell::RefCell<T>> {
 /// engine when it runs, and to the observer when there is one.
 struct Tally {
     engine: Option<Engine>,
+    /// Where the engine's closed incidents go as they close (`analyze`'s CLI), so that
+    /// memory follows what is open.
+    store: Option<Store>,
+    /// The first failure to write to the store.
+    spill_error: Option<io::Error>,
     observer: Option<Box<dyn Observer>>,
     filter: Filter,
     hosts: Vec<String>,
@@ -256,6 +350,9 @@ impl Sink for Tally {
         // brain after it); the filter applies to what is reported.
         if let Some(e) = &mut self.engine {
             e.event(ev, host);
+            if let (Some(st), None) = (&mut self.store, &self.spill_error) {
+                self.spill_error = st.take(e).err();
+            }
         }
         if !self.filter.keeps(ev.time, host) {
             return;
@@ -282,6 +379,8 @@ impl Analyzer {
             classifier: Classifier::new(rules, clock, NO_HOST).paired(),
             tally: Tally {
                 engine: None,
+                store: None,
+                spill_error: None,
                 observer: None,
                 filter: Filter::default(),
                 hosts: Vec::new(),
@@ -317,6 +416,33 @@ impl Analyzer {
     pub fn with_engine(mut self, engine: Engine) -> Analyzer {
         self.tally.engine = Some(engine);
         self
+    }
+
+    /// Moves the incidents it finds out of memory as they close ([`Store`]): read them
+    /// with [`Analyzer::into_found`]. [`Analyzer::summary`] then sees only open ones.
+    pub fn spilling(self) -> Analyzer {
+        self.spilling_into(Store::new())
+    }
+
+    /// [`Analyzer::spilling`] into this store.
+    pub fn spilling_into(mut self, store: Store) -> Analyzer {
+        self.tally.store = Some(store);
+        self
+    }
+
+    /// At the end of the input, with [`Analyzer::spilling`]: the summary (no incidents in
+    /// it) and every incident found, in order, from disk (`None` when the engine did not
+    /// run). The [`Filter`] is not applied to them: see [`Filter::keeps_incident`].
+    pub fn into_found(mut self) -> Result<(Summary, Option<Found>), AnalyzeError> {
+        if let Some(e) = self.tally.spill_error.take() {
+            return Err(AnalyzeError::Spill(e));
+        }
+        let found = match (self.tally.engine.take(), self.tally.store.take()) {
+            (Some(e), Some(st)) => Some(st.finish(e).map_err(AnalyzeError::Spill)?),
+            (Some(e), None) => Some(Store::new().finish(e).map_err(AnalyzeError::Spill)?),
+            _ => None,
+        };
+        Ok((self.summary_with(Vec::new()), found))
     }
 
     /// One line, without its newline.
@@ -426,110 +552,4 @@ impl Analyzer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::logs::frame::frame;
-    use std::io::Write;
-
-    fn analyze(bytes: &[u8]) -> Summary {
-        let rules = Arc::new(Rules::builtin().unwrap());
-        let mut a = Analyzer::new(
-            rules,
-            YearClock::fixed(2024).with_zone(jiff::tz::TimeZone::UTC),
-            4096,
-        );
-        a.read(bytes).unwrap();
-        a.summary()
-    }
-
-    const TEXT: &[u8] = b"Nov 25 10:00:00 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE\n\
-        Nov 25 10:00:01 lb1 Keepalived_vrrp[1]: (VI_1) Entering BACKUP STATE\n\
-        Nov 25 10:00:02 lb1 sshd[9]: Accepted publickey for root\n\
-        [ 12.5] nf_conntrack: table full, dropping packet";
-
-    #[test]
-    fn counts_lines_events_and_the_unmatched() {
-        let s = analyze(TEXT);
-        assert_eq!((s.lines, s.matched, s.unmatched), (4, 3, 1));
-        assert_eq!(s.events.get("vrrp_master"), Some(&1));
-        assert_eq!(s.events.get("conntrack_table_full"), Some(&1));
-        let json: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
-        assert_eq!(json["lines"], 4);
-        assert_eq!(json["matched"], 3);
-        assert_eq!(json["events"]["vrrp_backup"], 1);
-        assert!(s.to_text().contains("vrrp_master"));
-    }
-
-    #[test]
-    fn each_host_gets_its_kinds_with_first_and_last_times() {
-        let s = analyze(
-            b"Nov 25 10:00:00 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE\n\
-              Nov 25 10:05:00 lb2 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE\n\
-              Nov 25 10:07:30 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE\n\
-              [ 12.5] nf_conntrack: table full, dropping packet\n",
-        );
-        let json: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
-        let lb1 = &json["hosts"]["lb1"]["vrrp_master"];
-        assert_eq!(lb1["count"], 2);
-        assert_eq!(lb1["first"], "2024-11-25T10:00:00Z");
-        assert_eq!(lb1["last"], "2024-11-25T10:07:30Z");
-        assert_eq!(json["hosts"]["lb2"]["vrrp_master"]["count"], 1);
-        let kernel = &json["hosts"][NO_HOST]["conntrack_table_full"];
-        assert_eq!(kernel["count"], 1);
-        assert!(
-            kernel.get("first").is_none(),
-            "no wall time in a dmesg line"
-        );
-        let text = s.to_text();
-        assert!(text.contains("host lb1:") && text.contains("2024-11-25T10:07:30Z"));
-    }
-
-    /// Lines go through in pairs; odd counts, mixed idents and lines no rule applies to must
-    /// count exactly as classifying each line alone by the reference does.
-    #[test]
-    fn pairs_count_what_the_reference_counts_line_by_line() {
-        let rules = Arc::new(Rules::builtin().unwrap());
-        let clock = YearClock::fixed(2024);
-        let mut text = String::new();
-        for f in [
-            include_str!("../../tests/fixtures/logs/keepalived-2.2.7-lbA.log"),
-            include_str!("../../tests/fixtures/logs/keepalived_lines.txt"),
-            include_str!("../../tests/fixtures/logs/kernel_lines.txt"),
-        ] {
-            text.push_str(f);
-            text.push_str("Nov 25 10:00:02 lb1 sshd[9]: Accepted publickey for root\n");
-        }
-        // Either count of lines ends in an event, the one a held line would lose.
-        text.push_str("(VI_9) Entering MASTER STATE\n(VI_9) Entering MASTER STATE\n");
-        for take in [text.lines().count(), text.lines().count() - 1] {
-            let lines: Vec<&str> = text.lines().take(take).collect();
-            let mut a = Analyzer::new(rules.clone(), clock, 4096);
-            a.read(lines.join("\n").as_bytes()).unwrap();
-            let mut want = BTreeMap::new();
-            for l in &lines {
-                let f = frame(l.as_bytes(), &clock);
-                if let Some((i, _)) = rules.classify_reference(f.ident.as_deref(), &f.message) {
-                    *want.entry(rules.rules()[i].kind.clone()).or_insert(0) += 1;
-                }
-            }
-            let got = a.summary();
-            assert_eq!(got.lines, take as u64);
-            assert_eq!(got.events, want, "{take} lines");
-        }
-    }
-
-    #[test]
-    fn gzip_is_read_like_the_plain_text() {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(TEXT).unwrap();
-        assert_eq!(analyze(&gz.finish().unwrap()), analyze(TEXT));
-    }
-
-    #[test]
-    fn a_huge_line_is_cut_counted_and_the_next_still_classified() {
-        let mut input = vec![b'x'; 2 << 20];
-        input.extend_from_slice(b"\n(VI_1) Entering MASTER STATE\n\xff\xfe\n");
-        let s = analyze(&input);
-        assert_eq!((s.lines, s.truncated, s.matched), (3, 1, 1));
-    }
-}
+mod tests;

@@ -10,7 +10,7 @@ use super::model::{
     MIN_SEGMENTS,
 };
 use crate::incidents::Incident;
-use crate::logs::analyze::{Observer, Summary};
+use crate::logs::analyze::{Each, Observer, Summary};
 use crate::logs::pipeline::EventRef;
 use crate::logs::rules::Severity;
 use std::collections::BTreeMap;
@@ -135,23 +135,36 @@ impl Timeline {
 
     /// The report: these lanes, with the incidents and counts of `summary`.
     pub fn report(self, summary: &Summary) -> Report {
-        let times = self
-            .hosts
-            .iter()
-            .flat_map(|h| [h.first, h.last])
-            .flatten()
-            .chain(
-                summary
-                    .incidents
-                    .iter()
-                    .flat_map(|i| [Some(i.start), i.end])
-                    .flatten(),
-            );
+        let each: Each<'_> = &|f| {
+            summary.incidents.iter().for_each(f);
+            Ok(())
+        };
+        // A list in memory cannot fail.
+        self.report_each(summary, each)
+            .unwrap_or_else(|_| Timeline::new().report(&Summary::default()))
+    }
+
+    /// [`Timeline::report`] with the incidents `each` gives (one pass): the first
+    /// [`MAX_INCIDENTS`] kept, the others counted.
+    pub fn report_each(self, summary: &Summary, each: Each<'_>) -> std::io::Result<Report> {
         let (mut start, mut end) = (i64::MAX, i64::MIN);
-        for t in times {
+        for t in self.hosts.iter().flat_map(|h| [h.first, h.last]).flatten() {
             start = start.min(t);
             end = end.max(t);
         }
+        let mut incidents: Vec<Incident> = Vec::new();
+        let mut omitted: BTreeMap<&'static str, u64> = BTreeMap::new();
+        each(&mut |i| {
+            for t in [Some(i.start), i.end].into_iter().flatten() {
+                start = start.min(t);
+                end = end.max(t);
+            }
+            if incidents.len() < MAX_INCIDENTS {
+                incidents.push(i.clone());
+            } else {
+                *omitted.entry(i.kind).or_default() += 1;
+            }
+        })?;
         if start > end {
             (start, end) = (0, 0);
         }
@@ -224,18 +237,8 @@ impl Timeline {
             }
         }
         let activity = activity(&self.hosts, start_ms, end_ms);
-        let mut incidents: Vec<Incident> = summary
-            .incidents
-            .iter()
-            .take(MAX_INCIDENTS)
-            .cloned()
-            .collect();
         incidents.sort_by_key(|i| i.start);
-        let mut omitted: BTreeMap<&'static str, u64> = BTreeMap::new();
-        for i in summary.incidents.iter().skip(MAX_INCIDENTS) {
-            *omitted.entry(i.kind).or_default() += 1;
-        }
-        Report {
+        Ok(Report {
             version: crate::metrics::VERSION,
             start: start_ms,
             end: end_ms,
@@ -250,7 +253,7 @@ impl Timeline {
             activity,
             incidents,
             incidents_omitted: omitted,
-        }
+        })
     }
 }
 

@@ -108,7 +108,7 @@ impl Engine {
 }
 
 /// How long before a split brain a mismatch may have begun and still explain it.
-const EXPLAINS_FROM: i64 = 10_000_000;
+pub(super) const EXPLAINS_FROM: i64 = 10_000_000;
 
 /// Adds to each split brain what its directors said of each other's adverts meanwhile (a
 /// VIP list, a password, an interval that differ): "VI_1 had two masters, lb-a and lb-b;
@@ -167,12 +167,12 @@ pub(super) fn explain_split_brains(all: &mut [Incident]) {
 }
 
 /// The message of a keepalived line about an instance: what follows `(INAME) `.
-fn said(line: &str) -> &str {
+pub(super) fn said(line: &str) -> &str {
     let msg = line.find(") ").map_or(line, |i| &line[i + 2..]);
     msg.trim().trim_end_matches('!')
 }
 
-fn cross(
+pub(super) fn cross(
     kind_name: &'static str,
     iname: &str,
     hosts: Vec<String>,

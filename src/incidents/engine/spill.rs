@@ -1,0 +1,410 @@
+//! `analyze`'s way of keeping what the engine found: closed incidents and MASTER
+//! transitions leave the engine as they come and wait, sorted, in temporary files
+//! ([`crate::extsort`]), so memory follows what is open, not what was found. At the end the
+//! cross-director verdicts are made in one pass over the transitions, instance by instance
+//! in time order, holding only the MASTER intervals that can still overlap a later one; the
+//! split brains are explained in one pass over them and the mismatches, both by start.
+//!
+//! The result is exactly [`Engine::finish`]'s: the same incidents, fields and order (a test
+//! compares them).
+
+use super::*;
+use crate::extsort::{ExtSort, Sorted};
+use crate::logs::rules::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::io;
+
+mod verdicts;
+use verdicts::verdicts;
+
+/// Items held in memory per sorter before a run goes to disk.
+const INCIDENTS_IN_MEMORY: usize = 4096;
+const TRANSITIONS_IN_MEMORY: usize = 16384;
+
+/// An incident as stored: its fields in output order first, then a sequence number that
+/// keeps [`Engine::finish`]'s order among equals (closed in order of closing, then the
+/// open ones, then the verdicts across directors).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stored {
+    start: i64,
+    kind: String,
+    host: Option<String>,
+    hosts: Vec<String>,
+    iname: Option<String>,
+    vs: Option<String>,
+    rs: Option<String>,
+    seq: [u64; 3],
+    id: String,
+    severity: Severity,
+    end: Option<i64>,
+    count: u64,
+    evidence: Vec<(Option<i64>, String, String)>,
+    summary: String,
+}
+
+impl Stored {
+    fn of(i: Incident, seq: [u64; 3]) -> Stored {
+        Stored {
+            start: i.start,
+            kind: i.kind.to_string(),
+            host: i.host,
+            hosts: i.hosts,
+            iname: i.iname,
+            vs: i.virtual_service,
+            rs: i.real_server,
+            seq,
+            id: i.id,
+            severity: i.severity,
+            end: i.end,
+            count: i.count,
+            evidence: i
+                .evidence
+                .into_iter()
+                .map(|e| (e.time, e.host, e.line))
+                .collect(),
+            summary: i.summary,
+        }
+    }
+
+    fn incident(self) -> io::Result<Incident> {
+        let spec = kind(&self.kind).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "unknown incident kind stored")
+        })?;
+        Ok(Incident {
+            id: self.id,
+            kind: spec.name,
+            severity: self.severity,
+            host: self.host,
+            hosts: self.hosts,
+            iname: self.iname,
+            virtual_service: self.vs,
+            real_server: self.rs,
+            start: self.start,
+            end: self.end,
+            count: self.count,
+            evidence: self
+                .evidence
+                .into_iter()
+                .map(|(time, host, line)| Evidence { time, host, line })
+                .collect(),
+            summary: self.summary,
+            hint: spec.hint,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn key(
+        &self,
+    ) -> (
+        i64,
+        &str,
+        &Option<String>,
+        &[String],
+        &Option<String>,
+        &Option<String>,
+        &Option<String>,
+        [u64; 3],
+    ) {
+        (
+            self.start,
+            &self.kind,
+            &self.host,
+            &self.hosts,
+            &self.iname,
+            &self.vs,
+            &self.rs,
+            self.seq,
+        )
+    }
+}
+
+impl PartialEq for Stored {
+    fn eq(&self, o: &Stored) -> bool {
+        self.key() == o.key()
+    }
+}
+impl Eq for Stored {}
+impl PartialOrd for Stored {
+    fn partial_cmp(&self, o: &Stored) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Stored {
+    fn cmp(&self, o: &Stored) -> std::cmp::Ordering {
+        self.key().cmp(&o.key())
+    }
+}
+
+/// A MASTER transition, by instance then time (then arrival: the in-memory verdicts sort
+/// each instance's transitions stably by time).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct TRec {
+    iname: String,
+    time: i64,
+    seq: u64,
+    host: String,
+    master: bool,
+    line: String,
+}
+
+/// A mismatch incident as a split brain's explanation needs it, by instance then start.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct Mismatch {
+    iname: String,
+    start: i64,
+    seq: u64,
+    host: String,
+    end: Option<i64>,
+    /// What its first evidence line says (`None`: it has none).
+    said: Option<String>,
+}
+
+/// A split brain waiting for its explanation, by instance then the earliest start of a
+/// mismatch that can explain it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct Brain {
+    iname: String,
+    from: i64,
+    inc: Stored,
+}
+
+/// Where an `analyze` engine's closed incidents and transitions go.
+#[derive(Debug)]
+pub struct Store {
+    incidents: ExtSort<Stored>,
+    transitions: ExtSort<TRec>,
+    mismatches: ExtSort<Mismatch>,
+    seq: u64,
+    /// Incidents held in memory by each sorter of [`Store::finish`].
+    limit: usize,
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store::new()
+    }
+}
+
+impl Store {
+    pub fn new() -> Store {
+        Store::with_limits(INCIDENTS_IN_MEMORY, TRANSITIONS_IN_MEMORY)
+    }
+
+    /// A store holding at most `incidents` incidents and `transitions` transitions (and
+    /// as many mismatches) in memory at once.
+    pub fn with_limits(incidents: usize, transitions: usize) -> Store {
+        Store {
+            incidents: ExtSort::new(incidents),
+            transitions: ExtSort::new(transitions),
+            mismatches: ExtSort::new(transitions),
+            seq: 0,
+            limit: incidents,
+        }
+    }
+
+    /// Moves the engine's closed incidents and transitions here (cheap when there are
+    /// none: call it after every event).
+    pub fn take(&mut self, e: &mut Engine) -> io::Result<()> {
+        for i in std::mem::take(&mut e.done) {
+            self.incident(i)?;
+        }
+        for t in e.transitions.drain(..) {
+            self.seq += 1;
+            self.transitions.push(TRec {
+                iname: t.iname,
+                time: t.time,
+                seq: self.seq,
+                host: t.host,
+                master: t.master,
+                line: t.line,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn incident(&mut self, i: Incident) -> io::Result<()> {
+        self.seq += 1;
+        if let (true, Some(iname), Some(host)) = (
+            matches!(i.kind, "vrrp_config_mismatch" | "vrrp_auth_mismatch"),
+            &i.iname,
+            &i.host,
+        ) {
+            self.mismatches.push(Mismatch {
+                iname: iname.clone(),
+                start: i.start,
+                seq: self.seq,
+                host: host.clone(),
+                end: i.end,
+                said: i.evidence.first().map(|e| cross::said(&e.line).to_string()),
+            })?;
+        }
+        self.incidents.push(Stored::of(i, [0, self.seq, 0]))
+    }
+
+    /// Items held in memory now, all sorters together (for the test that memory does
+    /// not grow with closed incidents).
+    pub fn in_memory(&self) -> usize {
+        self.incidents.in_memory() + self.transitions.in_memory() + self.mismatches.in_memory()
+    }
+
+    /// [`Engine::finish`] with what was moved here: every incident, in its order.
+    pub fn finish(mut self, mut e: Engine) -> io::Result<Found> {
+        e.close_quiet_at_ends();
+        self.take(&mut e)?;
+        for o in std::mem::take(&mut e.open).into_values() {
+            self.incident(finish(o))?;
+        }
+        let min_overlap = micros(e.s.split_brain_min_overlap);
+        let transitions = std::mem::replace(&mut self.transitions, ExtSort::new(1)).finish()?;
+        let mut brains = ExtSort::new(self.limit);
+        {
+            let mut out = |inc: Incident, seq: [u64; 3]| -> io::Result<()> {
+                if inc.kind == "split_brain" {
+                    let iname = inc.iname.clone().unwrap_or_default();
+                    brains.push(Brain {
+                        iname,
+                        from: inc.start - cross::EXPLAINS_FROM,
+                        inc: Stored::of(inc, seq),
+                    })
+                } else {
+                    self.incidents.push(Stored::of(inc, seq))
+                }
+            };
+            verdicts(&transitions, min_overlap, &mut out)?;
+        }
+        drop(transitions);
+        let mismatches = std::mem::replace(&mut self.mismatches, ExtSort::new(1)).finish()?;
+        explain(&brains.finish()?, &mismatches, &mut |s| {
+            self.incidents.push(s)
+        })?;
+        let len = self.incidents.len();
+        Ok(Found {
+            sorted: self.incidents.finish()?,
+            len,
+        })
+    }
+}
+
+/// Every incident an `analyze` run found, in [`Engine::finish`]'s order, read from disk.
+#[derive(Debug)]
+pub struct Found {
+    sorted: Sorted<Stored>,
+    len: u64,
+}
+
+impl Found {
+    /// How many (before any filter).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Each incident in order, handed to `f`.
+    pub fn each(&self, f: &mut dyn FnMut(Incident)) -> io::Result<()> {
+        for s in self.sorted.iter()? {
+            f(s?.incident()?);
+        }
+        Ok(())
+    }
+}
+
+/// [`cross::explain_split_brains`] as a sweep over split brains and mismatches, both in
+/// order of instance and time: a split brain takes what its directors' mismatches said
+/// from 10 s before its start to its end. Only the mismatches and split brains that
+/// overlap the sweep's time are held.
+fn explain(
+    brains: &Sorted<Brain>,
+    mismatches: &Sorted<Mismatch>,
+    out: &mut dyn FnMut(Stored) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut bs = brains.iter()?.peekable();
+    let mut ms = mismatches.iter()?.peekable();
+    // Within the current instance: the brains not yet ended, with what explains them, and
+    // the mismatches not yet ended.
+    let mut iname = String::new();
+    let mut active: Vec<(Brain, BTreeSet<String>)> = Vec::new();
+    let mut current: Vec<Mismatch> = Vec::new();
+    let done = |(mut b, why): (Brain, BTreeSet<String>),
+                out: &mut dyn FnMut(Stored) -> io::Result<()>| {
+        if !why.is_empty() {
+            let why: Vec<String> = why.into_iter().collect();
+            b.inc.summary = format!("{}; {}", b.inc.summary, why.join("; "));
+        }
+        out(b.inc)
+    };
+    // Whether mismatch `m` explains brain `b`: its director, and their times meet.
+    let meets = |m: &Mismatch, b: &Brain| {
+        b.inc.hosts.contains(&m.host)
+            && m.end.is_none_or(|e| e >= b.from)
+            && b.inc.end.is_none_or(|e| m.start <= e)
+    };
+    loop {
+        // The next item by (instance, time); either on a tie.
+        let take_m = match (ms.peek(), bs.peek()) {
+            (None, None) => break,
+            (Some(Err(_)), _) => true,
+            (_, Some(Err(_))) => false,
+            (Some(Ok(m)), Some(Ok(b))) => (&m.iname, m.start) <= (&b.iname, b.from),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        let (m, b) = if take_m {
+            (ms.next().transpose()?, None)
+        } else {
+            (None, bs.next().transpose()?)
+        };
+        let (inst, t) = match (&m, &b) {
+            (Some(m), _) => (&m.iname, m.start),
+            (_, Some(b)) => (&b.iname, b.from),
+            _ => break,
+        };
+        if *inst != iname {
+            for a in active.drain(..) {
+                done(a, out)?;
+            }
+            current.clear();
+            iname.clone_from(inst);
+        }
+        // What ended before now cannot meet what starts now.
+        current.retain(|m| m.end.is_none_or(|e| e >= t));
+        let mut n = 0;
+        while n < active.len() {
+            if active[n].0.inc.end.is_some_and(|e| e < t) {
+                // Their order does not matter: the output is sorted.
+                let a = active.swap_remove(n);
+                done(a, out)?;
+            } else {
+                n += 1;
+            }
+        }
+        if let Some(m) = m {
+            // A mismatch starting now explains the brains still on, of its director.
+            if let Some(s) = &m.said {
+                for (b, why) in &mut active {
+                    if meets(&m, b) {
+                        why.insert(format!("{}: {s}", m.host));
+                    }
+                }
+            }
+            current.push(m);
+        }
+        if let Some(b) = b {
+            // A brain whose window starts now takes the mismatches still on.
+            let mut why = BTreeSet::new();
+            for m in &current {
+                if let (true, Some(s)) = (meets(m, &b), &m.said) {
+                    why.insert(format!("{}: {s}", m.host));
+                }
+            }
+            active.push((b, why));
+        }
+    }
+    for a in active {
+        done(a, out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! The verdicts across directors as a stream: [`Engine::cross_director`]'s failovers and
+//! split brains from MASTER transitions sorted by instance and time, each made as soon as
+//! the end it needs is known, holding only the intervals a verdict may still need.
+
+use super::*;
+
+/// A MASTER interval of one director, while a verdict may still need it.
+#[derive(Debug)]
+struct Interval {
+    idx: u64,
+    host: String,
+    start: i64,
+    end: Option<i64>,
+    line: String,
+    /// The other intervals of split brains with this one waiting for an end.
+    pairs: Vec<u64>,
+    /// The next interval, whose failover from this one waits for this one's end.
+    failover: Option<u64>,
+    /// Its own failover waits for the previous interval's end.
+    waits_prev: bool,
+}
+
+impl Interval {
+    /// No verdict waits for it.
+    fn idle(&self) -> bool {
+        self.pairs.is_empty() && self.failover.is_none() && !self.waits_prev
+    }
+}
+
+/// [`Engine::cross_director`] over transitions sorted by instance and time, handing each
+/// verdict to `out` as soon as the ends it needs are known.
+pub(super) fn verdicts(
+    transitions: &Sorted<TRec>,
+    min_overlap: i64,
+    out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut it = transitions.iter()?.peekable();
+    while let Some(first) = it.next() {
+        let first = first?;
+        let iname = first.iname.clone();
+        let mut inst = Instance {
+            iname: &iname,
+            min_overlap,
+            alive: std::collections::VecDeque::new(),
+            open: HashMap::default(),
+            next: 0,
+        };
+        inst.step(first, out)?;
+        while let Some(t) = it.next_if(|t| t.as_ref().map_or(true, |t| t.iname == iname)) {
+            inst.step(t?, out)?;
+        }
+        inst.end(out)?;
+    }
+    Ok(())
+}
+
+/// One instance's verdicts in progress.
+struct Instance<'a> {
+    iname: &'a str,
+    min_overlap: i64,
+    /// Intervals in order of start that a verdict may still need.
+    alive: std::collections::VecDeque<Interval>,
+    /// Per director, its intervals not yet ended (the newest last).
+    open: HashMap<String, Vec<u64>>,
+    next: u64,
+}
+
+type Out<'o> = dyn FnMut(Incident, [u64; 3]) -> io::Result<()> + 'o;
+
+impl Instance<'_> {
+    fn pos(&self, idx: u64) -> Option<usize> {
+        // `alive` is in order of idx.
+        let (a, b) = self.alive.as_slices();
+        match a.binary_search_by_key(&idx, |v| v.idx) {
+            Ok(i) => Some(i),
+            Err(_) => b
+                .binary_search_by_key(&idx, |v| v.idx)
+                .ok()
+                .map(|i| i + a.len()),
+        }
+    }
+
+    fn get(&self, idx: u64) -> Option<&Interval> {
+        self.alive.get(self.pos(idx)?)
+    }
+
+    fn get_mut(&mut self, idx: u64) -> Option<&mut Interval> {
+        let i = self.pos(idx)?;
+        self.alive.get_mut(i)
+    }
+
+    fn step(&mut self, t: TRec, out: &mut Out<'_>) -> io::Result<()> {
+        if !t.master {
+            let Some(idx) = self.open.get_mut(&t.host).and_then(Vec::pop) else {
+                return Ok(());
+            };
+            if let Some(v) = self.get_mut(idx) {
+                v.end = Some(t.time);
+            }
+            return self.ended(idx, out);
+        }
+        // Intervals no later one can overlap and no verdict waits for go; the newest stays
+        // (the next one's failover looks at it).
+        let now = t.time;
+        let newest = self.next.checked_sub(1);
+        self.alive
+            .retain(|v| !(v.idle() && Some(v.idx) != newest && v.end.is_some_and(|e| e <= now)));
+        let idx = self.next;
+        self.next += 1;
+        // A failover from the previous interval, once its end is known.
+        let mut waits_prev = false;
+        if let Some(prev) = newest.and_then(|p| self.get_mut(p)) {
+            if prev.host != t.host {
+                prev.failover = Some(idx);
+                waits_prev = true;
+            }
+        }
+        // A split brain with every interval of another director not ended by now.
+        let mut pairs = Vec::new();
+        for a in self.alive.iter_mut() {
+            if a.host != t.host && a.end.is_none_or(|e| now < e) {
+                a.pairs.push(idx);
+                pairs.push(a.idx);
+            }
+        }
+        self.alive.push_back(Interval {
+            idx,
+            host: t.host.clone(),
+            start: t.time,
+            end: None,
+            line: t.line,
+            pairs,
+            failover: None,
+            waits_prev,
+        });
+        self.open.entry(t.host).or_default().push(idx);
+        Ok(())
+    }
+
+    /// Interval `idx` ended: the verdicts that waited for it are made.
+    fn ended(&mut self, idx: u64, out: &mut Out<'_>) -> io::Result<()> {
+        let Some(v) = self.get_mut(idx) else {
+            return Ok(());
+        };
+        let pairs = std::mem::take(&mut v.pairs);
+        let next = v.failover.take();
+        if let Some(cur) = next {
+            self.failover(idx, cur, out)?;
+        }
+        // A split brain ends when the first of its two intervals does: the other, still
+        // MASTER now, can only end at this time or later (transitions come in time
+        // order). So it is decided now, and an interval that stays MASTER to the end
+        // does not keep every later one waiting.
+        for other in pairs {
+            self.pair(idx.min(other), idx.max(other), out)?;
+        }
+        Ok(())
+    }
+
+    /// The failover into interval `cur` from `prev`, whose end is known (or never will be).
+    fn failover(&mut self, prev: u64, cur: u64, out: &mut Out<'_>) -> io::Result<()> {
+        if let Some(c) = self.get_mut(cur) {
+            c.waits_prev = false;
+        }
+        let (Some(p), Some(c)) = (self.get(prev), self.get(cur)) else {
+            return Ok(());
+        };
+        let overlap = p.end.map_or(i64::MAX, |end| end - c.start);
+        if overlap >= self.min_overlap {
+            return Ok(());
+        }
+        let summary = format!("{}: MASTER moved from {} to {}", self.iname, p.host, c.host);
+        let inc = cross::cross(
+            "vrrp_failover",
+            self.iname,
+            vec![p.host.clone(), c.host.clone()],
+            c.start,
+            Some(c.start),
+            summary,
+            vec![Evidence {
+                time: Some(c.start),
+                host: c.host.clone(),
+                line: c.line.clone(),
+            }],
+        );
+        out(inc, [1, cur, 0])
+    }
+
+    /// The split brain of intervals `a` < `b`, the first end known (or never to be);
+    /// neither waits for the other any more.
+    fn pair(&mut self, a: u64, b: u64, out: &mut Out<'_>) -> io::Result<()> {
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(v) = self.get_mut(x) {
+                v.pairs.retain(|&o| o != y);
+            }
+        }
+        if let (Some(x), Some(y)) = (self.get(a), self.get(b)) {
+            if let Some(inc) = split_brain(self.iname, x, y, self.min_overlap) {
+                out(inc, [1, a, b])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The input ended: what still waits is decided with the ends unknown.
+    fn end(mut self, out: &mut Out<'_>) -> io::Result<()> {
+        let idxs: Vec<u64> = self.alive.iter().map(|v| v.idx).collect();
+        for idx in idxs {
+            let Some(v) = self.get_mut(idx) else { continue };
+            let next = v.failover.take();
+            let later: Vec<u64> = v.pairs.iter().copied().filter(|&o| o > idx).collect();
+            if let Some(cur) = next {
+                self.failover(idx, cur, out)?;
+            }
+            for other in later {
+                self.pair(idx, other, out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`Engine::cross_director`]'s split brain between intervals `a` and `b`, if they overlap
+/// long enough.
+fn split_brain(iname: &str, a: &Interval, b: &Interval, min_overlap: i64) -> Option<Incident> {
+    let start = a.start.max(b.start);
+    let end = match (a.end, b.end) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (Some(x), None) | (None, Some(x)) => Some(x),
+        (None, None) => None,
+    };
+    if end.is_some_and(|e| e - start < min_overlap) {
+        return None;
+    }
+    let mut hosts = vec![a.host.clone(), b.host.clone()];
+    hosts.sort();
+    let summary = format!("{iname} had two masters, {} and {}", hosts[0], hosts[1]);
+    let evidence = [a, b]
+        .iter()
+        .map(|x| Evidence {
+            time: Some(x.start),
+            host: x.host.clone(),
+            line: x.line.clone(),
+        })
+        .collect();
+    Some(cross::cross(
+        "split_brain",
+        iname,
+        hosts,
+        start,
+        end,
+        summary,
+        evidence,
+    ))
+}
