@@ -6,7 +6,7 @@
 #
 # Environment:
 #   BENCH_EXPORTERS  "lvsmon node_exporter" (default) or one of them
-#   BENCH_SKIP_BUILD 1 = use the existing target/release/lvsmon
+#   BENCH_SKIP_BUILD 1 = use the existing release build (cargo metadata's target directory)
 #   BENCH_REGEN      1 = rewrite the procfs trees even if present
 #   BENCH_N_SMALL / BENCH_N_LARGE  scrapes per exporter (20 for S and M, 10 for L)
 #   BENCH_GZIP       0 = skip the second pass that scrapes with Accept-Encoding: gzip, as
@@ -25,8 +25,11 @@ read -r -a EXPORTERS <<<"${BENCH_EXPORTERS:-lvsmon node_exporter}"
 N_SMALL=${BENCH_N_SMALL:-20}
 N_LARGE=${BENCH_N_LARGE:-10}
 NODE_EXPORTER=${NODE_EXPORTER:-prometheus-node-exporter}
-LVSMON=$ROOT/target/release/lvsmon
-if [ -n "${CARGO_TARGET_DIR:-}" ]; then LVSMON=$CARGO_TARGET_DIR/release/lvsmon; fi
+# cargo's own answer for where builds go (CARGO_TARGET_DIR, a wrapper's choice, or target/)
+TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null ||
+    echo "${CARGO_TARGET_DIR:-$ROOT/target}")
+LVSMON=$TARGET_DIR/release/lvsmon
 
 for s in "${SIZES[@]}"; do
     case $s in S|M|L) ;; *) echo "unknown size '$s' (want S, M or L)" >&2; exit 2 ;; esac
