@@ -43,11 +43,10 @@ fn wait_value(addr: SocketAddr, name: &str, want: &[(&str, &str)], v: Option<f64
     t0.elapsed()
 }
 
-/// `lvsmon serve` for one director: passive, following `fifo`, with its own state dir.
-fn lvsmon(lab: &Lab, host: &str, fifo: &Path) -> (Served, SocketAddr) {
-    let pid = lab.pid_file(host);
-    let state = lab.path(&format!("state-{host}"));
-    common::serve(&[
+/// `lvsmon serve` that never signals keepalived (`pid`'s): passive, following `fifo`,
+/// keeping its state in `state`; `extra` flags after those.
+fn passive(pid: &Path, fifo: &Path, state: &Path, extra: &[&str]) -> (Served, SocketAddr) {
+    let mut args = vec![
         "--log.state-dir",
         state.to_str().unwrap(),
         "--web.listen-address",
@@ -57,11 +56,18 @@ fn lvsmon(lab: &Lab, host: &str, fifo: &Path) -> (Served, SocketAddr) {
         "--keepalived.pid-file",
         pid.to_str().unwrap(),
         "--keepalived.passive",
-        "--keepalived.min-interval",
-        "200ms",
         "--keepalived.notify-fifo",
         fifo.to_str().unwrap(),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    common::serve(&args)
+}
+
+/// `lvsmon serve` for one director of the lab, with its own state dir.
+fn lvsmon(lab: &Lab, host: &str, fifo: &Path) -> (Served, SocketAddr) {
+    let state = lab.path(&format!("state-{host}"));
+    let fast = ["--keepalived.min-interval", "200ms"];
+    passive(&lab.pid_file(host), fifo, &state, &fast)
 }
 
 fn wait_path(p: &Path, log: impl Fn() -> String) {
@@ -225,8 +231,9 @@ const CHECKER_LINES: &str = include_str!("fixtures/logs/keepalived-2.2.7-flap.no
 /// The checker's real lines, written to the FIFO one `write` each as keepalived writes them
 /// (its FIFO opened read-write, non-blocking), reach `/metrics` one by one: rs2 down, up,
 /// down…, and after a restart of lvsmon they are taken back from the state dir while the
-/// same keepalived runs, and only then. (This machine has no IPVS for keepalived's checker to run on: the lines come from
-/// the VM; a live process, this test, stands in for keepalived's pid.)
+/// same keepalived runs, and only then. (This machine has no IPVS for keepalived's checker
+/// to run on: the lines come from the VM; a live process, this test, stands in for
+/// keepalived's pid.)
 #[test]
 fn a_real_checkers_lines_take_effect_one_by_one() {
     use std::io::Write;
@@ -236,20 +243,7 @@ fn a_real_checkers_lines_take_effect_one_by_one() {
     let pid = dir.path().join("keepalived.pid");
     std::fs::write(&pid, format!("{}\n", std::process::id())).unwrap();
     let state = dir.path().join("state");
-    let args = [
-        "--web.listen-address",
-        "127.0.0.1:0",
-        "--path.procfs",
-        "/nonexistent-procfs",
-        "--keepalived.pid-file",
-        pid.to_str().unwrap(),
-        "--keepalived.passive",
-        "--keepalived.notify-fifo",
-        fifo.to_str().unwrap(),
-        "--log.state-dir",
-        state.to_str().unwrap(),
-    ];
-    let (srv, addr) = common::serve(&args);
+    let (srv, addr) = passive(&pid, &fifo, &state, &[]);
     wait_path(&fifo, || srv.log());
     let mut w = std::fs::OpenOptions::new()
         .read(true)
@@ -280,20 +274,13 @@ fn a_real_checkers_lines_take_effect_one_by_one() {
         assert_eq!(value(addr, "keepalived_real_server_weight", &rs2), None);
     }
     assert_eq!(value(addr, "keepalived_up", &[]), Some(1.0));
-    assert_eq!(
-        value(
-            addr,
-            "lvsmon_keepalived_notify_lines_total",
-            &[("result", "ok")]
-        ),
-        Some(lines.len() as f64)
-    );
+    assert_eq!(ok_lines(addr), lines.len() as f64);
     let last = value(addr, "keepalived_real_server_up", &rs2);
     assert!(last.is_some());
     drop(srv);
 
     // lvsmon restarts, the same keepalived runs: the last word on rs2 is back at once.
-    let (srv, addr) = common::serve(&args);
+    let (srv, addr) = passive(&pid, &fifo, &state, &[]);
     let took = wait_value(addr, "keepalived_real_server_up", &rs2, last);
     assert!(took < Duration::from_secs(2), "taken back after {took:?}");
     assert_eq!(ok_lines(addr), 0.0);
@@ -303,7 +290,7 @@ fn a_real_checkers_lines_take_effect_one_by_one() {
     // holds, and nothing is taken back.
     std::thread::sleep(Duration::from_millis(20));
     std::fs::write(&pid, format!("{}\n", std::process::id())).unwrap();
-    let (_srv, addr) = common::serve(&args);
+    let (_srv, addr) = passive(&pid, &fifo, &state, &[]);
     wait_value(addr, "keepalived_up", &[], Some(1.0));
     assert_eq!(value(addr, "keepalived_real_server_up", &rs2), None);
 }
