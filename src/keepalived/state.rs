@@ -179,8 +179,9 @@ impl Keepalived {
         let mut state = c.good.as_ref().map(|g| g.state.clone()).unwrap_or_default();
         let mut notices = self.notices();
         // A restarted keepalived's own lines replace the old run's; until it speaks, what
-        // the old run said no longer holds.
-        if c.up {
+        // the old run said no longer holds. Looked at when the reader refreshes (its pid
+        // file is read then anyway), not at every scrape the cache answers.
+        if c.up && refreshed {
             notices.same_run(self.run().as_deref());
         }
         self.save_notices(&mut notices, true);
