@@ -22,7 +22,8 @@ split=$(grep -n 'Stopped Keepalived' src/demo/logs/keepalived-2.2.7.log | head -
 head -n "$split" src/demo/logs/keepalived-2.2.7.log > "$tmp/lb-a.log"
 tail -n +"$((split + 1))" src/demo/logs/keepalived-2.2.7.log > "$tmp/lb-b.log"
 TZ=UTC "$lvsmon" analyze --format html -o "$tmp/report.html" \
-    "$tmp/lb-a.log@lb-a" "$tmp/lb-b.log@lb-b" src/demo/logs/keepalived-2.2.7-check.log@vm
+    "$tmp/lb-a.log@lb-a" "$tmp/lb-b.log@lb-b" src/demo/logs/keepalived-2.2.7-check.log@vm ||
+    [ $? -eq 1 ] # 1: a critical incident was found, which the picture is for
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$tmp/profile" --hide-scrollbars --window-size=1280,1150 \

@@ -6,7 +6,7 @@
 //!   keepalived captures of three directors (tests/fixtures/logs/keepalived-2.2.7-fault-lb*,
 //!   a split brain between lb-a and lb-b) and a line carrying `<script>` markup: the lanes,
 //!   the split brain drawn where both MASTER lanes are, one table row per incident (as
-//!   many as `analyze --format json --incidents` finds), a row's link zooms to its span and
+//!   many as `analyze --format json` finds), a row's link zooms to its span and
 //!   shows evidence, summary and hint; the hostile line shown as text and never run; zoom
 //!   and back; the print styles hide the controls and chromium prints it; no console
 //!   error; no request but the file itself.
@@ -93,7 +93,7 @@ fn report_of_real_directors_in_a_browser() {
     args.extend(inputs(dir.path()));
     lvsmon(&args);
     // What the engine finds over the same input, for the table to match.
-    let mut json_args: Vec<String> = ["analyze", "--incidents", "--format", "json"]
+    let mut json_args: Vec<String> = ["analyze", "--format", "json"]
         .iter()
         .map(|s| s.to_string())
         .collect();

@@ -386,14 +386,7 @@ fn analyze_finds_the_split_brain_and_says_so_in_its_exit_status() {
     };
     let run = |extra: &[&str]| {
         let out = Command::new(BIN)
-            .args([
-                "analyze",
-                "--incidents",
-                "--format",
-                "json",
-                "--log.timezone",
-                "UTC",
-            ])
+            .args(["analyze", "--format", "json", "--log.timezone", "UTC"])
             .args(extra)
             .arg(input("lbA", "lb-a"))
             .arg(input("lbB", "lb-b"))
@@ -405,6 +398,7 @@ fn analyze_finds_the_split_brain_and_says_so_in_its_exit_status() {
     };
     let (code, v) = run(&[]);
     assert_eq!(code, Some(1), "a critical incident was found");
+    let v0 = v.clone();
     let sb: Vec<&serde_json::Value> = v["incidents"]
         .as_array()
         .unwrap()
@@ -426,6 +420,24 @@ fn analyze_finds_the_split_brain_and_says_so_in_its_exit_status() {
         .unwrap()
         .iter()
         .all(|i| i["kind"] != "split_brain"));
+    // `--incidents` (the engine was opt-in once) is still taken and changes nothing;
+    // `--no-incidents` counts events only, and then finds nothing critical.
+    let (code, old) = run(&["--incidents"]);
+    assert_eq!((code, &old["incidents"]), (Some(1), &v0["incidents"]));
+    let (code, events) = run(&["--no-incidents"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(events["incidents"], serde_json::json!([]), "{events}");
+    assert_eq!(events["hosts"], v0["hosts"]);
+    let html = Command::new(BIN)
+        .args(["analyze", "--no-incidents", "--format", "html"])
+        .arg(input("lbA", "lb-a"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        html.status.code(),
+        Some(2),
+        "the report is drawn from incidents"
+    );
     let (_, v) = run(&["--host", "lb-b"]);
     assert_eq!(
         v["hosts"].as_object().unwrap().keys().collect::<Vec<_>>(),

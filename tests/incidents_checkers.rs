@@ -6,7 +6,7 @@
 //! HTTP_GET, SSL_GET, TCP_CHECK, TCP_CHECK with inhibit_on_failure, MISC_CHECK with and
 //! without retries, DNS_CHECK, SMTP_CHECK. Every server was stopped at once and started again.
 //!
-//! The built binary's `analyze --incidents --format json FILE@lb` must give one
+//! The built binary's `analyze --format json FILE@lb` must give one
 //! `real_server_down` per real server, with its virtual service (from the scenario's
 //! configuration, below), its start and end second (read here from the capture's own
 //! "Removing service"/"Disabling service" and "Adding service"/"Enabling service" lines) and
@@ -107,7 +107,7 @@ fn first_after(lines: &[&str], after: usize, needle: &str) -> Option<(usize, Str
 
 fn analyze(path: &str) -> (i32, Value) {
     let out = Command::new(BIN)
-        .args(["analyze", "--incidents", "--format", "json"])
+        .args(["analyze", "--format", "json"])
         .arg(format!("{path}@lb"))
         .output()
         .expect("run lvsmon");

@@ -176,12 +176,7 @@ fn real_keepalived_faults_and_split_brain() {
     }
     // The post-mortem of both consoles: two FAULTs of lbA, the split brain across both.
     let dir = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "analyze".to_string(),
-        "--incidents".into(),
-        "--format".into(),
-        "json".into(),
-    ];
+    let mut args = vec!["analyze".to_string(), "--format".into(), "json".into()];
     for (h, l) in ["A", "B", "C"].iter().zip(&logs) {
         let p = dir.path().join(format!("lb{h}.log"));
         std::fs::write(&p, l).unwrap();

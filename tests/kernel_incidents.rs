@@ -63,7 +63,7 @@ fn analyze_finds_the_kernels_sync_errors_and_full_conntrack_table() {
     );
     let file = capture().join("dmesg-errors.txt");
     let out = Command::new(env!("CARGO_BIN_EXE_lvsmon"))
-        .args(["analyze", "--incidents", "--format", "json"])
+        .args(["analyze", "--format", "json"])
         .arg(format!("{}@lb-a", file.display()))
         .output()
         .unwrap();
@@ -102,4 +102,91 @@ fn serve_in_the_guest_found_them_live_in_dev_kmsg() {
         assert!(inc["start"].as_str().unwrap().starts_with("20"), "{inc}");
         assert!(inc["end"].is_null(), "still open when asked: {inc}");
     }
+}
+
+/// A plain `dmesg` counts seconds since boot. The kernel's own line from boot, "setting
+/// system clock to … UTC (SECONDS)", dates them: `analyze` of the guest's dmesg (that line,
+/// then the errors) gives each incident the start `serve` gave it live from /dev/kmsg
+/// with the guest's clocks, to within the hardware clock's second. Without the line,
+/// `--boot-time` does the same, and without either the input is reported undated.
+#[test]
+fn a_plain_dmesg_is_dated_from_the_kernels_clock_line() {
+    let clock = std::fs::read_to_string(capture().join("dmesg-clock.txt")).unwrap();
+    assert!(clock.contains("setting system clock to"), "{clock}");
+    let errors = std::fs::read_to_string(capture().join("dmesg-errors.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dmesg = dir.path().join("dmesg.txt");
+    std::fs::write(&dmesg, format!("{clock}{errors}")).unwrap();
+    let analyze = |file: &std::path::Path, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lvsmon"))
+            .args(["analyze", "--format", "json"])
+            .args(extra)
+            .arg(format!("{}@lb-a", file.display()))
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let starts: Vec<(String, jiff::Timestamp)> = incidents(&json)
+            .iter()
+            .map(|i| {
+                let kind = i["kind"].as_str().unwrap().to_string();
+                (kind, i["start"].as_str().unwrap().parse().unwrap())
+            })
+            .collect();
+        (starts, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let live: Value =
+        serde_json::from_str(&std::fs::read_to_string(capture().join("incidents.json")).unwrap())
+            .unwrap();
+    let live_start = |kind: &str| -> jiff::Timestamp {
+        one(&incidents(&live), kind)["start"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (dated, err) = analyze(&dmesg, &[]);
+    assert_eq!(dated.len(), 2, "{dated:?}");
+    assert!(!err.contains("undated"), "{err}");
+    for (kind, start) in &dated {
+        let off = (start.as_microsecond() - live_start(kind).as_microsecond()).abs();
+        assert!(
+            off < 1_000_000,
+            "{kind}: {start} against serve's {}",
+            live_start(kind)
+        );
+    }
+    // Without the clock line: undated, said on stderr; with the boot time given, the
+    // same dates as from the line.
+    let bare = dir.path().join("bare.txt");
+    std::fs::write(&bare, &errors).unwrap();
+    let (_, err) = analyze(&bare, &[]);
+    let n = errors.lines().count();
+    assert!(
+        err.contains(&format!("{n} kernel lines")) && err.contains("undated"),
+        "{err}"
+    );
+    assert!(err.contains("--boot-time lb-a=TIME"), "{err}");
+    let since: f64 = clock
+        .split(']')
+        .next()
+        .unwrap()
+        .trim_start_matches('[')
+        .trim()
+        .parse()
+        .unwrap();
+    let secs: i64 = clock
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .trim()
+        .trim_end_matches(')')
+        .parse()
+        .unwrap();
+    let boot = jiff::Timestamp::from_microsecond(
+        secs * 1_000_000 + 500_000 - (since * 1e6).round() as i64,
+    )
+    .unwrap();
+    let (given, err) = analyze(&bare, &["--boot-time", &format!("lb-a={boot}")]);
+    assert!(!err.contains("undated"), "{err}");
+    assert_eq!(given, dated);
 }

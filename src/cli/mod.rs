@@ -29,8 +29,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Parses the command line and runs the subcommand. Exit status: 0; 1 on an error of
-/// `serve` or `dump`; for `analyze` (scripts rely on it) 0, 1 when `--incidents` found a
-/// critical incident, 2 on an error; `check` exits as a plugin does (0–3, see `check`).
+/// `serve` or `dump`; for `analyze` (scripts rely on it) 0, 1 when it found a critical
+/// incident, 2 on an error; `check` exits as a plugin does (0–3, see `check`).
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -279,6 +279,35 @@ fn input_name(arg: &std::path::Path) -> (Option<String>, std::path::PathBuf) {
     }
 }
 
+/// `--boot-time [HOST=]TIME`: RFC 3339, or a civil date and time (`uptime -s`) in `zone`.
+fn boot_times(
+    args: &[String],
+    zone: &jiff::tz::TimeZone,
+) -> Result<crate::logs::analyze::BootTimes> {
+    let mut boots = crate::logs::analyze::BootTimes::default();
+    for arg in args {
+        // A host name holds no `=`; neither does a time.
+        let (host, time) = match arg.split_once('=') {
+            Some((h, t)) => (Some(h), t),
+            None => (None, arg.as_str()),
+        };
+        let t = match time.parse::<jiff::Timestamp>() {
+            Ok(t) => t,
+            Err(_) => time
+                .parse::<jiff::civil::DateTime>()
+                .and_then(|d| zone.to_timestamp(d))
+                .with_context(|| format!("--boot-time {arg:?}: want [HOST=]TIME, TIME as 2026-12-03T03:26:06Z or 2026-12-03 03:26:06"))?,
+        };
+        match host {
+            Some(h) => {
+                boots.by_host.insert(h.to_string(), t.as_microsecond());
+            }
+            None => boots.other = Some(t.as_microsecond()),
+        }
+    }
+    Ok(boots)
+}
+
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let file = load_config(args.config.as_deref())?;
     let rules = Arc::new(Rules::load(args.rules.as_deref())?);
@@ -291,8 +320,10 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     };
     // Incidents leave memory as they close: a post-mortem of millions of lines finds
     // millions of them.
+    let boots = boot_times(&args.boot_time, clock.zone())?;
     let mut a = Analyzer::new(rules, clock, max_line)
         .with_filter(filter.clone())
+        .with_boot_times(boots)
         .spilling();
     let html = matches!(args.format, OutputFormat::Html);
     // The report draws as it reads; the analyzer hands it each kept event.
@@ -300,7 +331,13 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     if html {
         a = a.with_observer(Box::new(timeline.clone()));
     }
-    if args.incidents || html || !args.kind.is_empty() {
+    if html && args.no_incidents {
+        anyhow::bail!("--format html draws the incidents: it cannot go with --no-incidents");
+    }
+    // The engine runs unless told not to: a post-mortem is its incidents, and scripts read
+    // the exit status.
+    let engine = !args.no_incidents;
+    if engine {
         a = a.with_incidents(file.incidents.clone().unwrap_or_default());
     }
     let inputs: Vec<_> = args.files.iter().map(|f| input_name(f)).collect();
@@ -316,6 +353,16 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
                 .map_err(anyhow::Error::from)
         };
         read.with_context(|| format!("analyze {}", path.display()))?;
+        if a.undated() > 0 {
+            eprintln!(
+                "lvsmon: {}: {} kernel lines carry only the time since boot and no boot time \
+                 is known: their events are undated; give --boot-time {}TIME (`uptime -s` on \
+                 that director) or read `dmesg -T`, the journal or /dev/kmsg instead",
+                path.display(),
+                a.undated(),
+                host.as_deref().map_or(String::new(), |h| format!("{h}="))
+            );
+        }
     }
     bar.finish();
     let (s, found) = a.into_found()?;
@@ -362,10 +409,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         }
         None => write_stdout(write)?,
     }
-    // The report runs the engine for its own page; the exit status says it only when asked.
-    let asked = args.incidents || !args.kind.is_empty();
-    let critical = asked && critical.get();
-    Ok(if critical {
+    Ok(if engine && critical.get() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

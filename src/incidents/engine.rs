@@ -17,7 +17,7 @@ use crate::model::{RealServerId, VirtualServiceId};
 use std::collections::{BTreeMap, VecDeque};
 
 /// The engine's maps are looked up several times per event: foldhash, not SipHash (SipHash
-/// was a tenth of `analyze --incidents`, callgrind), seeded per map.
+/// was a tenth of `analyze`, callgrind), seeded per map.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 

@@ -370,6 +370,24 @@ pub struct Analyzer {
     classifier: Classifier,
     tally: Tally,
     max_line: usize,
+    /// Boot instants (µs since the epoch) for inputs whose kernel lines carry the time
+    /// since boot: per input name (`FILE@HOST`'s host), and for any other input.
+    boots: BootTimes,
+}
+
+/// When each director booted, for kernel times since boot (`analyze --boot-time`).
+#[derive(Debug, Clone, Default)]
+pub struct BootTimes {
+    /// Per input name (`FILE@HOST`'s host).
+    pub by_host: BTreeMap<String, i64>,
+    /// For the inputs not named above.
+    pub other: Option<i64>,
+}
+
+impl BootTimes {
+    fn of(&self, name: &str) -> Option<i64> {
+        self.by_host.get(name).copied().or(self.other)
+    }
 }
 
 impl Analyzer {
@@ -392,7 +410,20 @@ impl Analyzer {
                 truncated: 0,
             },
             max_line,
+            boots: BootTimes::default(),
         }
+    }
+
+    /// Dates kernel times since boot (a plain `dmesg`) from these boot instants; an input
+    /// with none is dated from the kernel's own clock line when it has one.
+    pub fn with_boot_times(mut self, boots: BootTimes) -> Analyzer {
+        self.boots = boots;
+        self
+    }
+
+    /// Lines of the last input read whose time was since boot with no boot time known.
+    pub fn undated(&self) -> u64 {
+        self.classifier.undated()
     }
 
     /// Keeps only the events `filter` keeps (`--since`, `--until`, `--host`).
@@ -484,6 +515,7 @@ impl Analyzer {
     /// Reads `input` to its end; its lines that name no host are `name`'s.
     pub fn read_named(&mut self, input: impl Read, name: &str) -> io::Result<()> {
         self.classifier.set_source(name);
+        self.classifier.set_boot(self.boots.of(name));
         self.read(input)
     }
 

@@ -57,7 +57,7 @@ pub fn rfc3339(micros: i64) -> String {
 /// fraction (`…:17.123456Z`) when there is one, so every time of a stream has the same
 /// width. jiff makes the calendar date; the digits are written here because formatting
 /// through `Display` cost more than the incident engine's detectors (callgrind, analyze
-/// --incidents on bench/logs.sh's file). Out of jiff's range: nothing.
+/// on bench/logs.sh's file). Out of jiff's range: nothing.
 pub fn write_rfc3339(out: &mut String, micros: i64) {
     let Ok(t) = jiff::Timestamp::from_microsecond(micros) else {
         return;

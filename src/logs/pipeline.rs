@@ -9,10 +9,24 @@
 //! time, so that an event is never held back waiting for the next line.
 
 use super::event::{bounded_line, wall_time, Event, MAX_EVENT_LINE};
-use super::frame::{frame, Frame, YearClock};
+use super::frame::{frame, Frame, Time, YearClock};
 use super::rules::{self, Label, Rules, Scratch, Severity};
 use crate::model::{RealServerId, VirtualServiceId};
 use std::sync::Arc;
+
+/// The boot instant (µs since the epoch) from the kernel's own line at boot, written when
+/// it set the system clock from the hardware clock (drivers/rtc/class.c, hctosys.c since
+/// 2.6: `rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (1796268366)`; the
+/// date's form changed over the years, the seconds in brackets did not) at `since_boot` µs.
+/// The kernel sets the clock to those seconds plus half a second: the hardware clock
+/// counts whole seconds. As good as the machine's hardware clock was at boot.
+pub fn clock_set_at(message: &str, since_boot: u64) -> Option<i64> {
+    let (_, rest) = message.split_once("setting system clock to ")?;
+    let (_, secs) = rest.split_once(" UTC (")?;
+    let secs: i64 = secs.trim_end().strip_suffix(')')?.parse().ok()?;
+    let at = secs.checked_mul(1_000_000)?.checked_add(500_000)?;
+    at.checked_sub(i64::try_from(since_boot).ok()?)
+}
 
 /// A line named a virtual service or real server in a form no identity could be made of (a
 /// mangled address, keepalived 1.2's protocol-less service, a virtual server group).
@@ -111,8 +125,11 @@ pub struct Classifier {
     scratch: [Scratch; 2],
     clock: YearClock,
     source: Arc<str>,
-    /// The epoch time of boot, in microseconds, for kernel times since boot (live kmsg).
+    /// The epoch time of boot, in microseconds, for kernel times since boot (live kmsg,
+    /// `analyze --boot-time`, or learnt from the kernel's own "setting system clock" line).
     boot: Option<i64>,
+    /// Lines with a time since boot and no boot time known: their events are undated.
+    undated: u64,
     paired: bool,
     /// The first line of a pair, waiting (paired mode only).
     held: Vec<u8>,
@@ -129,6 +146,7 @@ impl Classifier {
             clock,
             source: Arc::from(source),
             boot: None,
+            undated: 0,
             paired: false,
             held: Vec::new(),
             held_cut: false,
@@ -147,6 +165,19 @@ impl Classifier {
     pub fn with_boot(mut self, boot_micros: Option<i64>) -> Classifier {
         self.boot = boot_micros;
         self
+    }
+
+    /// The boot instant for the input that follows (`analyze`: each input is its own
+    /// machine's), and the count of undated lines started again.
+    pub fn set_boot(&mut self, boot_micros: Option<i64>) {
+        self.boot = boot_micros;
+        self.undated = 0;
+    }
+
+    /// Lines since [`Classifier::set_boot`] whose time was since boot with no boot time
+    /// known (a plain `dmesg` without its clock line): their events have no time.
+    pub fn undated(&self) -> u64 {
+        self.undated
     }
 
     pub fn source(&self) -> &str {
@@ -229,6 +260,10 @@ impl Classifier {
         sink: &mut impl Sink,
     ) {
         sink.line(cut, won.is_some());
+        if let (Some(Time::SinceBoot(us)), None) = (f.time, self.boot) {
+            self.boot = clock_set_at(&f.message, us);
+            self.undated += u64::from(self.boot.is_none());
+        }
         let Some(rule) = won else { return };
         let labels = if sink.wants_labels() {
             self.rules
@@ -250,5 +285,34 @@ impl Classifier {
             rules: &self.rules,
         };
         sink.event(&ev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernels_clock_line_dates_its_boot() {
+        // Linux 6.1's wording (%ptR), then 2.6's: the seconds in brackets carry the time.
+        for m in [
+            "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (1796268366)",
+            "rtc_cmos 00:02: setting system clock to 2026-12-03 03:26:06 UTC (1796268366) ",
+        ] {
+            let boot = clock_set_at(m, 1_234_567).unwrap();
+            assert_eq!(boot, 1_796_268_366_500_000 - 1_234_567, "{m}");
+        }
+        for m in [
+            "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC",
+            "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (-x)",
+            "rtc_cmos 00:00: hctosys: unable to read the hardware clock",
+            "setting system clock to  UTC (99999999999999999999)",
+        ] {
+            assert_eq!(clock_set_at(m, 5), None, "{m}");
+        }
+        assert_eq!(
+            clock_set_at("setting system clock to x UTC (1)", u64::MAX),
+            None
+        );
     }
 }

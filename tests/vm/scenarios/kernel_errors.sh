@@ -56,3 +56,6 @@ fi
 run nft delete table ip lvsvm
 killall httpd 2>/dev/null
 dmesg | tail -n +"$((KMSG_FROM + 1))" | grep -E 'IPVS|conntrack' > "$CAP/dmesg-errors.txt"
+# The kernel's line from boot that says when the clock was set (rtc hctosys): what lets
+# `analyze` date a plain dmesg's seconds since boot (tests/kernel_incidents.rs).
+dmesg | grep -m1 'setting system clock to' > "$CAP/dmesg-clock.txt" || true
