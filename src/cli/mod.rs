@@ -97,7 +97,25 @@ fn parse_listen(addr: &str) -> Result<Vec<SocketAddr>> {
     Ok(addrs)
 }
 
+/// One malloc arena for the process, set before any thread starts. The incident engine's
+/// look reads the whole table every few seconds in its own thread; in a thread arena glibc
+/// trims only free chunks, never the arena's top, and its dynamic mmap threshold (raised
+/// by the first large read) puts the next look's buffers there: after one changed
+/// allocation pattern a 100,000-backend director sat at 14.6 MB of free heap at rest
+/// against 1.9 MB live (heaptrack). The main arena's top is trimmed (`malloc_trim`), and
+/// a page built under it is still reused between scrapes; lvsmon's threads seldom
+/// allocate at once.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt changes a setting of glibc's allocator; it takes no pointer, and one
+    // arena is a valid setting at any time (threads that hold another arena keep it).
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 fn serve(args: ServeArgs) -> Result<()> {
+    one_malloc_arena();
     let file = load_config(args.common.config.as_deref())?;
     let s = resolve(&args.common, &file)?;
     init_logging(&s.log_level)?;
