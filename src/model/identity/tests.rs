@@ -586,3 +586,22 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The stack-written IPv4 text is byte for byte what `SocketAddr` writes, with and
+    /// without a width (a real server padded in a column), and a virtual service's text
+    /// is the protocol and that.
+    #[test]
+    fn ipv4_identities_read_as_std_writes_them(a in any::<u32>(), port in any::<u16>(), w in 0usize..30) {
+        let addr = std::net::Ipv4Addr::from(a);
+        let std_text = SocketAddr::new(IpAddr::V4(addr), port).to_string();
+        let rs = RealServerId { addr: IpAddr::V4(addr), port };
+        prop_assert_eq!(rs.to_string(), std_text.clone());
+        prop_assert_eq!(
+            format!("{rs:>w$}|{rs:<w$}|{rs:^w$}"),
+            format!("{std_text:>w$}|{std_text:<w$}|{std_text:^w$}")
+        );
+        let vs = VirtualServiceId::Inet { proto: Protocol::TCP, addr: IpAddr::V4(addr), port };
+        prop_assert_eq!(vs.to_string(), format!("TCP {std_text}"));
+    }
+}
