@@ -100,7 +100,9 @@ image() {
 
 deb() {
     local pkg
-    pkg=$(bash scripts/deb.sh | tee /dev/stderr | tail -1)
+    # -a: opening /dev/stderr without it truncates a log file stderr goes to, and the
+    # whole run's log up to this step was lost.
+    pkg=$(bash scripts/deb.sh | tee -a /dev/stderr | tail -1)
     bash scripts/deb-install.sh "$pkg"
 }
 
