@@ -1,9 +1,10 @@
 //! `logs::frame`: any bytes frame without panicking; the message is always a suffix of the
-//! (lossily decoded) line unless the line is a JSON record, and framing is deterministic.
+//! (lossily decoded) line unless the line is a JSON record, and framing is deterministic;
+//! a kernel line's "setting system clock" reading (`clock_set_at`) never panics either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lvsmon::logs::frame::{frame, Transport, YearClock};
+use lvsmon::logs::frame::{clock_set_at, frame, Time, Transport, YearClock};
 
 fuzz_target!(|data: &[u8]| {
     let clock = YearClock::at(1_732_528_800);
@@ -14,4 +15,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(text.ends_with(&*f.message));
     }
     assert_eq!(f, frame(data, &clock));
+    if let Some(Time::SinceBoot(us)) = f.time {
+        let _ = clock_set_at(&f.message, us);
+    }
 });

@@ -378,6 +378,20 @@ fn dmesg<'a>(line: &'a str, years: &YearClock) -> Option<Frame<'a>> {
     })
 }
 
+/// The boot instant (µs since the epoch) from the kernel's own line at boot, written when
+/// it set the system clock from the hardware clock (drivers/rtc/class.c, hctosys.c since
+/// 2.6: `rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (1796268366)`; the
+/// date's form changed over the years, the seconds in brackets did not) at `since_boot` µs.
+/// The kernel sets the clock to those seconds plus half a second: the hardware clock
+/// counts whole seconds. As good as the machine's hardware clock was at boot.
+pub fn clock_set_at(message: &str, since_boot: u64) -> Option<i64> {
+    let (_, rest) = message.split_once("setting system clock to ")?;
+    let (_, secs) = rest.split_once(" UTC (")?;
+    let secs: i64 = secs.trim_end().strip_suffix(')')?.parse().ok()?;
+    let at = secs.checked_mul(1_000_000)?.checked_add(500_000)?;
+    at.checked_sub(i64::try_from(since_boot).ok()?)
+}
+
 /// `12345.678901` seconds since boot.
 fn since_boot(s: &str) -> Option<Time> {
     let (secs, frac) = s.split_once('.')?;

@@ -9,24 +9,10 @@
 //! time, so that an event is never held back waiting for the next line.
 
 use super::event::{bounded_line, wall_time, Event, MAX_EVENT_LINE};
-use super::frame::{frame, Frame, Time, YearClock};
+use super::frame::{clock_set_at, frame, Frame, Time, YearClock};
 use super::rules::{self, Label, Rules, Scratch, Severity};
 use crate::model::{RealServerId, VirtualServiceId};
 use std::sync::Arc;
-
-/// The boot instant (µs since the epoch) from the kernel's own line at boot, written when
-/// it set the system clock from the hardware clock (drivers/rtc/class.c, hctosys.c since
-/// 2.6: `rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (1796268366)`; the
-/// date's form changed over the years, the seconds in brackets did not) at `since_boot` µs.
-/// The kernel sets the clock to those seconds plus half a second: the hardware clock
-/// counts whole seconds. As good as the machine's hardware clock was at boot.
-pub fn clock_set_at(message: &str, since_boot: u64) -> Option<i64> {
-    let (_, rest) = message.split_once("setting system clock to ")?;
-    let (_, secs) = rest.split_once(" UTC (")?;
-    let secs: i64 = secs.trim_end().strip_suffix(')')?.parse().ok()?;
-    let at = secs.checked_mul(1_000_000)?.checked_add(500_000)?;
-    at.checked_sub(i64::try_from(since_boot).ok()?)
-}
 
 /// A line named a virtual service or real server in a form no identity could be made of (a
 /// mangled address, keepalived 1.2's protocol-less service, a virtual server group).
@@ -285,34 +271,5 @@ impl Classifier {
             rules: &self.rules,
         };
         sink.event(&ev);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_kernels_clock_line_dates_its_boot() {
-        // Linux 6.1's wording (%ptR), then 2.6's: the seconds in brackets carry the time.
-        for m in [
-            "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (1796268366)",
-            "rtc_cmos 00:02: setting system clock to 2026-12-03 03:26:06 UTC (1796268366) ",
-        ] {
-            let boot = clock_set_at(m, 1_234_567).unwrap();
-            assert_eq!(boot, 1_796_268_366_500_000 - 1_234_567, "{m}");
-        }
-        for m in [
-            "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC",
-            "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (-x)",
-            "rtc_cmos 00:00: hctosys: unable to read the hardware clock",
-            "setting system clock to  UTC (99999999999999999999)",
-        ] {
-            assert_eq!(clock_set_at(m, 5), None, "{m}");
-        }
-        assert_eq!(
-            clock_set_at("setting system clock to x UTC (1)", u64::MAX),
-            None
-        );
     }
 }

@@ -161,3 +161,27 @@ fn garbage_never_panics() {
         let _ = f(line);
     }
 }
+
+#[test]
+fn the_kernels_clock_line_dates_its_boot() {
+    // Linux 6.1's wording (%ptR), then 2.6's: the seconds in brackets carry the time.
+    for m in [
+        "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (1796268366)",
+        "rtc_cmos 00:02: setting system clock to 2026-12-03 03:26:06 UTC (1796268366) ",
+    ] {
+        let boot = clock_set_at(m, 1_234_567).unwrap();
+        assert_eq!(boot, 1_796_268_366_500_000 - 1_234_567, "{m}");
+    }
+    for m in [
+        "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC",
+        "rtc_cmos 00:00: setting system clock to 2026-12-03T03:26:06 UTC (-x)",
+        "rtc_cmos 00:00: hctosys: unable to read the hardware clock",
+        "setting system clock to  UTC (99999999999999999999)",
+    ] {
+        assert_eq!(clock_set_at(m, 5), None, "{m}");
+    }
+    assert_eq!(
+        clock_set_at("setting system clock to x UTC (1)", u64::MAX),
+        None
+    );
+}
