@@ -37,7 +37,7 @@ type Packets = (i64, u64, u64);
 #[derive(Debug, Default, Clone)]
 pub(super) struct Watch {
     /// Looks in a row a condition held (`true`) or cleared (`false`), per incident.
-    streak: HashMap<Key, (bool, u32)>,
+    pub(super) streak: HashMap<Key, (bool, u32)>,
     /// Per NAT real server: (time, packets in, packets out) over the window.
     packets: HashMap<(VirtualServiceId, RealServerId), VecDeque<Packets>>,
     /// Per instance: what its adverts were counted from.
