@@ -3,6 +3,7 @@
 //! over; `local_mark` is decimal (node_exporter printed it in hex).
 
 use crate::ipvs::{Dest, Service};
+use crate::model::Ipv4Text;
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use std::borrow::Cow;
 use std::fmt;
@@ -103,11 +104,17 @@ impl BackendTexts {
         for d in dests {
             t.buf.push_str(REMOTE_ADDRESS);
             let a0 = t.buf.len() as u32;
-            // Writing to a String cannot fail; an address needs no escaping.
-            let _ = write!(t.buf, "{}", d.addr);
+            // An address needs no escaping. IPv4 (most backends) on the stack, as
+            // identities are written; writing IPv6 to a String cannot fail.
+            match d.addr {
+                std::net::IpAddr::V4(v4) => t.buf.push_str(Ipv4Text::new(v4).as_str()),
+                std::net::IpAddr::V6(v6) => {
+                    let _ = write!(t.buf, "{v6}");
+                }
+            }
             let a1 = t.buf.len() as u32;
             t.buf.push_str(REMOTE_PORT);
-            let _ = write!(t.buf, "{}", d.port);
+            t.buf.push_str(itoa::Buffer::new().format(d.port));
             t.ends.push((a0, a1, t.buf.len() as u32));
         }
         t

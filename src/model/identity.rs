@@ -335,7 +335,7 @@ impl fmt::Display for VirtualServiceId {
             VirtualServiceId::Inet { proto, addr, port } => {
                 write!(f, "{proto} ")?;
                 match addr {
-                    IpAddr::V4(v4) => f.write_str(V4Text::new(v4, port).as_str()),
+                    IpAddr::V4(v4) => f.write_str(Ipv4Text::with_port(v4, port).as_str()),
                     IpAddr::V6(_) => SocketAddr::new(addr, port).fmt(f),
                 }
             }
@@ -355,60 +355,53 @@ impl fmt::Display for RealServerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `SocketAddr` brackets IPv6 and compresses it, which is the canonical form.
         match self.addr {
-            IpAddr::V4(v4) => f.pad(V4Text::new(v4, self.port).as_str()),
+            IpAddr::V4(v4) => f.pad(Ipv4Text::with_port(v4, self.port).as_str()),
             IpAddr::V6(_) => SocketAddr::new(self.addr, self.port).fmt(f),
         }
     }
 }
 
-/// `A.B.C.D:PORT` written on the stack, as `SocketAddr` writes it. std's `Display` formats
-/// each octet through the formatting machinery: identities are written for every incident
-/// (its summary, its JSON), and that was 8 % of `analyze` on bench/logs.sh's file
-/// (callgrind: `SocketAddr` and `Ipv4Addr` `Display`, 70 M of 894 M instructions).
-struct V4Text {
+/// An IPv4 address (and a port) as std writes them (`10.2.0.11`, `10.2.0.11:80`), made on
+/// the stack. std's `Display` formats each octet through the formatting machinery:
+/// identities are written for every incident (its summary, its JSON) and every backend's
+/// labels of every scrape; for `analyze` that was 8 % of bench/logs.sh's file (callgrind:
+/// `SocketAddr` and `Ipv4Addr` `Display`, 70 M of 894 M instructions).
+pub struct Ipv4Text {
     buf: [u8; 21],
     len: usize,
 }
 
-impl V4Text {
-    fn new(addr: std::net::Ipv4Addr, port: u16) -> V4Text {
-        let mut t = V4Text {
+impl Ipv4Text {
+    pub fn new(addr: std::net::Ipv4Addr) -> Ipv4Text {
+        let mut t = Ipv4Text {
             buf: [0; 21],
             len: 0,
         };
+        let mut digits = itoa::Buffer::new();
         for (i, o) in addr.octets().into_iter().enumerate() {
             if i > 0 {
-                t.push(b'.');
+                t.push(".");
             }
-            t.decimal(u32::from(o));
+            t.push(digits.format(o));
         }
-        t.push(b':');
-        t.decimal(u32::from(port));
         t
     }
 
-    fn push(&mut self, b: u8) {
-        self.buf[self.len] = b;
-        self.len += 1;
+    /// The same followed by `:PORT`.
+    pub fn with_port(addr: std::net::Ipv4Addr, port: u16) -> Ipv4Text {
+        let mut t = Ipv4Text::new(addr);
+        t.push(":");
+        t.push(itoa::Buffer::new().format(port));
+        t
     }
 
-    fn decimal(&mut self, mut v: u32) {
-        let mut digits = [0u8; 5];
-        let mut n = 0;
-        loop {
-            digits[n] = b'0' + (v % 10) as u8;
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        for &d in digits[..n].iter().rev() {
-            self.push(d);
-        }
+    /// At most 15 + 6 bytes are ever pushed.
+    fn push(&mut self, s: &str) {
+        self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+        self.len += s.len();
     }
 
-    fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         // Only ASCII digits, dots and a colon were written.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
     }

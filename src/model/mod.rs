@@ -10,6 +10,6 @@
 pub mod identity;
 
 pub use identity::{
-    FwmFamily, ParseIdError, Protocol, RealServerId, ServiceLabelValues, VirtualServiceId,
-    REAL_SERVER_LABELS, SERVICE_LABELS,
+    FwmFamily, Ipv4Text, ParseIdError, Protocol, RealServerId, ServiceLabelValues,
+    VirtualServiceId, REAL_SERVER_LABELS, SERVICE_LABELS,
 };
