@@ -160,6 +160,11 @@ pub fn fold_states(segs: Vec<Segment>, start: i64, end: i64, max: usize) -> (Vec
             if s.start > b0 {
                 changes += 1;
             }
+            // Changes it already stands for (folded while reading), counted once: in the
+            // bucket it starts in.
+            if s.start >= b0 {
+                changes = changes.saturating_add(s.changes);
+            }
             j += 1;
         }
         i = if j > i && segs[j - 1].end > b1 {

@@ -1,8 +1,9 @@
 //! What the report draws, gathered while `analyze` reads: per director, each VRRP
 //! instance's state changes, the real servers keepalived took out and put back, and how
-//! many lines of each severity it wrote when. Only changes are kept (never the lines), so
-//! memory follows what happened, not how much was logged; the [`Report`] is made from it
-//! at the end, with everything that cannot be seen at full zoom folded.
+//! many lines of each severity it wrote when. Only changes are kept (never the lines), and
+//! each lane only up to a cap (`bounded`), so memory follows the instances and real
+//! servers there are, not how much was logged or over how long; the [`Report`] is made
+//! from it at the end, with everything that cannot be seen at full zoom folded.
 
 use super::model::{
     fold_down, fold_states, split_brains, Activity, DownPeriod, Report, Segment, ServerLane, State,
@@ -13,6 +14,8 @@ use crate::incidents::Incident;
 use crate::logs::analyze::{Each, Observer, Summary};
 use crate::logs::pipeline::EventRef;
 use crate::logs::rules::Severity;
+use crate::model::{RealServerId, VirtualServiceId};
+use bounded::{lane_cap, DownLane, StateLane};
 use std::collections::BTreeMap;
 
 /// One director's part of the timeline.
@@ -22,14 +25,15 @@ struct Host {
     /// Its first and last timed event (UTC µs): its lanes say "unknown" outside them.
     first: Option<i64>,
     last: Option<i64>,
-    /// Per VRRP instance, its state changes in the order read.
-    vrrp: BTreeMap<String, Vec<(i64, State)>>,
-    /// Lines per second (UTC seconds), by severity: critical, warning, info.
-    activity: BTreeMap<i64, [u32; 3]>,
+    /// Per VRRP instance, its state changes.
+    vrrp: BTreeMap<String, StateLane>,
+    /// Lines per second (UTC seconds) by severity, in wider cells over a long log.
+    activity: bounded::Activity,
 }
 
-/// A real server out: start, end (`None` while out), index of the director that said so.
-type Out = (i64, Option<i64>, usize);
+/// A real server of a virtual service: what a down lane is for. Kept as identities, not
+/// text (a log that takes out a hundred thousand real servers holds one of these each).
+pub type Service = (VirtualServiceId, RealServerId);
 
 /// One event as the timeline needs it (time in UTC µs).
 #[derive(Debug, Clone)]
@@ -39,8 +43,8 @@ pub struct Mark<'a> {
     pub kind: &'a str,
     pub severity: Severity,
     pub iname: Option<&'a str>,
-    /// (virtual service, real server), in their text forms.
-    pub service: Option<(String, String)>,
+    /// (virtual service, real server).
+    pub service: Option<Service>,
     /// The message after the transport's time, host and ident.
     pub message: &'a str,
 }
@@ -49,10 +53,13 @@ pub struct Mark<'a> {
 #[derive(Debug, Default)]
 pub struct Timeline {
     hosts: Vec<Host>,
-    /// Per (virtual service, real server): (start, end, host index) of each down period.
-    servers: BTreeMap<(String, String), Vec<Out>>,
+    /// Per (virtual service, real server): its down periods.
+    servers: BTreeMap<Service, DownLane>,
     /// Events without a wall-clock time (not drawn, counted).
     untimed: u64,
+    /// VRRP lanes and real-server lanes so far: they share the points kept.
+    vrrp_lanes: usize,
+    server_lanes: usize,
 }
 
 impl Timeline {
@@ -92,8 +99,13 @@ impl Timeline {
             Severity::Warning => 1,
             Severity::Info => 2,
         };
-        let slot = hs.activity.entry(time.div_euclid(1_000_000)).or_default();
-        slot[sev] = slot[sev].saturating_add(1);
+        hs.activity.add(time.div_euclid(1_000_000), sev);
+        // A VRRP lane's points as the page will share its pieces (with at most
+        // MAX_SERVER_LANES real servers drawn); a real server's as all of them share them:
+        // its periods only merge when closer than the page's buckets, which changes
+        // nothing drawn, and the servers not drawn are ranked by an exact sum.
+        let vrrp_cap = lane_cap(self.vrrp_lanes + self.server_lanes.min(MAX_SERVER_LANES));
+        let server_cap = lane_cap(self.vrrp_lanes + self.server_lanes);
         let state = match kind {
             "vrrp_master" => Some(State::Master),
             "vrrp_backup" => Some(State::Backup),
@@ -101,10 +113,14 @@ impl Timeline {
             _ => None,
         };
         if let (Some(state), Some(i)) = (state, iname) {
-            let changes = hs.vrrp.entry(i.to_string()).or_default();
-            if changes.last().map(|c| c.1) != Some(state) {
-                changes.push((time, state));
-            }
+            let lane = match hs.vrrp.get_mut(i) {
+                Some(lane) => lane,
+                None => {
+                    self.vrrp_lanes += 1;
+                    hs.vrrp.entry(i.to_string()).or_default()
+                }
+            };
+            lane.push(time, state, vrrp_cap);
             return;
         }
         // keepalived (or its VRRP child) starting, stopping or dying: nothing is known of
@@ -116,19 +132,28 @@ impl Timeline {
             _ => false,
         };
         if vrrp_gone {
-            for changes in hs.vrrp.values_mut() {
-                if changes.last().map(|c| c.1) != Some(State::Unknown) {
-                    changes.push((time, State::Unknown));
-                }
+            for lane in hs.vrrp.values_mut() {
+                lane.push(time, State::Unknown, vrrp_cap);
             }
             return;
         }
         let Some(key) = service else { return };
-        let periods = self.servers.entry(key).or_default();
-        let open = periods.iter_mut().rev().find(|p| p.2 == h && p.1.is_none());
-        match (kind, open) {
-            ("real_server_down", None) => periods.push((time, None, h)),
-            ("real_server_up", Some(p)) => p.1 = Some(time.max(p.0)),
+        match kind {
+            "real_server_down" => {
+                let lane = match self.servers.get_mut(&key) {
+                    Some(lane) => lane,
+                    None => {
+                        self.server_lanes += 1;
+                        self.servers.entry(key).or_default()
+                    }
+                };
+                lane.down(time, h);
+            }
+            "real_server_up" => {
+                if let Some(lane) = self.servers.get_mut(&key) {
+                    lane.up(time, h, server_cap);
+                }
+            }
             _ => {}
         }
     }
@@ -171,28 +196,26 @@ impl Timeline {
         let ms = |us: i64| us.div_euclid(1000);
         let (start_ms, end_ms) = (ms(start), ms(end).max(ms(start) + 1));
         // Real servers: those out longest, when there are too many to draw.
-        let mut servers: Vec<((String, String), Vec<Out>)> = self.servers.into_iter().collect();
+        let mut servers: Vec<(Service, DownLane)> = self.servers.into_iter().collect();
         let servers_omitted = servers.len().saturating_sub(MAX_SERVER_LANES);
         if servers_omitted > 0 {
-            let out_for =
-                |p: &Vec<Out>| -> i64 { p.iter().map(|o| o.1.unwrap_or(end) - o.0).sum() };
-            servers.sort_by_key(|(_, p)| std::cmp::Reverse(out_for(p)));
+            servers.sort_by_key(|(_, p)| std::cmp::Reverse(p.out_for(end)));
             servers.truncate(MAX_SERVER_LANES);
-            servers.sort_by(|a, b| a.0.cmp(&b.0));
+            servers.sort_by_key(|a| a.0);
         }
         // The lanes share the pieces.
         let lanes = self.hosts.iter().map(|h| h.vrrp.len()).sum::<usize>() + servers.len();
         let per_lane = (MAX_PIECES / lanes.max(1)).clamp(MIN_SEGMENTS, MAX_SEGMENTS);
         let mut vrrp = Vec::new();
         for h in &self.hosts {
-            for (iname, changes) in &h.vrrp {
-                let segs = host_segments(changes, h.last, start_ms, end_ms);
+            for (iname, lane) in &h.vrrp {
+                let segs = host_segments(&lane.sorted(), h.last, start_ms, end_ms);
                 let (segments, folded) = fold_states(segs, start_ms, end_ms, per_lane);
                 vrrp.push(VrrpLane {
                     host: h.name.clone(),
                     iname: iname.clone(),
                     segments,
-                    folded,
+                    folded: folded || lane.coarsened(),
                 });
             }
         }
@@ -201,24 +224,24 @@ impl Timeline {
         let split_brain = split_brains(&vrrp);
         let servers: Vec<ServerLane> = servers
             .into_iter()
-            .map(|((vs, rs), periods)| {
-                let mut down: Vec<DownPeriod> = periods
-                    .into_iter()
-                    .map(|(s, e, h)| DownPeriod {
+            .map(|((vs, rs), lane)| {
+                let mut down: Vec<DownPeriod> = lane
+                    .periods()
+                    .map(|&(s, e, h, count)| DownPeriod {
                         start: ms(s),
                         end: e.map_or(end_ms, ms),
                         open: e.is_none(),
                         host: h,
-                        count: 1,
+                        count,
                     })
                     .collect();
                 down.sort_by_key(|d| (d.start, d.host));
                 let (down, folded) = fold_down(down, start_ms, end_ms, per_lane);
                 ServerLane {
-                    virtual_service: vs,
-                    real_server: rs,
+                    virtual_service: vs.to_string(),
+                    real_server: rs.to_string(),
                     down,
-                    folded,
+                    folded: folded || lane.coarsened(),
                 }
             })
             .collect();
@@ -259,43 +282,50 @@ impl Timeline {
 
 /// One lane's segments over [start, end] (ms): unknown before the director's first line
 /// and after its last (a killed keepalived writes nothing more), then each state until the
-/// next change.
+/// next change. `changes` is in time order; a change that stands for folded ones gives its
+/// segment that count.
 fn host_segments(
-    changes: &[(i64, State)],
+    changes: &[(i64, State, u32)],
     last: Option<i64>,
     start: i64,
     end: i64,
 ) -> Vec<Segment> {
     let ms = |us: i64| us.div_euclid(1000);
-    let mut sorted = changes.to_vec();
-    // Lines of one director are nearly in order; files given out of order are not.
-    sorted.sort_by_key(|c| c.0);
     let last = last.map_or(end, ms);
     let mut out: Vec<Segment> = Vec::new();
-    let mut push = |s: i64, e: i64, state: State| {
+    // Folded changes of a piece too short to draw go to the next one.
+    let mut carried = 0u32;
+    let mut push = |s: i64, e: i64, state: State, hidden: u32| {
+        let hidden = hidden.saturating_add(std::mem::take(&mut carried));
         if e <= s {
+            carried = hidden;
             return;
         }
         match out.last_mut() {
-            Some(l) if l.state == state && l.end == s => l.end = e,
+            Some(l) if l.state == state && l.end == s => {
+                l.end = e;
+                l.changes = l.changes.saturating_add(hidden);
+            }
             _ => out.push(Segment {
                 start: s,
                 end: e,
                 state,
-                changes: 0,
+                changes: hidden,
             }),
         }
     };
     let mut at = start;
     let mut state = State::Unknown;
-    for (t, next) in sorted {
+    let mut hidden = 0;
+    for &(t, next, folded) in changes {
         let t = ms(t);
-        push(at, t, state);
+        push(at, t, state, hidden);
         at = t;
         state = next;
+        hidden = folded;
     }
-    push(at, last.max(at), state);
-    push(last.max(at), end, State::Unknown);
+    push(at, last.max(at), state, hidden);
+    push(last.max(at), end, State::Unknown, 0);
     out
 }
 
@@ -308,8 +338,13 @@ fn activity(hosts: &[Host], start: i64, end: i64) -> Vec<Activity> {
         .iter()
         .map(|h| {
             let mut buckets: BTreeMap<i64, [u32; 3]> = BTreeMap::new();
-            for (sec, n) in &h.activity {
-                let b = (sec * 1000 - start).div_euclid(width);
+            let last = (end - start).div_euclid(width);
+            for (sec, n) in h.activity.cells() {
+                // A cell wider than a second may begin before the first line or run past
+                // the last: its lines are inside, so is its bucket.
+                let b = (sec.saturating_mul(1000) - start)
+                    .div_euclid(width)
+                    .clamp(0, last);
                 let slot = buckets.entry(b).or_default();
                 for k in 0..3 {
                     slot[k] = slot[k].saturating_add(n[k]);
@@ -333,8 +368,14 @@ impl Observer for Timeline {
             self.untimed += 1;
             return;
         };
-        let service = match (ev.virtual_service(), ev.real_server()) {
-            (Ok(Some(vs)), Ok(Some(rs))) => Some((vs.to_string(), rs.to_string())),
+        // Only a real server going out or coming back is drawn.
+        let service = match ev.kind {
+            "real_server_down" | "real_server_up" => {
+                match (ev.virtual_service(), ev.real_server()) {
+                    (Ok(Some(vs)), Ok(Some(rs))) => Some((vs, rs)),
+                    _ => None,
+                }
+            }
             _ => None,
         };
         self.record(Mark {
@@ -348,6 +389,8 @@ impl Observer for Timeline {
         });
     }
 }
+
+mod bounded;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,18 @@ fn mark<'a>(host: &'a str, sec: i64, kind: &'a str, iname: Option<&'a str>) -> M
     }
 }
 
+/// A real server taken out by lb1's checker at `down` and put back at `up` (seconds).
+fn out_and_back(t: &mut Timeline, svc: Option<Service>, down: i64, up: i64) {
+    t.record(Mark {
+        service: svc,
+        ..mark("lb1", down, "real_server_down", None)
+    });
+    t.record(Mark {
+        service: svc,
+        ..mark("lb1", up, "real_server_up", None)
+    });
+}
+
 /// The real two-director consoles through `analyze`'s pipeline into a timeline.
 fn fault_captures() -> Report {
     let rules = Arc::new(Rules::builtin().unwrap());
@@ -163,7 +175,7 @@ fn keepalived_stopping_makes_its_instances_unknown() {
 #[test]
 fn a_real_server_out_and_back_and_one_still_out() {
     let mut t = Timeline::new();
-    let svc = |rs: &str| Some(("TCP 10.0.0.100:80".to_string(), rs.to_string()));
+    let svc = |rs: &str| Some(("TCP 10.0.0.100:80".parse().unwrap(), rs.parse().unwrap()));
     for (sec, kind, rs) in [
         (0, "real_server_down", "10.1.0.11:80"),
         (1, "real_server_down", "10.1.0.11:80"),
@@ -219,18 +231,11 @@ fn many_lanes_share_a_bounded_number_of_pieces_and_the_longest_out_are_drawn() {
     let mut t = Timeline::new();
     for k in 0..2_000i64 {
         let rs = format!("10.2.{}.{}:80", k / 250, k % 250 + 1);
-        let svc = Some(("TCP 10.0.0.100:80".to_string(), rs));
+        let svc = Some(("TCP 10.0.0.100:80".parse().unwrap(), rs.parse().unwrap()));
         // Server k is out for k seconds, twenty times.
         for c in 0..20 {
             let at = c * 10_000;
-            t.record(Mark {
-                service: svc.clone(),
-                ..mark("lb1", at, "real_server_down", None)
-            });
-            t.record(Mark {
-                service: svc.clone(),
-                ..mark("lb1", at + k, "real_server_up", None)
-            });
+            out_and_back(&mut t, svc, at, at + k);
         }
     }
     for i in 0..100 {
@@ -286,4 +291,132 @@ fn folding_passes_a_short_lane_through_and_merges_close_periods() {
     assert!(folded.len() <= 10, "{folded:?}");
     assert_eq!(folded.iter().map(|d| d.count).sum::<u32>(), 100);
     assert!(folded.last().unwrap().open);
+}
+
+/// The state a lane's pieces give at `t` (ms from the report's start).
+fn state_at(segs: &[Segment], t: i64) -> State {
+    segs.iter()
+        .find(|s| s.start <= t && t < s.end)
+        .map_or(State::Unknown, |s| s.state)
+}
+
+#[test]
+fn a_lane_flapping_for_two_weeks_holds_bounded_points_and_is_drawn_like_the_exact_one() {
+    // Two weeks, a change every few seconds in bursts, long calm stretches between: what
+    // the page shows must not depend on whether the lane was coarsened on the way.
+    let mut t = Timeline::new();
+    let mut exact: Vec<(i64, State, u32)> = Vec::new();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut sec = 0i64;
+    let mut master = false;
+    while sec < 14 * 86_400 {
+        let burst = next() % 50 != 0;
+        sec += if burst {
+            1 + (next() % 5) as i64
+        } else {
+            600 + (next() % 3600) as i64
+        };
+        master = !master;
+        let (kind, state) = if master {
+            ("vrrp_master", State::Master)
+        } else {
+            ("vrrp_backup", State::Backup)
+        };
+        t.record(mark("lb1", sec, kind, Some("VI_1")));
+        exact.push((sec * S, state, 0));
+    }
+    let n = exact.len();
+    let lane = &t.hosts[0].vrrp["VI_1"];
+    assert!(lane.coarsened());
+    assert!(lane.len() <= bounded::lane_cap(1), "{} points", lane.len());
+    let last = t.hosts[0].last;
+    let r = t.report(&Summary::default());
+    let drawn = &r.vrrp[0].segments;
+    // The exact lane folded the way the page folds it, from every change.
+    let (start, end) = (r.start, r.end);
+    let (want, _) = fold_states(
+        host_segments(&exact, last, start, end),
+        start,
+        end,
+        MAX_SEGMENTS,
+    );
+    let want: Vec<Segment> = want
+        .iter()
+        .map(|s| Segment {
+            start: s.start - start,
+            end: s.end - start,
+            ..*s
+        })
+        .collect();
+    let samples = 10_000;
+    let same = (0..samples)
+        .map(|k| (end - start) * k / samples)
+        .filter(|&at| state_at(drawn, at) == state_at(&want, at))
+        .count();
+    assert!(
+        same * 1000 >= samples as usize * 995,
+        "{same} of {samples} alike"
+    );
+    let counted: u64 = drawn.iter().map(|s| u64::from(s.changes)).sum();
+    assert!(
+        counted > n as u64 * 9 / 10 && counted <= n as u64,
+        "{counted} of {n}"
+    );
+}
+
+#[test]
+fn a_real_server_out_a_million_times_keeps_bounded_periods_and_every_count() {
+    let mut t = Timeline::new();
+    let svc = Some((
+        "TCP 10.0.0.100:80".parse().unwrap(),
+        "10.2.0.11:80".parse().unwrap(),
+    ));
+    let n = 200_000i64;
+    for k in 0..n {
+        let at = k * 10;
+        out_and_back(&mut t, svc, at, at + 3);
+    }
+    // Out for good at the end.
+    t.record(Mark {
+        service: svc,
+        ..mark("lb1", n * 10, "real_server_down", None)
+    });
+    let lane = t.servers.values().next().unwrap();
+    assert!(lane.periods().count() <= bounded::lane_cap(1));
+    assert_eq!(
+        lane.out_for(n * 10 * S),
+        n * 3 * S,
+        "closed periods exactly"
+    );
+    let r = t.report(&Summary::default());
+    let down = &r.servers[0].down;
+    assert!(r.servers[0].folded);
+    assert!(down.len() <= MAX_SEGMENTS, "{}", down.len());
+    assert_eq!(down.iter().map(|d| i64::from(d.count)).sum::<i64>(), n + 1);
+    assert!(down.last().unwrap().open);
+}
+
+#[test]
+fn a_year_of_lines_keeps_bounded_activity_cells_and_every_line() {
+    let mut t = Timeline::new();
+    let minutes = 365 * 24 * 60;
+    for m in 0..minutes {
+        t.record(mark("lb1", m * 60, "check_failed", None));
+    }
+    assert!(t.hosts[0].activity.len() <= 8 * ACTIVITY_BUCKETS);
+    let r = t.report(&Summary::default());
+    let a = &r.activity[0];
+    assert!(
+        a.buckets.len() <= ACTIVITY_BUCKETS + 1,
+        "{}",
+        a.buckets.len()
+    );
+    let lines: i64 = a.buckets.iter().map(|b| b[1] + b[2] + b[3]).sum();
+    assert_eq!(lines, minutes);
 }
