@@ -3,7 +3,7 @@
 //! over; `local_mark` is decimal (node_exporter printed it in hex).
 
 use crate::ipvs::{Dest, Service};
-use crate::model::Ipv4Text;
+use crate::model::{Ipv4Text, Ipv6Text};
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use std::borrow::Cow;
 use std::fmt;
@@ -99,18 +99,14 @@ const REMOTE_PORT: &str = "\",remote_port";
 
 impl BackendTexts {
     pub fn render<'d>(dests: impl Iterator<Item = &'d Dest>) -> BackendTexts {
-        use std::fmt::Write;
         let mut t = BackendTexts::default();
         for d in dests {
             t.buf.push_str(REMOTE_ADDRESS);
             let a0 = t.buf.len() as u32;
-            // An address needs no escaping. IPv4 (most backends) on the stack, as
-            // identities are written; writing IPv6 to a String cannot fail.
+            // An address needs no escaping; written on the stack, as identities are.
             match d.addr {
                 std::net::IpAddr::V4(v4) => t.buf.push_str(Ipv4Text::new(v4).as_str()),
-                std::net::IpAddr::V6(v6) => {
-                    let _ = write!(t.buf, "{v6}");
-                }
+                std::net::IpAddr::V6(v6) => t.buf.push_str(Ipv6Text::new(v6).as_str()),
             }
             let a1 = t.buf.len() as u32;
             t.buf.push_str(REMOTE_PORT);

@@ -17,9 +17,10 @@
 //! ([`FwmFamily::Unknown`]). Because `FWM 7` must parse back to `Unknown`, a known IPv4 mark
 //! is written `FWM 7 IPv4` — a spelling ipvsadm never prints (it writes IPv4 as bare `FWM 7`).
 
+use super::iptext::{Ipv4Text, Ipv6Text};
 use std::borrow::Cow;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
 /// An IP protocol number, named the way the kernel's `ip_vs_proto_name()` names it.
@@ -336,7 +337,7 @@ impl fmt::Display for VirtualServiceId {
                 write!(f, "{proto} ")?;
                 match addr {
                     IpAddr::V4(v4) => f.write_str(Ipv4Text::with_port(v4, port).as_str()),
-                    IpAddr::V6(_) => SocketAddr::new(addr, port).fmt(f),
+                    IpAddr::V6(v6) => f.write_str(Ipv6Text::with_port(v6, port).as_str()),
                 }
             }
             VirtualServiceId::Fwmark { mark, family } => {
@@ -353,57 +354,11 @@ impl fmt::Display for VirtualServiceId {
 
 impl fmt::Display for RealServerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `SocketAddr` brackets IPv6 and compresses it, which is the canonical form.
+        // As `SocketAddr` writes it: IPv6 bracketed and compressed, the canonical form.
         match self.addr {
             IpAddr::V4(v4) => f.pad(Ipv4Text::with_port(v4, self.port).as_str()),
-            IpAddr::V6(_) => SocketAddr::new(self.addr, self.port).fmt(f),
+            IpAddr::V6(v6) => f.pad(Ipv6Text::with_port(v6, self.port).as_str()),
         }
-    }
-}
-
-/// An IPv4 address (and a port) as std writes them (`10.2.0.11`, `10.2.0.11:80`), made on
-/// the stack. std's `Display` formats each octet through the formatting machinery:
-/// identities are written for every incident (its summary, its JSON) and every backend's
-/// labels of every scrape; for `analyze` that was 8 % of bench/logs.sh's file (callgrind:
-/// `SocketAddr` and `Ipv4Addr` `Display`, 70 M of 894 M instructions).
-pub struct Ipv4Text {
-    buf: [u8; 21],
-    len: usize,
-}
-
-impl Ipv4Text {
-    pub fn new(addr: std::net::Ipv4Addr) -> Ipv4Text {
-        let mut t = Ipv4Text {
-            buf: [0; 21],
-            len: 0,
-        };
-        let mut digits = itoa::Buffer::new();
-        for (i, o) in addr.octets().into_iter().enumerate() {
-            if i > 0 {
-                t.push(".");
-            }
-            t.push(digits.format(o));
-        }
-        t
-    }
-
-    /// The same followed by `:PORT`.
-    pub fn with_port(addr: std::net::Ipv4Addr, port: u16) -> Ipv4Text {
-        let mut t = Ipv4Text::new(addr);
-        t.push(":");
-        t.push(itoa::Buffer::new().format(port));
-        t
-    }
-
-    /// At most 15 + 6 bytes are ever pushed.
-    fn push(&mut self, s: &str) {
-        self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
-        self.len += s.len();
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Only ASCII digits, dots and a colon were written.
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
     }
 }
 

@@ -8,8 +8,10 @@
 //! label values, and a conversion from each source's spelling.
 
 pub mod identity;
+pub mod iptext;
 
 pub use identity::{
-    FwmFamily, Ipv4Text, ParseIdError, Protocol, RealServerId, ServiceLabelValues,
-    VirtualServiceId, REAL_SERVER_LABELS, SERVICE_LABELS,
+    FwmFamily, ParseIdError, Protocol, RealServerId, ServiceLabelValues, VirtualServiceId,
+    REAL_SERVER_LABELS, SERVICE_LABELS,
 };
+pub use iptext::{Ipv4Text, Ipv6Text};

@@ -282,3 +282,39 @@ fn ipvsadm_listings_round_trip_and_agree_with_proc() {
     }
     assert!(fwm_v6 >= 1, "no `FWM n IPv6` service in any capture");
 }
+
+proptest::proptest! {
+    /// The kernel's `%pI6` form is read directly, to the same address std's parser gives;
+    /// anything else is left to std's parser, so the result is always std's.
+    #[test]
+    fn ipv6_as_the_kernel_prints_it_reads_as_std_reads_it(
+        a in proptest::prelude::any::<u128>(),
+        port in proptest::prelude::any::<u16>(),
+        upper in proptest::prelude::any::<bool>(),
+    ) {
+        let addr = std::net::Ipv6Addr::from(a);
+        let g = addr.segments();
+        let mut text = g.iter().map(|g| format!("{g:04x}")).collect::<Vec<_>>().join(":");
+        if upper {
+            text = text.to_uppercase();
+        }
+        proptest::prop_assert_eq!(full_v6(&text), Some(addr));
+        proptest::prop_assert_eq!(
+            parse_addr_port(&format!("[{text}]:{port:04X}")),
+            Some((IpAddr::V6(addr), port))
+        );
+        // The compressed form std writes is not the kernel's: std parses it, to the same.
+        proptest::prop_assert_eq!(full_v6(&addr.to_string()).is_none(), addr.to_string().len() != 39);
+        proptest::prop_assert_eq!(
+            parse_addr_port(&format!("[{addr}]:{port:04X}")),
+            Some((IpAddr::V6(addr), port))
+        );
+    }
+
+    #[test]
+    fn near_kernel_ipv6_text_reads_as_std_reads_it(s in "[0-9a-fA-F:.+ -]{39}") {
+        let ours = parse_addr_port(&format!("[{s}]:0050")).map(|(a, _)| a);
+        let std_ = s.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+        proptest::prop_assert_eq!(ours, std_);
+    }
+}

@@ -1,7 +1,7 @@
 use super::*;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 fn vs(s: &str) -> VirtualServiceId {
@@ -603,5 +603,36 @@ proptest! {
         );
         let vs = VirtualServiceId::Inet { proto: Protocol::TCP, addr: IpAddr::V4(addr), port };
         prop_assert_eq!(vs.to_string(), format!("TCP {std_text}"));
+    }
+}
+
+proptest! {
+    /// The stack-written IPv6 text is byte for byte what `Ipv6Addr` and `SocketAddr`
+    /// write: compressed runs, IPv4-mapped addresses, padding of a real server's column.
+    #[test]
+    fn ipv6_identities_read_as_std_writes_them(
+        addr in prop_oneof![
+            any_ip(),
+            any::<u32>().prop_map(|a| IpAddr::V6(Ipv4Addr::from(a).to_ipv6_mapped())),
+            any::<u32>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(u128::from(a)))),
+            Just(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+            Just(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        ],
+        port in any::<u16>(),
+        w in 0usize..50,
+    ) {
+        let IpAddr::V6(v6) = addr else { return Ok(()) };
+        let text = crate::model::Ipv6Text::new(v6);
+        prop_assert_eq!(text.as_str(), v6.to_string());
+        let std_text = SocketAddr::new(addr, port).to_string();
+        let text = crate::model::Ipv6Text::with_port(v6, port);
+        prop_assert_eq!(text.as_str(), std_text.clone());
+        let rs = RealServerId { addr, port };
+        prop_assert_eq!(
+            format!("{rs}|{rs:>w$}|{rs:<w$}|{rs:^w$}"),
+            format!("{std_text}|{std_text:>w$}|{std_text:<w$}|{std_text:^w$}")
+        );
+        let vs = VirtualServiceId::Inet { proto: Protocol::UDP, addr, port };
+        prop_assert_eq!(vs.to_string(), format!("UDP {std_text}"));
     }
 }

@@ -1,0 +1,149 @@
+//! IP addresses (and ports) as text, exactly as std writes them, made on the stack.
+//!
+//! std's `Display` for `Ipv4Addr`, `Ipv6Addr` and `SocketAddr` goes through the formatting
+//! machinery for every octet or group. Identities are written for every incident (its
+//! summary, its JSON) and every backend's labels of every scrape: for `analyze` that was 8 %
+//! of bench/logs.sh's file (callgrind: `SocketAddr` and `Ipv4Addr` `Display`, 70 M of 894 M
+//! instructions), and IPv6 display 2–3 % of a scrape of the L tree, whose backends are a
+//! third IPv6 (perf). The proptests in `identity`'s tests hold both writers to std's text
+//! byte for byte.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Bytes of text written on the stack, at most `N`.
+struct Stack<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Stack<N> {
+    fn new() -> Self {
+        Stack {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    /// Callers push at most `N` bytes in all (their longest text is counted below).
+    fn push(&mut self, s: &[u8]) {
+        self.buf[self.len..self.len + s.len()].copy_from_slice(s);
+        self.len += s.len();
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits, hex letters, dots, colons and brackets are written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+/// An IPv4 address (and a port) as std writes them (`10.2.0.11`, `10.2.0.11:80`).
+pub struct Ipv4Text(Stack<21>);
+
+impl Ipv4Text {
+    pub fn new(addr: Ipv4Addr) -> Ipv4Text {
+        let mut t = Stack::new();
+        let mut digits = itoa::Buffer::new();
+        for (i, o) in addr.octets().into_iter().enumerate() {
+            if i > 0 {
+                t.push(b".");
+            }
+            t.push(digits.format(o).as_bytes());
+        }
+        Ipv4Text(t)
+    }
+
+    /// The same followed by `:PORT` (15 + 6 bytes at most).
+    pub fn with_port(addr: Ipv4Addr, port: u16) -> Ipv4Text {
+        let mut t = Ipv4Text::new(addr);
+        t.0.push(b":");
+        t.0.push(itoa::Buffer::new().format(port).as_bytes());
+        t
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+/// An IPv6 address as `Ipv6Addr`'s `Display` writes it (RFC 5952: lower-case hex without
+/// leading zeros, the first longest run of two or more zero groups as `::`, IPv4-mapped
+/// addresses as `::ffff:a.b.c.d`), or `[ADDR]:PORT` as `SocketAddr` writes it.
+pub struct Ipv6Text(Stack<47>);
+
+impl Ipv6Text {
+    pub fn new(addr: Ipv6Addr) -> Ipv6Text {
+        let mut t = Stack::new();
+        write_v6(&mut t, addr);
+        Ipv6Text(t)
+    }
+
+    /// `[ADDR]:PORT` (39 + 2 + 6 bytes at most).
+    pub fn with_port(addr: Ipv6Addr, port: u16) -> Ipv6Text {
+        let mut t = Stack::new();
+        t.push(b"[");
+        write_v6(&mut t, addr);
+        t.push(b"]:");
+        t.push(itoa::Buffer::new().format(port).as_bytes());
+        Ipv6Text(t)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+fn write_v6<const N: usize>(t: &mut Stack<N>, addr: Ipv6Addr) {
+    if let Some(v4) = addr.to_ipv4_mapped() {
+        t.push(b"::ffff:");
+        t.push(Ipv4Text::new(v4).as_str().as_bytes());
+        return;
+    }
+    let groups = addr.segments();
+    // The first longest run of zero groups (std's rule), used when two or more long.
+    let (mut best, mut best_len, mut run, mut run_len) = (0, 0, 0, 0);
+    for (i, &g) in groups.iter().enumerate() {
+        if g == 0 {
+            if run_len == 0 {
+                run = i;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                (best, best_len) = (run, run_len);
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    let hex = |t: &mut Stack<N>, part: &[u16]| {
+        for (i, &g) in part.iter().enumerate() {
+            if i > 0 {
+                t.push(b":");
+            }
+            push_hex(t, g);
+        }
+    };
+    if best_len > 1 {
+        hex(t, &groups[..best]);
+        t.push(b"::");
+        hex(t, &groups[best + best_len..]);
+    } else {
+        hex(t, &groups);
+    }
+}
+
+/// A group in lower-case hex without leading zeros (`0` for zero).
+fn push_hex<const N: usize>(t: &mut Stack<N>, g: u16) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 4];
+    let mut n = 0;
+    let mut started = false;
+    for shift in [12, 8, 4, 0] {
+        let d = (g >> shift) & 0xf;
+        if d != 0 || started || shift == 0 {
+            out[n] = DIGITS[usize::from(d)];
+            n += 1;
+            started = true;
+        }
+    }
+    t.push(&out[..n]);
+}
