@@ -57,9 +57,9 @@ pub struct Timeline {
     servers: BTreeMap<Service, DownLane>,
     /// Events without a wall-clock time (not drawn, counted).
     untimed: u64,
-    /// VRRP lanes and real-server lanes so far: they share the points kept.
+    /// VRRP lanes so far (of all directors): with the real servers', they share the
+    /// points kept.
     vrrp_lanes: usize,
-    server_lanes: usize,
 }
 
 impl Timeline {
@@ -104,8 +104,9 @@ impl Timeline {
         // MAX_SERVER_LANES real servers drawn); a real server's as all of them share them:
         // its periods only merge when closer than the page's buckets, which changes
         // nothing drawn, and the servers not drawn are ranked by an exact sum.
-        let vrrp_cap = lane_cap(self.vrrp_lanes + self.server_lanes.min(MAX_SERVER_LANES));
-        let server_cap = lane_cap(self.vrrp_lanes + self.server_lanes);
+        let servers = self.servers.len();
+        let vrrp_cap = lane_cap(self.vrrp_lanes + servers.min(MAX_SERVER_LANES));
+        let server_cap = lane_cap(self.vrrp_lanes + servers);
         let state = match kind {
             "vrrp_master" => Some(State::Master),
             "vrrp_backup" => Some(State::Backup),
@@ -139,16 +140,7 @@ impl Timeline {
         }
         let Some(key) = service else { return };
         match kind {
-            "real_server_down" => {
-                let lane = match self.servers.get_mut(&key) {
-                    Some(lane) => lane,
-                    None => {
-                        self.server_lanes += 1;
-                        self.servers.entry(key).or_default()
-                    }
-                };
-                lane.down(time, h);
-            }
+            "real_server_down" => self.servers.entry(key).or_default().down(time, h),
             "real_server_up" => {
                 if let Some(lane) = self.servers.get_mut(&key) {
                     lane.up(time, h, server_cap);
