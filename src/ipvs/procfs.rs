@@ -118,9 +118,10 @@ fn full_v6(s: &str) -> Option<Ipv6Addr> {
         if i > 0 && b[at - 1] != b':' {
             return None;
         }
+        // Digit by digit, not `hex_u64` per group: its check and `from_str_radix` cost
+        // 28 M more instructions on the L tree's dump (callgrind, 791 M → 819 M).
         for &c in &b[at..at + 4] {
-            let d = char::from(c).to_digit(16)?;
-            *g = (*g << 4) | d as u16;
+            *g = (*g << 4) | char::from(c).to_digit(16)? as u16;
         }
     }
     Some(Ipv6Addr::from(groups))

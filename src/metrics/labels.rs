@@ -3,7 +3,7 @@
 //! over; `local_mark` is decimal (node_exporter printed it in hex).
 
 use crate::ipvs::{Dest, Service};
-use crate::model::{Ipv4Text, Ipv6Text};
+use crate::model::IpText;
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use std::borrow::Cow;
 use std::fmt;
@@ -104,10 +104,7 @@ impl BackendTexts {
             t.buf.push_str(REMOTE_ADDRESS);
             let a0 = t.buf.len() as u32;
             // An address needs no escaping; written on the stack, as identities are.
-            match d.addr {
-                std::net::IpAddr::V4(v4) => t.buf.push_str(Ipv4Text::new(v4).as_str()),
-                std::net::IpAddr::V6(v6) => t.buf.push_str(Ipv6Text::new(v6).as_str()),
-            }
+            t.buf.push_str(IpText::new(d.addr).as_str());
             let a1 = t.buf.len() as u32;
             t.buf.push_str(REMOTE_PORT);
             t.buf.push_str(itoa::Buffer::new().format(d.port));

@@ -17,7 +17,7 @@
 //! ([`FwmFamily::Unknown`]). Because `FWM 7` must parse back to `Unknown`, a known IPv4 mark
 //! is written `FWM 7 IPv4` — a spelling ipvsadm never prints (it writes IPv4 as bare `FWM 7`).
 
-use super::iptext::{Ipv4Text, Ipv6Text};
+use super::iptext::IpText;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
@@ -335,10 +335,7 @@ impl fmt::Display for VirtualServiceId {
         match *self {
             VirtualServiceId::Inet { proto, addr, port } => {
                 write!(f, "{proto} ")?;
-                match addr {
-                    IpAddr::V4(v4) => f.write_str(Ipv4Text::with_port(v4, port).as_str()),
-                    IpAddr::V6(v6) => f.write_str(Ipv6Text::with_port(v6, port).as_str()),
-                }
+                f.write_str(IpText::with_port(addr, port).as_str())
             }
             VirtualServiceId::Fwmark { mark, family } => {
                 write!(f, "FWM {mark}")?;
@@ -355,10 +352,7 @@ impl fmt::Display for VirtualServiceId {
 impl fmt::Display for RealServerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // As `SocketAddr` writes it: IPv6 bracketed and compressed, the canonical form.
-        match self.addr {
-            IpAddr::V4(v4) => f.pad(Ipv4Text::with_port(v4, self.port).as_str()),
-            IpAddr::V6(v6) => f.pad(Ipv6Text::with_port(v6, self.port).as_str()),
-        }
+        f.pad(IpText::with_port(self.addr, self.port).as_str())
     }
 }
 

@@ -8,7 +8,7 @@
 //! third IPv6 (perf). The proptests in `identity`'s tests hold both writers to std's text
 //! byte for byte.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Bytes of text written on the stack, at most `N`.
 struct Stack<const N: usize> {
@@ -36,28 +36,36 @@ impl<const N: usize> Stack<N> {
     }
 }
 
-/// An IPv4 address (and a port) as std writes them (`10.2.0.11`, `10.2.0.11:80`).
-pub struct Ipv4Text(Stack<21>);
+/// An address (and a port) as `IpAddr` and `SocketAddr` write them: `10.2.0.11`,
+/// `10.2.0.11:80`; IPv6 by RFC 5952 as std applies it (lower-case hex without leading
+/// zeros, the first longest run of two or more zero groups as `::`, IPv4-mapped addresses
+/// as `::ffff:a.b.c.d`), bracketed before a port: `[fd00::11]:80`.
+pub struct IpText(Stack<47>);
 
-impl Ipv4Text {
-    pub fn new(addr: Ipv4Addr) -> Ipv4Text {
+impl IpText {
+    pub fn new(addr: IpAddr) -> IpText {
         let mut t = Stack::new();
-        let mut digits = itoa::Buffer::new();
-        for (i, o) in addr.octets().into_iter().enumerate() {
-            if i > 0 {
-                t.push(b".");
-            }
-            t.push(digits.format(o).as_bytes());
+        match addr {
+            IpAddr::V4(v4) => write_v4(&mut t, v4),
+            IpAddr::V6(v6) => write_v6(&mut t, v6),
         }
-        Ipv4Text(t)
+        IpText(t)
     }
 
-    /// The same followed by `:PORT` (15 + 6 bytes at most).
-    pub fn with_port(addr: Ipv4Addr, port: u16) -> Ipv4Text {
-        let mut t = Ipv4Text::new(addr);
-        t.0.push(b":");
-        t.0.push(itoa::Buffer::new().format(port).as_bytes());
-        t
+    /// The same followed by `:PORT`, IPv6 in brackets (39 + 2 + 6 bytes at most).
+    pub fn with_port(addr: IpAddr, port: u16) -> IpText {
+        let mut t = Stack::new();
+        match addr {
+            IpAddr::V4(v4) => write_v4(&mut t, v4),
+            IpAddr::V6(v6) => {
+                t.push(b"[");
+                write_v6(&mut t, v6);
+                t.push(b"]");
+            }
+        }
+        t.push(b":");
+        t.push(itoa::Buffer::new().format(port).as_bytes());
+        IpText(t)
     }
 
     pub fn as_str(&self) -> &str {
@@ -65,37 +73,20 @@ impl Ipv4Text {
     }
 }
 
-/// An IPv6 address as `Ipv6Addr`'s `Display` writes it (RFC 5952: lower-case hex without
-/// leading zeros, the first longest run of two or more zero groups as `::`, IPv4-mapped
-/// addresses as `::ffff:a.b.c.d`), or `[ADDR]:PORT` as `SocketAddr` writes it.
-pub struct Ipv6Text(Stack<47>);
-
-impl Ipv6Text {
-    pub fn new(addr: Ipv6Addr) -> Ipv6Text {
-        let mut t = Stack::new();
-        write_v6(&mut t, addr);
-        Ipv6Text(t)
-    }
-
-    /// `[ADDR]:PORT` (39 + 2 + 6 bytes at most).
-    pub fn with_port(addr: Ipv6Addr, port: u16) -> Ipv6Text {
-        let mut t = Stack::new();
-        t.push(b"[");
-        write_v6(&mut t, addr);
-        t.push(b"]:");
-        t.push(itoa::Buffer::new().format(port).as_bytes());
-        Ipv6Text(t)
-    }
-
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
+fn write_v4<const N: usize>(t: &mut Stack<N>, addr: Ipv4Addr) {
+    let mut digits = itoa::Buffer::new();
+    for (i, o) in addr.octets().into_iter().enumerate() {
+        if i > 0 {
+            t.push(b".");
+        }
+        t.push(digits.format(o).as_bytes());
     }
 }
 
 fn write_v6<const N: usize>(t: &mut Stack<N>, addr: Ipv6Addr) {
     if let Some(v4) = addr.to_ipv4_mapped() {
         t.push(b"::ffff:");
-        t.push(Ipv4Text::new(v4).as_str().as_bytes());
+        write_v4(t, v4);
         return;
     }
     let groups = addr.segments();

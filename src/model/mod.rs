@@ -14,4 +14,4 @@ pub use identity::{
     FwmFamily, ParseIdError, Protocol, RealServerId, ServiceLabelValues, VirtualServiceId,
     REAL_SERVER_LABELS, SERVICE_LABELS,
 };
-pub use iptext::{Ipv4Text, Ipv6Text};
+pub use iptext::IpText;

@@ -28,7 +28,7 @@ struct Host {
     /// Per VRRP instance, its state changes.
     vrrp: BTreeMap<String, StateLane>,
     /// Lines per second (UTC seconds) by severity, in wider cells over a long log.
-    activity: bounded::Activity,
+    activity: bounded::ActivityCells,
 }
 
 /// A real server of a virtual service: what a down lane is for. Kept as identities, not
@@ -219,7 +219,7 @@ impl Timeline {
             .map(|((vs, rs), lane)| {
                 let mut down: Vec<DownPeriod> = lane
                     .periods()
-                    .map(|&(s, e, h, count)| DownPeriod {
+                    .map(|(s, e, h, count)| DownPeriod {
                         start: ms(s),
                         end: e.map_or(end_ms, ms),
                         open: e.is_none(),

@@ -131,10 +131,10 @@ pub type Out = (i64, Option<i64>, usize, u32);
 /// servers are drawn is decided by that, so merging periods must not change it).
 #[derive(Debug, Default, Clone)]
 pub struct DownLane {
-    /// Closed periods.
-    closed: Vec<Out>,
-    /// Open ones, at most one per director: mostly one, kept inline.
-    open: SmallVec<[Out; 1]>,
+    /// Closed periods: start, end, director, periods folded into it.
+    closed: Vec<(i64, i64, usize, u32)>,
+    /// Open ones, at most one per director (start, director): mostly one, kept inline.
+    open: SmallVec<[(i64, usize); 1]>,
     closed_out: i64,
     coarsened: bool,
 }
@@ -142,21 +142,20 @@ pub struct DownLane {
 impl DownLane {
     /// A checker took it out at `time` (nothing if `host` has it out already).
     pub fn down(&mut self, time: i64, host: usize) {
-        if self.open.iter().any(|p| p.2 == host) {
-            return;
+        if !self.open.iter().any(|p| p.1 == host) {
+            self.open.push((time, host));
         }
-        self.open.push((time, None, host, 1));
     }
 
     /// `host` put it back at `time`.
     pub fn up(&mut self, time: i64, host: usize, cap: usize) {
-        let Some(k) = self.open.iter().position(|p| p.2 == host) else {
+        let Some(k) = self.open.iter().position(|p| p.1 == host) else {
             return;
         };
-        let (start, _, host, count) = self.open.swap_remove(k);
+        let (start, host) = self.open.swap_remove(k);
         let end = time.max(start);
         self.closed_out = self.closed_out.saturating_add(end - start);
-        self.closed.push((start, Some(end), host, count));
+        self.closed.push((start, end, host, 1));
         if self.closed.len() > cap {
             self.coarsen(cap / 2);
         }
@@ -169,8 +168,9 @@ impl DownLane {
     }
 
     /// Every period, closed then open.
-    pub fn periods(&self) -> impl Iterator<Item = &Out> {
-        self.closed.iter().chain(&self.open)
+    pub fn periods(&self) -> impl Iterator<Item = Out> + '_ {
+        let closed = self.closed.iter().map(|&(s, e, h, n)| (s, Some(e), h, n));
+        closed.chain(self.open.iter().map(|&(s, h)| (s, None, h, 1)))
     }
 
     pub fn coarsened(&self) -> bool {
@@ -181,23 +181,16 @@ impl DownLane {
     /// folding merges them (closer than one of its wider buckets), so merging early
     /// changes nothing it would not have merged.
     fn coarsen(&mut self, buckets: usize) {
-        let (mut first, mut last) = (i64::MAX, i64::MIN);
-        for p in &self.closed {
-            first = first.min(p.0);
-            last = last.max(p.1.unwrap_or(p.0));
-        }
-        if first > last {
-            return;
-        }
+        let first = self.closed.iter().map(|p| p.0).min().unwrap_or(0);
+        let last = self.closed.iter().map(|p| p.1).max().unwrap_or(0);
         let width = ((last - first) / buckets.max(1) as i64).max(1);
         let mut closed = std::mem::take(&mut self.closed);
         closed.sort_by_key(|p| (p.0, p.2));
-        let mut out: Vec<Out> = Vec::with_capacity(buckets + 1);
+        let mut out: Vec<(i64, i64, usize, u32)> = Vec::with_capacity(buckets + 1);
         for p in closed {
-            let end = p.1.unwrap_or(p.0);
             match out.last_mut() {
-                Some(l) if p.0 <= l.1.unwrap_or(l.0).saturating_add(width) => {
-                    l.1 = Some(l.1.unwrap_or(l.0).max(end));
+                Some(l) if p.0 <= l.1.saturating_add(width) => {
+                    l.1 = l.1.max(p.1);
                     l.3 = l.3.saturating_add(p.3);
                 }
                 _ => out.push(p),
@@ -216,21 +209,21 @@ const ACTIVITY_CELLS: usize = 8 * ACTIVITY_BUCKETS;
 /// log's span needs more than [`ACTIVITY_CELLS`] cells, so a cell stays at most a quarter
 /// of the page's bucket.
 #[derive(Debug, Clone)]
-pub struct Activity {
+pub struct ActivityCells {
     width: i64,
     cells: BTreeMap<i64, [u32; 3]>,
 }
 
-impl Default for Activity {
-    fn default() -> Activity {
-        Activity {
+impl Default for ActivityCells {
+    fn default() -> ActivityCells {
+        ActivityCells {
             width: 1,
             cells: BTreeMap::new(),
         }
     }
 }
 
-impl Activity {
+impl ActivityCells {
     pub fn add(&mut self, sec: i64, severity: usize) {
         let cell = sec.div_euclid(self.width) * self.width;
         let slot = self.cells.entry(cell).or_default();
