@@ -61,16 +61,29 @@ cd "$(dirname "$0")/.."
 steps="${LVSMON_STEPS:-deps lint unit vm keepalived-logs check-products zabbix-server prometheus browser image deb systemd-vm fuzz}"
 export LVSMON_REQUIRE_TOOLS=1
 export CARGO_TERM_COLOR=never
+# A clean clone gains nothing from incremental state, and it took 1.2 GB of disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # tests/http_load.rs: two 10 s phases of 50 scrapers beside a 50,000 lines/s log writer.
 export LVSMON_LOAD_SECONDS="${LVSMON_LOAD_SECONDS:-10}"
+
+# Free space where the builds go: a CI machine once ran out of disk in the deb step, and
+# the log then showed tar's errors but not how much room the run had had.
+free_space() {
+    df -Ph . 2>/dev/null | awk 'NR == 2 { print $4 " free" }'
+}
+
+current=""
+trap 'rc=$?; [ "$rc" -eq 0 ] || echo "== step ${current:-?}: FAILED (exit $rc; $(free_space))"' EXIT
+echo "== disk: $(free_space) at the start"
 
 step() {
     local name=$1; shift
     case " $steps " in *" $name "*) ;; *) echo "== step $name: skipped"; return 0 ;; esac
     echo "== step $name: $*"
+    current=$name
     local t0=$SECONDS
     "$@"
-    echo "== step $name: ok ($((SECONDS - t0)) s)"
+    echo "== step $name: ok ($((SECONDS - t0)) s; $(free_space))"
 }
 
 lint() {
