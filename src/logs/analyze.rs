@@ -36,37 +36,16 @@ pub enum AnalyzeError {
 /// pass over them.
 pub type Each<'a> = &'a dyn Fn(&mut dyn FnMut(&Incident)) -> io::Result<()>;
 
-/// Streams incidents into a JSON array as they are read.
-struct Streamed<'a>(Each<'a>);
-
-impl Serialize for Streamed<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeSeq};
-        let mut seq = s.serialize_seq(None)?;
-        let mut failed = None;
-        (self.0)(&mut |i| {
-            if failed.is_none() {
-                failed = seq.serialize_element(i).err();
-            }
-        })
-        .map_err(S::Error::custom)?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        seq.end()
-    }
-}
-
-/// [`Summary`] with its incidents streamed: the same JSON, field for field.
+/// [`Summary`] without its incidents, which [`json`] writes after it: the same JSON, field
+/// for field.
 #[derive(Serialize)]
-struct SummaryView<'a> {
+struct SummaryHead<'a> {
     lines: u64,
     matched: u64,
     unmatched: u64,
     truncated: u64,
     events: &'a BTreeMap<String, u64>,
     hosts: &'a BTreeMap<String, BTreeMap<String, KindStats>>,
-    incidents: Streamed<'a>,
 }
 
 /// The host name given to lines whose transport names none (console output, dmesg) when
@@ -173,24 +152,44 @@ impl Summary {
         })
     }
 
-    /// [`Summary::write_json`] with the incidents `each` gives instead of its own.
+    /// [`Summary::write_json`] with the incidents `each` gives instead of its own: the
+    /// summary's other fields by serde_json, then the incidents by [`json`] as they are read.
     pub fn write_json_each(&self, out: &mut dyn std::io::Write, each: Each<'_>) -> io::Result<()> {
-        let view = SummaryView {
+        let head = SummaryHead {
             lines: self.lines,
             matched: self.matched,
             unmatched: self.unmatched,
             truncated: self.truncated,
             events: &self.events,
             hosts: &self.hosts,
-            incidents: Streamed(each),
         };
-        // serde_json writes a token at a time: through `dyn Write` each was a call into the
-        // caller's writer (a tenth of `analyze`'s JSON output, callgrind); a buffer of a
-        // known type here takes them inline.
-        let mut w = io::BufWriter::with_capacity(1 << 16, out);
-        serde_json::to_writer_pretty(&mut w, &view).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")?;
-        w.flush()
+        let mut buf = serde_json::to_vec_pretty(&head).map_err(io::Error::other)?;
+        // A non-empty object ends with its closing brace on a line of its own; the
+        // incidents field goes before it.
+        if !buf.ends_with(b"\n}") {
+            return Err(io::Error::other("the summary's JSON has no closing brace"));
+        }
+        buf.truncate(buf.len() - 2);
+        buf.extend_from_slice(b",\n  \"incidents\": [");
+        let (mut any, mut failed) = (false, None);
+        each(&mut |i| {
+            if failed.is_some() {
+                return;
+            }
+            json::element(&mut buf, !any, i);
+            any = true;
+            if buf.len() >= 1 << 16 {
+                failed = out.write_all(&buf).err();
+                buf.clear();
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        json::end(&mut buf, any);
+        buf.extend_from_slice(b"\n}\n");
+        out.write_all(&buf)?;
+        out.flush()
     }
 
     pub fn to_text(&self) -> String {
@@ -588,5 +587,6 @@ impl Analyzer {
     }
 }
 
+mod json;
 #[cfg(test)]
 mod tests;

@@ -104,3 +104,43 @@ fn a_huge_line_is_cut_counted_and_the_next_still_classified() {
     let s = analyze(&input);
     assert_eq!((s.lines, s.truncated, s.matched), (3, 1, 1));
 }
+
+/// The JSON written as incidents are read is serde_json's text of the whole summary, byte
+/// for byte, on real captures of three directors (failovers, split brains, real servers
+/// out, lines with quotes and brackets in the evidence).
+#[test]
+fn streamed_json_is_serdes_text_of_the_summary() {
+    let rules = Arc::new(Rules::builtin().unwrap());
+    let mut a = Analyzer::new(
+        rules,
+        YearClock::fixed(2024).with_zone(jiff::tz::TimeZone::UTC),
+        4096,
+    )
+    .with_incidents(crate::incidents::Settings::default());
+    for f in [
+        "lbA",
+        "lbB",
+        "lbC",
+        "fault-lbA",
+        "fault-lbB",
+        "check",
+        "flap",
+    ] {
+        let path = format!(
+            "{}/tests/fixtures/logs/keepalived-2.2.7-{f}.log",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        a.read_path(Path::new(&path), Some(f.trim_start_matches("fault-")))
+            .unwrap();
+    }
+    let s = a.into_summary();
+    assert!(s.incidents.len() > 10, "{} incidents", s.incidents.len());
+    let mut out = Vec::new();
+    s.write_json(&mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), s.to_json() + "\n");
+
+    let empty = Summary::default();
+    let mut out = Vec::new();
+    empty.write_json(&mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), empty.to_json() + "\n");
+}
