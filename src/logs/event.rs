@@ -135,6 +135,13 @@ pub fn bounded_line(line: &[u8], max: usize) -> String {
 pub fn bounded_line_into(out: &mut String, line: &[u8], max: usize) {
     out.clear();
     let cut = &line[..line.len().min(max)];
+    // Nearly every line is valid UTF-8: std's validation takes whole words at a time where
+    // the chunk iterator below goes byte by byte (a fifth of the cost of an incident's
+    // evidence, callgrind).
+    if let Ok(s) = std::str::from_utf8(cut) {
+        out.push_str(s);
+        return;
+    }
     for chunk in cut.utf8_chunks() {
         out.push_str(chunk.valid());
         if !chunk.invalid().is_empty() {

@@ -636,3 +636,23 @@ proptest! {
         prop_assert_eq!(vs.to_string(), format!("UDP {std_text}"));
     }
 }
+
+proptest! {
+    /// The dotted IPv4 reader accepts exactly what std's `Ipv4Addr` parser accepts, with
+    /// the same address: on std's own text, and on near misses made of digits and dots
+    /// (leading zeros, octets above 255, four digits, missing or extra octets, signs).
+    #[test]
+    fn dotted_ipv4_is_read_as_std_reads_it(
+        text in prop_oneof![
+            any::<u32>().prop_map(|a| Ipv4Addr::from(a).to_string()),
+            "[0-9.]{0,18}",
+            "(0|00|01|1|25[0-9]|2[0-9]{2}|[0-9]{3,4})(\\.(0|00|01|9|25[0-9]|[0-9]{3,4})){2,4}",
+            "[0-9+-]{1,4}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9 ]{1,4}",
+        ],
+    ) {
+        prop_assert_eq!(crate::model::iptext::read_v4(&text), text.parse::<Ipv4Addr>().ok());
+        // Through the identities' reader, IPv6 and errors still by std.
+        let rs: Result<RealServerId, _> = format!("[{text}]:tcp:80").parse();
+        prop_assert_eq!(rs.ok().map(|r| r.addr), text.parse::<IpAddr>().ok());
+    }
+}
