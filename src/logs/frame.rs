@@ -69,20 +69,65 @@ impl Frame<'_> {
     }
 }
 
+/// The last RFC 3164 stamp read (`Nov 25 10:00:00[.frac]`, as written) and the time it
+/// gave. A log's consecutive lines mostly share their second, and reading the stamp and
+/// placing it in a year and a zone was a third of framing a line (callgrind, bench/logs.sh's
+/// file). A line that starts with the same text, followed by the space that ends a stamp,
+/// has the same time under the same clock: whoever changes the clock clears this.
+#[derive(Debug, Clone, Default)]
+pub struct Stamps {
+    text: [u8; 32],
+    len: usize,
+    time: i64,
+}
+
+impl Stamps {
+    /// Forgets the stamp (the clock changed).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The stamp's length and time, when `line` starts with it.
+    fn get(&self, line: &[u8]) -> Option<(usize, i64)> {
+        let n = self.len;
+        (n > 0 && line.get(n) == Some(&b' ') && line[..n] == self.text[..n])
+            .then_some((n, self.time))
+    }
+
+    fn put(&mut self, stamp: &[u8], time: i64) {
+        if let Some(t) = self.text.get_mut(..stamp.len()) {
+            t.copy_from_slice(stamp);
+            self.len = stamp.len();
+            self.time = time;
+        }
+    }
+}
+
 /// Frames one line (without its newline).
 pub fn frame<'a>(line: &'a [u8], years: &YearClock) -> Frame<'a> {
+    frame_with(line, years, &mut Stamps::default())
+}
+
+/// [`frame`], remembering the last stamp read in `stamps` for the next line: the same frame
+/// as [`frame`] gives, whatever `stamps` held, as long as it was cleared when `years`
+/// changed.
+pub fn frame_with<'a>(line: &'a [u8], years: &YearClock, stamps: &mut Stamps) -> Frame<'a> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match std::str::from_utf8(line) {
-        Ok(s) => frame_str(s, years),
+        Ok(s) => frame_str_with(s, years, stamps),
         Err(_) => {
             let owned = String::from_utf8_lossy(line).into_owned();
-            frame_str(&owned, years).into_owned()
+            frame_str_with(&owned, years, stamps).into_owned()
         }
     }
 }
 
 /// Frames one line that is already text.
 pub fn frame_str<'a>(line: &'a str, years: &YearClock) -> Frame<'a> {
+    frame_str_with(line, years, &mut Stamps::default())
+}
+
+fn frame_str_with<'a>(line: &'a str, years: &YearClock, stamps: &mut Stamps) -> Frame<'a> {
     let b = line.as_bytes();
     match b.first() {
         Some(b'{') => {
@@ -97,7 +142,7 @@ pub fn frame_str<'a>(line: &'a str, years: &YearClock) -> Frame<'a> {
         }
         Some(b'<') => {
             if let Some(rest) = strip_priority(line) {
-                let mut f = frame_str(rest, years);
+                let mut f = frame_str_with(rest, years, stamps);
                 if f.transport == Transport::Raw {
                     f.message = Cow::Borrowed(line);
                 }
@@ -110,7 +155,7 @@ pub fn frame_str<'a>(line: &'a str, years: &YearClock) -> Frame<'a> {
             }
         }
         Some(c) if c.is_ascii_uppercase() => {
-            if let Some(f) = rfc3164(line, years).or_else(|| console(line, years)) {
+            if let Some(f) = rfc3164(line, years, stamps).or_else(|| console(line, years)) {
                 return f;
             }
         }
@@ -250,11 +295,23 @@ fn fraction_micros(digits: &str) -> i64 {
 }
 
 /// `Nov 25 10:00:00[.frac] HOST [facility.priority ]TAG MSG`.
-fn rfc3164<'a>(line: &'a str, years: &YearClock) -> Option<Frame<'a>> {
+fn rfc3164<'a>(line: &'a str, years: &YearClock, stamps: &mut Stamps) -> Option<Frame<'a>> {
     let mut c = Cur::new(line);
-    let (mon, day, sod, micros) = c.month_day_clock()?;
-    c.eat(b' ')?;
-    let time = Time::Wall(years.wall(mon, day, sod, micros));
+    let time = match stamps.get(line.as_bytes()) {
+        Some((len, time)) => {
+            c.i = len + 1;
+            time
+        }
+        None => {
+            let (mon, day, sod, micros) = c.month_day_clock()?;
+            let stamp = c.i;
+            c.eat(b' ')?;
+            let time = years.wall(mon, day, sod, micros);
+            stamps.put(&line.as_bytes()[..stamp], time);
+            time
+        }
+    };
+    let time = Time::Wall(time);
     let (host, rest) = split_word(c.rest())?;
     let (transport, rest) = match busybox_facility(rest) {
         Some(after) => (Transport::Busybox, after),

@@ -9,7 +9,7 @@
 //! time, so that an event is never held back waiting for the next line.
 
 use super::event::{bounded_line, wall_time, Event, MAX_EVENT_LINE};
-use super::frame::{clock_set_at, frame, Frame, Time, YearClock};
+use super::frame::{clock_set_at, frame_with, Frame, Stamps, Time, YearClock};
 use super::rules::{self, Label, Rules, Scratch, Severity};
 use crate::model::{RealServerId, VirtualServiceId};
 use std::sync::Arc;
@@ -110,6 +110,8 @@ pub struct Classifier {
     rules: Arc<Rules>,
     scratch: [Scratch; 2],
     clock: YearClock,
+    /// The last syslog stamp read under `clock`.
+    stamps: Stamps,
     source: Arc<str>,
     /// The epoch time of boot, in microseconds, for kernel times since boot (live kmsg,
     /// `analyze --boot-time`, or learnt from the kernel's own "setting system clock" line).
@@ -130,6 +132,7 @@ impl Classifier {
             scratch: [rules.scratch(), rules.scratch()],
             rules,
             clock,
+            stamps: Stamps::default(),
             source: Arc::from(source),
             boot: None,
             undated: 0,
@@ -182,6 +185,7 @@ impl Classifier {
     /// Keeps the year inference current in a long-running process.
     pub fn set_clock(&mut self, clock: YearClock) {
         self.clock = clock;
+        self.stamps.clear();
     }
 
     pub fn clock(&self) -> &YearClock {
@@ -191,7 +195,7 @@ impl Classifier {
     /// One line, without its newline.
     pub fn line(&mut self, bytes: &[u8], cut: bool, sink: &mut impl Sink) {
         if !self.paired {
-            let f = frame(bytes, &self.clock);
+            let f = frame_with(bytes, &self.clock, &mut self.stamps);
             let won = self
                 .rules
                 .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message);
@@ -207,7 +211,10 @@ impl Classifier {
         }
         self.holding = false;
         let held = std::mem::take(&mut self.held);
-        let (a, b) = (frame(&held, &self.clock), frame(bytes, &self.clock));
+        let (a, b) = (
+            frame_with(&held, &self.clock, &mut self.stamps),
+            frame_with(bytes, &self.clock, &mut self.stamps),
+        );
         let [sa, sb] = &mut self.scratch;
         let won = self.rules.winner_pair(
             [sa, sb],
@@ -227,7 +234,7 @@ impl Classifier {
             return;
         }
         let held = std::mem::take(&mut self.held);
-        let f = frame(&held, &self.clock);
+        let f = frame_with(&held, &self.clock, &mut self.stamps);
         let won = self
             .rules
             .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message);

@@ -185,3 +185,31 @@ fn the_kernels_clock_line_dates_its_boot() {
         None
     );
 }
+
+proptest::proptest! {
+    /// Lines framed one after another with one cache of stamps frame exactly as each
+    /// framed alone: neighbours share a stamp, differ from it by a byte, a fraction, a
+    /// padding or a missing space, or are other transports.
+    #[test]
+    fn the_stamp_cache_never_changes_a_frame(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                "(Nov|Dec) (25| 5|5|05) 10:00:0[0-2](\\.[0-9]{1,7})?( |  |x|)(lb1 )?(Keepalived_vrrp\\[1\\]: )?(VI_1 up)?",
+                "<[0-9]{1,2}>(Nov|Dec) 25 10:00:0[0-2] lb2 kernel: IPVS: x",
+                "\\[ *[0-9]{1,3}\\.[0-9]{6}\\] IPVS: y",
+                ".{0,30}",
+            ],
+            1..12,
+        ),
+    ) {
+        let clock = y2024();
+        let mut stamps = Stamps::default();
+        for l in &lines {
+            proptest::prop_assert_eq!(
+                frame_with(l.as_bytes(), &clock, &mut stamps),
+                frame(l.as_bytes(), &clock),
+                "{:?}", l
+            );
+        }
+    }
+}
