@@ -1,6 +1,7 @@
 //! `model::identity`: parsing any text as a virtual service or a real server, by `FromStr`
 //! or `from_log`, never panics; whatever parses prints a canonical form that parses back to
-//! the same identity and prints the same again, and its metric labels read back to it.
+//! the same identity and prints the same again, and its metric labels read back to it;
+//! the dotted IPv4 reader agrees with std's parser on any text.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -41,6 +42,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
+    // The dotted IPv4 reader accepts exactly what std's parser does.
+    assert_eq!(lvsmon::model::iptext::read_v4(s), s.parse::<std::net::Ipv4Addr>().ok());
     let vs = s.parse::<VirtualServiceId>();
     assert_eq!(VirtualServiceId::from_log(s), vs.ok());
     if let Ok(id) = vs {

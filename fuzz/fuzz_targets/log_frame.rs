@@ -1,10 +1,12 @@
 //! `logs::frame`: any bytes frame without panicking; the message is always a suffix of the
 //! (lossily decoded) line unless the line is a JSON record, and framing is deterministic;
 //! a kernel line's "setting system clock" reading (`clock_set_at`) never panics either.
+//! The input's lines framed one after another with one cache of stamps (`frame_with`, as
+//! the classifier frames a file) frame exactly as each line alone.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lvsmon::logs::frame::{clock_set_at, frame, Time, Transport, YearClock};
+use lvsmon::logs::frame::{clock_set_at, frame, frame_with, Stamps, Time, Transport, YearClock};
 
 fuzz_target!(|data: &[u8]| {
     let clock = YearClock::at(1_732_528_800);
@@ -17,5 +19,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(f, frame(data, &clock));
     if let Some(Time::SinceBoot(us)) = f.time {
         let _ = clock_set_at(&f.message, us);
+    }
+    let mut stamps = Stamps::default();
+    for line in data.split(|&b| b == b'\n') {
+        assert_eq!(frame_with(line, &clock, &mut stamps), frame(line, &clock));
     }
 });
