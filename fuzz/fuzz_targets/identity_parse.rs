@@ -43,7 +43,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // The dotted IPv4 reader accepts exactly what std's parser does.
-    assert_eq!(lvsmon::model::iptext::read_v4(s), s.parse::<std::net::Ipv4Addr>().ok());
+    assert_eq!(
+        lvsmon::model::iptext::read_v4(s),
+        s.parse::<std::net::Ipv4Addr>().ok()
+    );
     let vs = s.parse::<VirtualServiceId>();
     assert_eq!(VirtualServiceId::from_log(s), vs.ok());
     if let Ok(id) = vs {
