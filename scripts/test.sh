@@ -72,6 +72,17 @@ free_space() {
     df -Ph . 2>/dev/null | awk 'NR == 2 { print $4 " free" }'
 }
 
+# Below 4 GiB free, the debug build (1.3 GB) goes before a step that needs none of it:
+# image, deb and systemd-vm use the release build, fuzz its own.
+make_room() {
+    local avail
+    avail=$(df -Pk . 2>/dev/null | awk 'NR == 2 { print $4 }')
+    if [ "${avail:-0}" -lt $((4 * 1024 * 1024)) ] && [ -d target/debug ]; then
+        echo "== disk: $(free_space); removing target/debug, which no later step uses"
+        rm -rf target/debug
+    fi
+}
+
 current=""
 trap 'rc=$?; [ "$rc" -eq 0 ] || echo "== step ${current:-?}: FAILED (exit $rc; $(free_space))"' EXIT
 echo "== disk: $(free_space) at the start"
@@ -81,6 +92,7 @@ step() {
     case " $steps " in *" $name "*) ;; *) echo "== step $name: skipped"; return 0 ;; esac
     echo "== step $name: $*"
     current=$name
+    case $name in image | deb | systemd-vm | fuzz) make_room ;; esac
     local t0=$SECONDS
     "$@"
     echo "== step $name: ok ($((SECONDS - t0)) s; $(free_space))"
