@@ -1,11 +1,11 @@
 //! `analyze --format json`'s incidents, written by hand in serde_json's pretty layout.
 //!
-//! The incidents are most of the output (about a kilobyte each, a thousand bytes of evidence
-//! lines, hints and summaries) and serde_json escapes a string a byte at a time: writing
-//! them was 100 M of the 845 M instructions `analyze` spent on the first 100,000 lines of
-//! bench/logs.sh's file (callgrind). Here a string is scanned eight bytes at a time for
-//! the bytes JSON must escape, and the fields are written without serde's per-token calls.
-//! The output is serde_json's to the byte: the tests hold it to `serde_json::to_writer_pretty`
+//! The incidents are most of the output (about a kilobyte each: evidence lines, hints and
+//! summaries), and serde_json escapes a string a byte at a time: writing them was 100 M of
+//! the 845 M instructions `analyze` spent on the first 100,000 lines of bench/logs.sh's
+//! file (callgrind), 49 M now. Here a string is scanned eight bytes at a time for the bytes
+//! JSON must escape, and the fields are written without serde's per-token calls. The
+//! output is serde_json's to the byte: the tests hold it to `serde_json::to_writer_pretty`
 //! of the same [`Incident`], with any text in its strings.
 
 use crate::incidents::{Evidence, Incident};
