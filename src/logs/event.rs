@@ -53,49 +53,71 @@ pub fn rfc3339(micros: i64) -> String {
     s
 }
 
-/// [`rfc3339`] appended to `out`: `2026-12-01T23:44:17Z`, or with a fixed six-digit
-/// fraction (`…:17.123456Z`) when there is one, so every time of a stream has the same
-/// width. jiff makes the calendar date; the digits are written here because formatting
-/// through `Display` cost more than the incident engine's detectors (callgrind, analyze
-/// on bench/logs.sh's file). Out of jiff's range: nothing.
+/// [`rfc3339`] appended to `out`.
 pub fn write_rfc3339(out: &mut String, micros: i64) {
-    let Ok(t) = jiff::Timestamp::from_microsecond(micros) else {
-        return;
-    };
-    let d = jiff::tz::Offset::UTC.to_datetime(t);
-    let mut b = [0u8; 27];
-    let mut put = |at: usize, v: i64, width: usize| {
-        let mut v = v.unsigned_abs();
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
+    if let Some(t) = Rfc3339Text::new(micros) {
+        // ASCII digits and separators only.
+        out.push_str(std::str::from_utf8(t.as_bytes()).unwrap_or_default());
+    }
+}
+
+/// [`rfc3339`]'s text made on the stack: `2026-12-01T23:44:17Z`, or with a fixed six-digit
+/// fraction (`…:17.123456Z`) when there is one, so every time of a stream has the same
+/// width; a `-` before a year below 0. jiff makes the calendar date; the digits are
+/// written here because formatting through `Display` cost more than the incident engine's
+/// detectors (callgrind, analyze on bench/logs.sh's file).
+pub struct Rfc3339Text {
+    buf: [u8; 28],
+    start: usize,
+    end: usize,
+}
+
+impl Rfc3339Text {
+    /// `None` out of jiff's range.
+    pub fn new(micros: i64) -> Option<Rfc3339Text> {
+        let t = jiff::Timestamp::from_microsecond(micros).ok()?;
+        let d = jiff::tz::Offset::UTC.to_datetime(t);
+        // The text proper starts at 1; 0 holds the sign when there is one.
+        let mut b = [0u8; 28];
+        let mut put = |at: usize, v: i64, width: usize| {
+            let mut v = v.unsigned_abs();
+            for i in (1 + at..1 + at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, i64::from(d.year()), 4);
+        put(5, i64::from(d.month()), 2);
+        put(8, i64::from(d.day()), 2);
+        put(11, i64::from(d.hour()), 2);
+        put(14, i64::from(d.minute()), 2);
+        put(17, i64::from(d.second()), 2);
+        let frac = micros.rem_euclid(1_000_000);
+        put(20, frac, 6);
+        for (i, c) in [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+        ] {
+            b[1 + i] = c;
         }
-    };
-    put(0, i64::from(d.year()), 4);
-    put(5, i64::from(d.month()), 2);
-    put(8, i64::from(d.day()), 2);
-    put(11, i64::from(d.hour()), 2);
-    put(14, i64::from(d.minute()), 2);
-    put(17, i64::from(d.second()), 2);
-    let frac = micros.rem_euclid(1_000_000);
-    put(20, frac, 6);
-    for (i, c) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-    ] {
-        b[i] = c;
+        let end = 1 + if frac == 0 { 19 } else { 26 };
+        b[end] = b'Z';
+        b[0] = b'-';
+        let start = if d.year() < 0 { 0 } else { 1 };
+        Some(Rfc3339Text {
+            buf: b,
+            start,
+            end: end + 1,
+        })
     }
-    let end = if frac == 0 { 19 } else { 26 };
-    b[end] = b'Z';
-    if d.year() < 0 {
-        out.push('-');
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
     }
-    // ASCII digits and separators only.
-    out.push_str(std::str::from_utf8(&b[..=end]).unwrap_or_default());
 }
 
 fn ser_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {

@@ -9,7 +9,7 @@
 //! of the same [`Incident`], with any text in its strings.
 
 use crate::incidents::{Evidence, Incident};
-use crate::logs::event::write_rfc3339;
+use crate::logs::event::Rfc3339Text;
 
 /// Appends the incidents array's next element: `first` says whether one was written
 /// before. The array is the value of a field of the top-level object, so its elements are
@@ -112,21 +112,23 @@ fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
-/// A time as the incident's `Serialize` writes it: RFC 3339, or null.
+/// A time as the incident's `Serialize` writes it: RFC 3339 (digits and separators, which
+/// JSON never escapes; empty out of range), or null.
 fn time(out: &mut Vec<u8>, t: Option<i64>) {
-    match t {
-        Some(t) => {
-            let mut s = String::with_capacity(27);
-            write_rfc3339(&mut s, t);
-            string(out, &s);
-        }
-        None => out.extend_from_slice(b"null"),
+    let Some(t) = t else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    out.push(b'"');
+    if let Some(text) = Rfc3339Text::new(t) {
+        out.extend_from_slice(text.as_bytes());
     }
+    out.push(b'"');
 }
 
 /// A JSON string, escaped as serde_json escapes it: `"` and `\` with a backslash, the
 /// control characters below 0x20 as `\b \t \n \f \r` or `\u00xx`, everything else as is.
-pub(super) fn string(out: &mut Vec<u8>, s: &str) {
+fn string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
