@@ -11,6 +11,7 @@
 //! Readers may share the neutral helpers below them: `lines` (the capped line splitter).
 
 pub mod alertmanager;
+pub mod alloc;
 pub mod app;
 pub mod check;
 pub mod cli;

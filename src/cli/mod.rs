@@ -327,6 +327,8 @@ fn boot_times(
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    // Millions of small blocks made and freed: mimalloc's job (crate::alloc says why only here).
+    crate::alloc::use_mimalloc();
     let file = load_config(args.config.as_deref())?;
     let rules = Arc::new(Rules::load(args.rules.as_deref())?);
     let clock = clock(args.timezone.as_deref(), args.year)?;

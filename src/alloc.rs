@@ -1,0 +1,79 @@
+//! The process's memory allocator: glibc's until [`use_mimalloc`], mimalloc's for what is
+//! allocated after it. `analyze` switches at its start; `serve` never does.
+//!
+//! Why two: `analyze` makes and frees small strings and vectors by the million (framed
+//! fields, events, incidents, their spill to disk and read-back), and glibc's free lists
+//! were a sixth of its time (perf); with mimalloc it runs in about a fifth less time
+//! (bench/analyze_ab.sh, docs/benchmarks.md "The allocator"). `serve` is a daemon whose
+//! idle memory has a target (≤ 10 MB, docs/benchmarks.md), and mimalloc's pages per thread
+//! held 2.5 MB more there.
+//!
+//! Each block goes back to the allocator that made it: a block made before the switch
+//! (std's own, the command line's) may be freed or grown after it. mimalloc answers whether
+//! an address is one of its own ([`libmimalloc_sys::mi_is_in_heap_region`]: its arenas and
+//! its segment map, never a read of the block); before the switch nothing is mimalloc's and
+//! the question is not asked.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once, never cleared.
+static MIMALLOC: AtomicBool = AtomicBool::new(false);
+
+/// The allocator the binary declares (`#[global_allocator]` in `main.rs`).
+pub struct Switch;
+
+/// New blocks come from mimalloc from now on, in every thread.
+pub fn use_mimalloc() {
+    MIMALLOC.store(true, Ordering::Relaxed);
+}
+
+/// Whether new blocks come from mimalloc.
+pub fn uses_mimalloc() -> bool {
+    MIMALLOC.load(Ordering::Relaxed)
+}
+
+/// Whether `p` was made by mimalloc. Relaxed is enough: a thread that holds a block made by
+/// mimalloc learnt of it through the same synchronisation that published the block, which
+/// also publishes the switch made before it.
+fn by_mimalloc(p: *mut u8) -> bool {
+    // SAFETY: mi_is_in_heap_region only compares the address with mimalloc's own tables.
+    uses_mimalloc() && unsafe { libmimalloc_sys::mi_is_in_heap_region(p.cast()) }
+}
+
+// SAFETY: every block is made by exactly one of the two allocators and freed or grown by
+// the same one (`by_mimalloc`); both uphold GlobalAlloc's contract themselves.
+unsafe impl GlobalAlloc for Switch {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if uses_mimalloc() {
+            unsafe { mimalloc::MiMalloc.alloc(layout) }
+        } else {
+            unsafe { System.alloc(layout) }
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if uses_mimalloc() {
+            unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+        } else {
+            unsafe { System.alloc_zeroed(layout) }
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if by_mimalloc(ptr) {
+            unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+        } else {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    /// A block grows within its own allocator: one made before the switch stays glibc's.
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if by_mimalloc(ptr) {
+            unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+        } else {
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+}
