@@ -2,8 +2,8 @@
 //! allocated after it. `analyze` switches at its start; `serve` never does.
 //!
 //! Why two: `analyze` makes and frees small strings and vectors by the million (framed
-//! fields, events, incidents, their spill to disk and read-back), and glibc's free lists
-//! were a sixth of its time (perf); with mimalloc it runs in about a fifth less time
+//! fields, events, incidents, their spill to disk and read-back), and glibc's malloc and
+//! free were a fifth of its time (perf); with mimalloc it runs in about a fifth less time
 //! (bench/analyze_ab.sh, docs/benchmarks.md "The allocator"). `serve` is a daemon whose
 //! idle memory has a target (≤ 10 MB, docs/benchmarks.md), and mimalloc's pages per thread
 //! held 2.5 MB more there.
