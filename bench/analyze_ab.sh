@@ -6,7 +6,7 @@
 #
 # Why wall time on top of callgrind: instruction counts are repeatable but miss memory
 # latency. A memo of recent classifications cut 10 % of the instructions on
-# bench/logs.sh's file and made `analyze` 7-14 % slower (docs/benchmarks.md, "Instructions
+# bench/logs.sh's file and made `analyze` 8 % slower (docs/benchmarks.md, "Instructions
 # are not time"). On a shared host single runs vary by +-30 %: use 25 runs or more, and a
 # few hundred thousand lines, so that one run takes a few tenths of a second.
 #
@@ -19,13 +19,15 @@ ARGS=("$@")
 [ ${#ARGS[@]} -gt 0 ] || ARGS=(--format json)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+PIN=()
+command -v taskset >/dev/null && PIN=(taskset -c 0)
 
 # One run's wall-clock milliseconds. `analyze` exits 1 when it found a critical incident:
 # a result, not a failure; 2 is an error.
 one() {
     local s e rc=0
     s=$(date +%s%N)
-    taskset -c 0 "$1" analyze "${ARGS[@]}" -o /dev/null "$INPUT" 2>"$WORK/err" || rc=$?
+    "${PIN[@]}" "$1" analyze "${ARGS[@]}" -o /dev/null "$INPUT" 2>"$WORK/err" || rc=$?
     e=$(date +%s%N)
     if [ "$rc" -gt 1 ]; then
         echo "$1 failed (exit $rc):" >&2

@@ -327,7 +327,7 @@ fn boot_times(
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
-    // Millions of small blocks made and freed: mimalloc's job (crate::alloc says why only here).
+    // Millions of small blocks made and freed; crate::alloc says why analyze and not serve.
     crate::alloc::use_mimalloc();
     let file = load_config(args.config.as_deref())?;
     let rules = Arc::new(Rules::load(args.rules.as_deref())?);
