@@ -359,9 +359,10 @@ impl Rules {
             slow,
             ..
         } = scratch;
-        ones(candidates).find(|&i| {
+        let candidates = &*candidates;
+        ones(self.prefilter.found(candidates)).find(|&i| {
             let rule = &self.rules[i];
-            if !rule.applies_to(ident) {
+            if !rule.applies_to(ident) || !self.prefilter.admits(i, candidates) {
                 return false;
             }
             let fast = rule
