@@ -92,8 +92,9 @@ struct Host {
     sorry: HashMap<VirtualServiceId, RealServerId>,
     /// Why an instance went to FAULT (a track script, a link), last seen.
     fault_reason: Option<String>,
-    /// Instances MASTER now.
-    masters: Vec<String>,
+    /// Instances MASTER now (a director can be MASTER of dozens: looked up at every state
+    /// change, where a list was scanned name by name).
+    masters: std::collections::BTreeSet<Name>,
     /// What the snapshot detectors remember between looks.
     watch: snapshot::Watch,
     /// Per instance: it was BACKUP (not the BACKUP keepalived starts in) or in FAULT at its

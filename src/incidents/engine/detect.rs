@@ -245,12 +245,12 @@ impl Engine {
             self.close(&key("vrrp_fault", e, None, None), e);
         }
         let h = self.host(e.host);
-        let was_master = h.masters.iter().any(|m| m == iname);
-        if master && !was_master {
-            h.masters.push(iname.to_string());
-        } else if !master {
-            h.masters.retain(|m| m != iname);
-        }
+        let was_master = if master {
+            let name = e.iname_name.clone().unwrap_or_else(|| iname.into());
+            !h.masters.insert(name)
+        } else {
+            h.masters.remove(iname)
+        };
         if self.one_director {
             self.local_failover(e, iname, master, was_master);
         }
@@ -269,11 +269,14 @@ impl Engine {
             return;
         }
         let (window, n) = (micros(self.s.flapping_window), self.s.vrrp_flapping_changes);
-        let changes = self
-            .host(e.host)
-            .changes
-            .entry(iname.to_string())
-            .or_default();
+        let h = self.host(e.host);
+        // Looked up before an entry is made: the name is copied only the first time.
+        if !h.changes.contains_key(iname) {
+            h.changes.insert(iname.to_string(), VecDeque::new());
+        }
+        let Some(changes) = h.changes.get_mut(iname) else {
+            return;
+        };
         push_recent(changes, e.time, window, n);
         let count = changes.len();
         if count >= n {
@@ -323,7 +326,7 @@ impl Engine {
             self.transition(Transition {
                 time,
                 host: host.to_string(),
-                iname,
+                iname: iname.to_string(),
                 master: false,
                 line: format!("keepalived {why}"),
             });
