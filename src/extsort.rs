@@ -5,8 +5,9 @@
 //! open, not how much it found.
 //!
 //! Items are encoded with bincode, each behind its length: a run is read a record at a
-//! time into a buffer of its own and decoded from that slice, which costs a third of
-//! decoding field by field from the file's reader (callgrind, docs/benchmarks.md). Ties must not happen (callers put a sequence number in
+//! time into a buffer of its own and decoded from that slice, which takes half the
+//! instructions of decoding field by field from the file's reader (callgrind,
+//! docs/benchmarks.md, round 6). Ties must not happen (callers put a sequence number in
 //! their order) or come back in no particular order.
 //!
 //! Hand-written rather than the `extsort` crate (0.5.0, compared in
