@@ -437,3 +437,28 @@ mod mutations {
     static RULES: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
     static LINES: std::sync::OnceLock<Vec<(Option<String>, String)>> = std::sync::OnceLock::new();
 }
+
+/// On the built-in library, not a copy of its regexes: a success line is not tried
+/// against the rule for failures (its second literal set, ` failed.`, is missing), and
+/// a failure line not against the rule for successes.
+#[test]
+fn the_builtin_prefilter_keeps_success_and_failure_lines_apart() {
+    let r = Rules::builtin().unwrap();
+    let tried = |msg: &str| -> Vec<String> {
+        let mut s = r.scratch();
+        r.prefilter.candidates(msg, &mut s.candidates);
+        ones(r.prefilter.found(&s.candidates))
+            .filter(|&i| r.prefilter.admits(i, &s.candidates))
+            .map(|i| r.rules[i].kind.clone())
+            .collect()
+    };
+    let ok = tried("TCP connection to [10.2.6.10]:tcp:80 success.");
+    assert!(ok.iter().any(|k| k == "check_succeeded"), "{ok:?}");
+    assert!(!ok.iter().any(|k| k == "check_attempt_failed"), "{ok:?}");
+    let failed = tried("TCP connection to [10.2.6.10]:tcp:80 failed.");
+    assert!(
+        failed.iter().any(|k| k == "check_attempt_failed"),
+        "{failed:?}"
+    );
+    assert!(!failed.iter().any(|k| k == "check_succeeded"), "{failed:?}");
+}
