@@ -510,3 +510,135 @@ fn open_incidents_survive_a_restart_once() {
     .unwrap();
     wait(addr, 0);
 }
+
+#[test]
+fn analyze_says_when_several_unnamed_consoles_are_read_as_one_director() {
+    let logs = root().join("tests/fixtures/logs");
+    let (a, b) = (
+        logs.join("keepalived-2.2.7-lbA.log"),
+        logs.join("keepalived-2.2.7-lbB.log"),
+    );
+    let run = |args: &[std::ffi::OsString]| {
+        let out = Command::new(BIN)
+            .args(["analyze", "--format", "json", "-o", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.code().is_some_and(|c| c < 2), "{}", out.status);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let named = |p: &std::path::Path, h: &str| format!("{}@{h}", p.display()).into();
+    // Two consoles of two directors, unnamed: one director `-`, and lvsmon says so, naming both.
+    let err = run(&[a.clone().into(), b.clone().into()]);
+    assert!(
+        err.contains("read as one director")
+            && err.contains(&a.display().to_string())
+            && err.contains(&b.display().to_string()),
+        "{err}"
+    );
+    // Named, or one file alone, or a syslog file whose lines carry their host: nothing to say.
+    assert_eq!(run(&[named(&a, "lb-a"), named(&b, "lb-b")]), "");
+    assert_eq!(run(&[a.clone().into()]), "");
+    let dir = tempfile::tempdir().unwrap();
+    let syslog = dir.path().join("syslog");
+    std::fs::write(
+        &syslog,
+        "Dec  1 23:44:21 lb-c Keepalived_vrrp[7]: (VI_1) Entering MASTER STATE\n",
+    )
+    .unwrap();
+    assert_eq!(run(&[a.into(), syslog.into()]), "");
+}
+
+#[test]
+fn analyze_since_and_until_take_a_local_time_in_the_logs_zone() {
+    let logs = root().join("tests/fixtures/logs");
+    let inputs = [
+        format!("{}@lb-a", logs.join("keepalived-2.2.7-lbA.log").display()),
+        format!("{}@lb-b", logs.join("keepalived-2.2.7-lbB.log").display()),
+    ];
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["analyze", "--format", "json"])
+            .args(args)
+            .args(&inputs)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            err,
+        )
+    };
+    // The consoles' times carry no zone: they are read in --log.timezone's, and so is a
+    // --since or --until without one, so a time copied from a line means that line.
+    for (zone, offset) in [("UTC", "Z"), ("Europe/Berlin", "+01:00")] {
+        let all = run(&["--log.timezone", zone]);
+        let local = run(&[
+            "--log.timezone",
+            zone,
+            "--since",
+            "2026-12-01 23:44:25",
+            "--until",
+            "2026-12-01T23:44:30",
+        ]);
+        let rfc = run(&[
+            "--log.timezone",
+            zone,
+            "--since",
+            &format!("2026-12-01T23:44:25{offset}"),
+            "--until",
+            &format!("2026-12-01T23:44:30{offset}"),
+        ]);
+        assert!(local.0.is_some_and(|c| c < 2), "{zone}: {}", local.2);
+        assert_eq!(local, rfc, "{zone}");
+        assert_ne!(local.1, all.1, "{zone}: the window kept everything");
+        assert!(local.1.contains("\"matched\""), "{}", local.1);
+    }
+    let (code, _, err) = run(&["--since", "last tuesday"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--since \"last tuesday\"") && err.contains("RFC 3339"),
+        "{err}"
+    );
+}
+
+#[test]
+fn analyze_refuses_an_unknown_kind_and_says_when_a_host_is_never_seen() {
+    let log = format!(
+        "{}@lb-a",
+        root()
+            .join("tests/fixtures/logs/keepalived-2.2.7-fault-lbA.log")
+            .display()
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["analyze", "--format", "json", "-o", "/dev/null"])
+            .args(args)
+            .arg(&log)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // A misspelt kind would find nothing and exit 0, "no critical incident": an error.
+    let (code, err) = run(&["--kind", "split_brian"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("\"split_brian\"") && err.contains("split_brain"),
+        "{err}"
+    );
+    let (code, err) = run(&["--kind", "split_brain", "--kind", "vrrp_fault"]);
+    assert!(code.is_some_and(|c| c < 2), "{err}");
+    assert_eq!(err, "");
+    // A host no line names reports nothing: said on stderr, the run otherwise as before.
+    let (code, err) = run(&["--host", "lb-z", "--host", "lb-a"]);
+    assert!(code.is_some_and(|c| c < 2), "{err}");
+    assert!(err.contains("--host \"lb-z\" names no director"), "{err}");
+    assert!(!err.contains("\"lb-a\""), "{err}");
+    // Seen, though outside the window: named correctly, nothing to say.
+    let (_, err) = run(&["--host", "lb-a", "--since", "2099-01-01T00:00:00Z"]);
+    assert_eq!(err, "");
+}

@@ -142,12 +142,14 @@ pub struct AnalyzeArgs {
     /// Lines longer than this many bytes are cut (and counted as truncated).
     #[arg(long = "log.max-line-bytes", value_name = "N")]
     pub max_line: Option<usize>,
-    /// Only events at or after this instant (RFC 3339, e.g. 2026-12-01T23:44:00Z).
+    /// Only events at or after this instant: RFC 3339 (2026-12-01T23:44:00Z), a local date
+    /// and time in `--log.timezone`'s zone (2026-12-01 23:44:00, 2026-12-01), or a span back
+    /// from now (-1h, "2 days ago").
     #[arg(long, value_name = "TIME")]
-    pub since: Option<jiff::Timestamp>,
-    /// Only events before this instant (RFC 3339).
+    pub since: Option<String>,
+    /// Only events before this instant (the forms of `--since`).
     #[arg(long, value_name = "TIME")]
-    pub until: Option<jiff::Timestamp>,
+    pub until: Option<String>,
     /// Only this director's events (repeatable).
     #[arg(long, value_name = "HOST")]
     pub host: Vec<String>,

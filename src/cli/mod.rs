@@ -11,6 +11,7 @@ pub mod logs;
 mod progress;
 pub mod settings;
 pub mod web;
+mod when;
 
 use crate::app::App;
 use crate::http::{self, Site};
@@ -309,13 +310,9 @@ fn boot_times(
             Some((h, t)) => (Some(h), t),
             None => (None, arg.as_str()),
         };
-        let t = match time.parse::<jiff::Timestamp>() {
-            Ok(t) => t,
-            Err(_) => time
-                .parse::<jiff::civil::DateTime>()
-                .and_then(|d| zone.to_timestamp(d))
-                .with_context(|| format!("--boot-time {arg:?}: want [HOST=]TIME, TIME as 2026-12-03T03:26:06Z or 2026-12-03 03:26:06"))?,
-        };
+        let t = when::instant(time, zone).with_context(|| {
+            format!("--boot-time {arg:?}: want [HOST=]TIME, TIME as 2026-12-03T03:26:06Z or 2026-12-03 03:26:06 (`uptime -s`)")
+        })?;
         match host {
             Some(h) => {
                 boots.by_host.insert(h.to_string(), t.as_microsecond());
@@ -333,9 +330,27 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let rules = Arc::new(Rules::load(args.rules.as_deref())?);
     let clock = clock(args.timezone.as_deref(), args.year)?;
     let max_line = args.max_line.unwrap_or(settings::DEFAULT_MAX_LINE);
+    let at = |flag: &str, text: &Option<String>| -> Result<Option<i64>> {
+        let Some(text) = text else { return Ok(None) };
+        let t = when::instant(text, clock.zone())
+            .with_context(|| format!("{flag} {text:?}: want {}", when::FORMS))?;
+        Ok(Some(t.as_microsecond()))
+    };
+    // A misspelt kind would report nothing and exit 0: "no critical incident".
+    if let Some(k) = args
+        .kind
+        .iter()
+        .find(|k| crate::incidents::kind(k).is_none())
+    {
+        let kinds: Vec<&str> = crate::incidents::KINDS.iter().map(|k| k.name).collect();
+        anyhow::bail!(
+            "--kind {k:?} is no incident kind; the kinds: {}",
+            kinds.join(", ")
+        );
+    }
     let filter = crate::logs::analyze::Filter {
-        since: args.since.map(|t| t.as_microsecond()),
-        until: args.until.map(|t| t.as_microsecond()),
+        since: at("--since", &args.since)?,
+        until: at("--until", &args.until)?,
         hosts: args.host.clone(),
     };
     // Incidents leave memory as they close: a post-mortem of millions of lines finds
@@ -362,6 +377,8 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     }
     let inputs: Vec<_> = args.files.iter().map(|f| input_name(f)).collect();
     let bar = progress::Progress::new(inputs.iter().map(|(_, p)| p.as_path()));
+    // Unnamed inputs whose lines name no host: all read as one director.
+    let mut unnamed = Vec::new();
     for (host, path) in &inputs {
         let read = if path.as_path() == std::path::Path::new("-") {
             a.read_path(path, host.as_deref())
@@ -383,8 +400,27 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
                 host.as_deref().map_or(String::new(), |h| format!("{h}="))
             );
         }
+        if host.is_none() && a.hostless() > 0 {
+            unnamed.push(path.display().to_string());
+        }
     }
     bar.finish();
+    for h in a.hosts_never_seen() {
+        eprintln!(
+            "lvsmon: --host {h:?} names no director in the inputs: a director is named as its \
+             lines name it (syslog's host field), or by FILE@HOST"
+        );
+    }
+    if unnamed.len() > 1 {
+        // Right for a file and its rotations, wrong for several directors' consoles: their
+        // starts would read as crashes and their changes as one instance flapping.
+        eprintln!(
+            "lvsmon: lines that name no host in {} are read as one director, `{}` (a file \
+             and its rotations); if they are several directors' logs, name each: FILE@HOST",
+            unnamed.join(", "),
+            crate::logs::analyze::NO_HOST
+        );
+    }
     let (s, found) = a.into_found()?;
     // The incidents kept (`--since`, `--until`, `--host`, `--kind`), read from disk at
     // each pass.

@@ -314,6 +314,10 @@ struct Tally {
     lines: u64,
     matched: u64,
     truncated: u64,
+    /// Events of the current input whose line named no host (they took the input's name).
+    hostless: u64,
+    /// Per director of the filter (`--host`): whether any event named it, in any window.
+    host_seen: Vec<bool>,
 }
 
 impl Tally {
@@ -350,6 +354,12 @@ impl Sink for Tally {
         // A line that names no host (keepalived's console, dmesg) is its input's: the name
         // given as `FILE@HOST`, else `-`.
         let host = ev.host.unwrap_or(ev.source);
+        self.hostless += u64::from(ev.host.is_none());
+        if !self.host_seen.is_empty() {
+            if let Some(i) = self.filter.hosts.iter().position(|h| h == host) {
+                self.host_seen[i] = true;
+            }
+        }
         // The detectors see everything (a MASTER before `--since` still makes the split
         // brain after it); the filter applies to what is reported.
         if let Some(e) = &mut self.engine {
@@ -412,6 +422,8 @@ impl Analyzer {
                 lines: 0,
                 matched: 0,
                 truncated: 0,
+                hostless: 0,
+                host_seen: Vec::new(),
             },
             max_line,
             boots: BootTimes::default(),
@@ -430,8 +442,27 @@ impl Analyzer {
         self.classifier.undated()
     }
 
+    /// The filter's directors (`--host`) that no event named, at any time: a misspelt name
+    /// reports nothing, which must not read as "nothing happened there".
+    pub fn hosts_never_seen(&self) -> Vec<&str> {
+        let f = &self.tally.filter.hosts;
+        let seen = &self.tally.host_seen;
+        f.iter()
+            .zip(seen)
+            .filter(|(_, &s)| !s)
+            .map(|(h, _)| h.as_str())
+            .collect()
+    }
+
+    /// Events of the last input read whose line named no host, so took the input's name
+    /// (`FILE@HOST`, else [`NO_HOST`]): keepalived's console, a plain `dmesg`.
+    pub fn hostless(&self) -> u64 {
+        self.tally.hostless
+    }
+
     /// Keeps only the events `filter` keeps (`--since`, `--until`, `--host`).
     pub fn with_filter(mut self, filter: Filter) -> Analyzer {
+        self.tally.host_seen = vec![false; filter.hosts.len()];
         self.tally.filter = filter;
         self
     }
@@ -518,6 +549,7 @@ impl Analyzer {
 
     /// Reads `input` to its end; its lines that name no host are `name`'s.
     pub fn read_named(&mut self, input: impl Read, name: &str) -> io::Result<()> {
+        self.tally.hostless = 0;
         self.classifier.set_source(name);
         self.classifier.set_boot(self.boots.of(name));
         self.read(input)
