@@ -11,6 +11,8 @@
 #   keepalived iproute2  real keepalived in network namespaces (tests/logs_keepalived.rs,
 #                    tests/keepalived_live.rs)
 #   mtail            the log benchmark's peer (bench/logs.sh)
+#   rsyslog          a real rsyslogd writing RFC 5424 files (tests/logs_rsyslog.rs); the test
+#                    starts its own, on a socket of its own, with no system socket or network
 #   nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl
 #   zabbix-agent     the products `lvsmon check` plugs into, run by tests/check_products.rs
 #                    (Nagios 4 runs the plugin, NRPE serves it, Icinga 2 validates the
@@ -35,7 +37,7 @@
 set -euo pipefail
 
 need=()
-for pkg in build-essential prometheus prometheus-alertmanager curl systemd man-db keepalived iproute2 mtail \
+for pkg in build-essential prometheus prometheus-alertmanager curl systemd man-db keepalived iproute2 mtail rsyslog \
     nagios4-core nagios-nrpe-server nagios-nrpe-plugin icinga2-bin libmonitoring-plugin-perl zabbix-agent \
     postgresql zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql chromium \
     lintian mmdebstrap buildah python3-venv; do

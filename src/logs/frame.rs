@@ -5,7 +5,8 @@
 //! (a container's console next to rsyslog, `journalctl` output pasted into a ticket). The
 //! transports recognised are RFC 3164 syslog (also `journalctl -o short`/`short-precise`),
 //! busybox syslogd (`host facility.priority ident[pid]:`), RFC 3339 (rsyslog and
-//! `journalctl -o short-iso`, with `+0000` or `+00:00`), `journalctl -o json` (MESSAGE may be
+//! `journalctl -o short-iso`, with `+0000` or `+00:00`), RFC 5424 (syslog over the network
+//! as rsyslog and syslog-ng write it to files), `journalctl -o json` (MESSAGE may be
 //! a byte array), keepalived's console (`%c: `) and `--log-file` (`%a %b %d %T.%9N %Y: `)
 //! formats, dmesg (`[ 12.345678]`, `-T`, caller ids, `<N>` priorities) and /dev/kmsg records.
 //! A line that fits none is kept whole as the message, so nothing is dropped.
@@ -35,6 +36,9 @@ pub enum Transport {
     Rfc3164,
     Busybox,
     Rfc3339,
+    /// RFC 5424 (`<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG`): rsyslog's
+    /// `RSYSLOG_SyslogProtocol23Format`, syslog-ng's `syslog()` destinations.
+    Rfc5424,
     Json,
     KeepalivedConsole,
     Dmesg,
@@ -142,6 +146,9 @@ fn frame_str_with<'a>(line: &'a str, years: &YearClock, stamps: &mut Stamps) -> 
         }
         Some(b'<') => {
             if let Some(rest) = strip_priority(line) {
+                if let Some(f) = rest.strip_prefix("1 ").and_then(rfc5424::frame) {
+                    return f;
+                }
                 let mut f = frame_str_with(rest, years, stamps);
                 if f.transport == Transport::Raw {
                     f.message = Cow::Borrowed(line);
@@ -323,6 +330,20 @@ fn rfc3164<'a>(line: &'a str, years: &YearClock, stamps: &mut Stamps) -> Option<
 /// `2024-11-25T10:00:00[.frac](Z|+00:00|+0000) HOST TAG MSG`.
 fn rfc3339(line: &str) -> Option<Frame<'_>> {
     let mut c = Cur::new(line);
+    let time = iso_stamp(&mut c)?;
+    c.eat(b' ')?;
+    let (host, rest) = split_word(c.rest())?;
+    Some(with_tag(
+        Some(Time::Wall(time)),
+        host,
+        rest,
+        Transport::Rfc3339,
+    ))
+}
+
+/// `2024-11-25T10:00:00[.frac](Z|+00:00|+0000)` (a space for the `T` too): µs since the
+/// epoch.
+fn iso_stamp(c: &mut Cur<'_>) -> Option<i64> {
     let y = c.digits(4)? as i32;
     c.eat(b'-')?;
     let mo = c.digits(2)?;
@@ -354,15 +375,8 @@ fn rfc3339(line: &str) -> Option<Frame<'_>> {
         }
         _ => return None,
     };
-    c.eat(b' ')?;
     let secs = days_from_civil(y, mo, d) * 86_400 + sod - offset;
-    let (host, rest) = split_word(c.rest())?;
-    Some(with_tag(
-        Some(Time::Wall(secs * 1_000_000 + micros)),
-        host,
-        rest,
-        Transport::Rfc3339,
-    ))
+    Some(secs * 1_000_000 + micros)
 }
 
 /// keepalived's console (`Mon Nov 25 10:00:00 2024: `, strftime `%c`) and log file
@@ -568,5 +582,6 @@ fn strip_kernel_stamp(msg: &str) -> &str {
     msg
 }
 
+mod rfc5424;
 #[cfg(test)]
 mod tests;

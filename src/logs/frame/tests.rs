@@ -28,6 +28,8 @@ fn every_transport_of_the_same_message_frames_to_the_same_fields() {
         ("2024-11-25T11:00:00+01:00 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Rfc3339),
         ("Nov 25 10:00:00 lb1 daemon.info Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Busybox),
         ("<30>Nov 25 10:00:00 lb1 Keepalived_vrrp[1235]: (VI_1) Entering MASTER STATE", 0, Transport::Rfc3164),
+        ("<30>1 2024-11-25T10:00:00.123456+00:00 lb1 Keepalived_vrrp 1235 - - (VI_1) Entering MASTER STATE", 123_456, Transport::Rfc5424),
+        ("<30>1 2024-11-25T11:00:00+01:00 lb1 Keepalived_vrrp 1235 - [origin software=\"rsyslogd\"] \u{feff}(VI_1) Entering MASTER STATE", 0, Transport::Rfc5424),
         (r#"{"__REALTIME_TIMESTAMP":"1732528800000000","_HOSTNAME":"lb1","SYSLOG_IDENTIFIER":"Keepalived_vrrp","_PID":"1235","MESSAGE":"(VI_1) Entering MASTER STATE"}"#, 0, Transport::Json),
     ];
     for (line, micros, transport) in lines {
@@ -211,5 +213,71 @@ proptest::proptest! {
                 "{:?}", l
             );
         }
+    }
+}
+
+/// RFC 5424's own examples (§6.5), and what rsyslog and syslog-ng put in its fields.
+#[test]
+fn rfc5424_header_fields_structured_data_and_nil_values() {
+    let fr = f("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \u{feff}'su root' failed for lonvick on /dev/pts/8");
+    assert_eq!(fr.transport, Transport::Rfc5424);
+    assert_eq!(fr.time, Some(Time::Wall(1_065_910_455_003_000)));
+    assert_eq!(fr.host.as_deref(), Some("mymachine.example.com"));
+    assert_eq!(fr.ident.as_deref(), Some("su"));
+    assert_eq!(fr.pid, None, "PROCID `-`");
+    assert_eq!(
+        fr.message, "'su root' failed for lonvick on /dev/pts/8",
+        "the BOM goes"
+    );
+
+    let fr = f("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.");
+    assert_eq!(fr.time, Some(Time::Wall(1_061_727_255_000_003)));
+    assert_eq!(
+        (fr.host.as_deref(), fr.pid),
+        (Some("192.0.2.1"), Some(8710))
+    );
+    assert_eq!(fr.message, "%% It's time to make the do-nuts.");
+
+    // What rsyslog 8.2302 (RSYSLOG_SyslogProtocol23Format) writes for a local program's
+    // syslog(3) line: its message keeps the space after the tag's colon.
+    let fr = f("<13>1 2026-12-04T17:14:49.787576+00:00 vm Keepalived_vrrp 4242 - -  (VI_1) Entering BACKUP STATE");
+    assert_eq!(
+        (fr.host.as_deref(), fr.ident.as_deref()),
+        (Some("vm"), Some("Keepalived_vrrp"))
+    );
+    assert_eq!(
+        (fr.pid, fr.message.as_ref()),
+        (Some(4242), "(VI_1) Entering BACKUP STATE")
+    );
+
+    // Two elements, quoted values holding `]`, `"` and `\` escaped, and no message.
+    let fr = f(
+        r#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="App\]lication" eventID="10\"1\\1"][examplePriority@32473 class="high"]"#,
+    );
+    assert_eq!(fr.transport, Transport::Rfc5424);
+    assert_eq!(fr.message, "");
+    let fr = f(r#"<165>1 2003-10-11T22:14:15.003Z host app - - [a b="]"] the message"#);
+    assert_eq!(fr.message, "the message");
+
+    // Every header field nil: no time, no host, no ident.
+    let fr = f("<13>1 - - - - - - hello");
+    assert_eq!(fr.transport, Transport::Rfc5424);
+    assert_eq!(
+        (fr.time, fr.host, fr.ident, fr.pid),
+        (None, None, None, None)
+    );
+    assert_eq!(fr.message, "hello");
+
+    // Not RFC 5424: kept whole, as any line no transport fits.
+    for line in [
+        "<13>1 2003-10-11T22:14:15.003 host app - - - no offset",
+        "<13>1 2003-10-11T22:14:15.003Z host app - - [unclosed x=\"y\" msg",
+        "<13>1 2003-10-11T22:14:15.003Z host app - -",
+        "<13>1 2003-10-11T22:14:15.003Z host app - - -message glued to the nil",
+        "<13>1 2003-10-11T22:14:15.003Z  host app - - - two spaces",
+    ] {
+        let fr = f(line);
+        assert_eq!(fr.transport, Transport::Raw, "{line}");
+        assert_eq!(fr.message, line);
     }
 }
