@@ -642,3 +642,113 @@ fn analyze_refuses_an_unknown_kind_and_says_when_a_host_is_never_seen() {
     let (_, err) = run(&["--host", "lb-a", "--since", "2099-01-01T00:00:00Z"]);
     assert_eq!(err, "");
 }
+
+#[test]
+fn analyze_text_sums_up_incidents_by_kind_and_host_before_the_timeline() {
+    let logs = root().join("tests/fixtures/logs");
+    let inputs: Vec<String> = ["A", "B", "C"]
+        .iter()
+        .map(|d| {
+            format!(
+                "{}@lb{d}",
+                logs.join(format!("keepalived-2.2.7-fault-lb{d}.log"))
+                    .display()
+            )
+        })
+        .collect();
+    let run = |format: &str| {
+        let out = Command::new(BIN)
+            .args(["analyze", "--format", format])
+            .args(&inputs)
+            .output()
+            .unwrap();
+        assert!(out.status.code().is_some_and(|c| c < 2), "{}", out.status);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // What the summary must say, from the incidents themselves (JSON).
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let incidents = json["incidents"].as_array().unwrap();
+    let mut want: std::collections::BTreeMap<
+        String,
+        (u64, u64, std::collections::BTreeMap<String, u64>),
+    > = Default::default();
+    for i in incidents {
+        let e = want
+            .entry(i["kind"].as_str().unwrap().to_string())
+            .or_default();
+        e.0 += 1;
+        e.1 += u64::from(i["end"].is_null());
+        let hosts = i["host"].as_str().map(|h| vec![h]).unwrap_or_else(|| {
+            i["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_str().unwrap())
+                .collect()
+        });
+        for h in hosts {
+            *e.2.entry(h.to_string()).or_default() += 1;
+        }
+    }
+    assert!(
+        want.len() >= 4 && want.contains_key("split_brain"),
+        "{want:?}"
+    );
+
+    let text = run("text");
+    let (before, timeline) = text
+        .split_once(&format!("incidents ({}):\n", incidents.len()))
+        .unwrap();
+    let open = want.values().map(|k| k.1).sum::<u64>();
+    let (_, summary) = before
+        .split_once(&format!(
+            "incidents by kind and host ({}, {open} still open):\n",
+            incidents.len()
+        ))
+        .unwrap_or_else(|| panic!("no summary before the timeline:\n{text}"));
+    let mut rows = summary.lines();
+    assert!(rows
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .eq(["kind", "severity", "all", "open", "by", "host"]));
+    let mut got = std::collections::BTreeMap::new();
+    let mut severities = Vec::new();
+    for row in rows {
+        let (head, hosts) = row
+            .trim()
+            .split_once("  lb")
+            .map(|(h, r)| (h, format!("lb{r}")))
+            .unwrap();
+        let cols: Vec<&str> = head.split_whitespace().collect();
+        let [kind, sev, all, open] = cols[..] else {
+            panic!("{row}")
+        };
+        severities.push(sev.to_string());
+        let by_host = hosts
+            .split(", ")
+            .map(|hc| {
+                hc.split_once(' ')
+                    .map(|(h, c)| (h.to_string(), c.parse().unwrap()))
+                    .unwrap()
+            })
+            .collect();
+        got.insert(
+            kind.to_string(),
+            (all.parse().unwrap(), open.parse().unwrap(), by_host),
+        );
+    }
+    assert_eq!(got, want);
+    // Critical kinds first.
+    let rank = |s: &String| {
+        ["critical", "warning", "info"]
+            .iter()
+            .position(|x| x == s)
+            .unwrap()
+    };
+    assert!(
+        severities.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+        "{severities:?}"
+    );
+    assert!(timeline.contains("split_brain"), "the timeline follows");
+}

@@ -9,7 +9,7 @@
 use super::event::rfc3339;
 use super::frame::YearClock;
 use super::pipeline::{Classifier, EventRef, Sink};
-use super::rules::Rules;
+use super::rules::{Rules, Severity};
 use crate::incidents::engine::{Found, Store};
 use crate::incidents::{Engine, Incident};
 use crate::lines::Splitter;
@@ -228,8 +228,10 @@ impl Summary {
         let mut open: Vec<String> = Vec::new();
         let mut n = 0u64;
         let mut failed = None;
+        let mut by_kind = ByKind::default();
         each(&mut |i| {
             n += 1;
+            by_kind.add(i);
             let who = i.host.clone().unwrap_or_else(|| i.hosts.join(","));
             let sev = i.severity.as_str();
             let line = format!(
@@ -250,6 +252,7 @@ impl Summary {
             return Err(e);
         }
         if n > 0 {
+            by_kind.write(&mut s, n, open.len());
             // Closed ones in time order, then what is still open at the end of the input.
             s.push_str(&format!("incidents ({n}):\n"));
             out.write_all(s.as_bytes())?;
@@ -277,6 +280,70 @@ impl Summary {
             }
         }
         out.write_all(s.as_bytes())
+    }
+}
+
+/// The text report's summary of incidents: per kind, how many, how many still open, and
+/// per director (an incident of several directors, a split brain, counts for each).
+#[derive(Default)]
+struct ByKind {
+    kinds: BTreeMap<&'static str, KindCount>,
+}
+
+struct KindCount {
+    severity: Severity,
+    total: u64,
+    open: u64,
+    hosts: BTreeMap<String, u64>,
+}
+
+impl ByKind {
+    fn add(&mut self, i: &Incident) {
+        let k = self.kinds.entry(i.kind).or_insert_with(|| KindCount {
+            severity: i.severity,
+            total: 0,
+            open: 0,
+            hosts: BTreeMap::new(),
+        });
+        k.total += 1;
+        k.open += u64::from(i.end.is_none());
+        for h in i.host.iter().chain(&i.hosts) {
+            match k.hosts.get_mut(h) {
+                Some(n) => *n += 1,
+                None => {
+                    k.hosts.insert(h.clone(), 1);
+                }
+            }
+        }
+    }
+
+    /// Critical kinds first, then by how many.
+    fn write(&self, s: &mut String, n: u64, open: usize) {
+        s.push_str(&format!(
+            "incidents by kind and host ({n}, {open} still open):\n"
+        ));
+        let mut kinds: Vec<_> = self.kinds.iter().collect();
+        let rank = |s: Severity| match s {
+            Severity::Critical => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        };
+        kinds.sort_by_key(|(name, k)| (rank(k.severity), std::cmp::Reverse(k.total), **name));
+        let width = kinds.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+        s.push_str(&format!(
+            "  {:<width$}  {:<8}  {:>6}  {:>6}  by host\n",
+            "kind", "severity", "all", "open"
+        ));
+        for (name, k) in kinds {
+            let hosts: Vec<String> = k.hosts.iter().map(|(h, c)| format!("{h} {c}")).collect();
+            s.push_str(&format!(
+                "  {name:<width$}  {:<8}  {:>6}  {:>6}  {}\n",
+                k.severity.as_str(),
+                k.total,
+                k.open,
+                hosts.join(", ")
+            ));
+        }
     }
 }
 
