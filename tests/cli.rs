@@ -752,3 +752,62 @@ fn analyze_text_sums_up_incidents_by_kind_and_host_before_the_timeline() {
     );
     assert!(timeline.contains("split_brain"), "the timeline follows");
 }
+
+#[test]
+fn configured_severities_change_the_incidents_and_analyzes_exit_status() {
+    let logs = root().join("tests/fixtures/logs");
+    let inputs: Vec<String> = ["A", "B", "C"]
+        .iter()
+        .map(|d| {
+            format!(
+                "{}@lb{d}",
+                logs.join(format!("keepalived-2.2.7-fault-lb{d}.log"))
+                    .display()
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |severities: &str| {
+        let cfg = dir.path().join("lvsmon.toml");
+        std::fs::write(&cfg, format!("[incidents.severity]\n{severities}")).unwrap();
+        let out = Command::new(BIN)
+            .args(["analyze", "--format", "json", "--config"])
+            .arg(&cfg)
+            .args(&inputs)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sev: std::collections::BTreeMap<String, String> = v["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["kind"].as_str().unwrap().into(),
+                    i["severity"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        (out.status.code(), sev)
+    };
+    // Defaults: the split brain and the FAULTs are critical, so the exit status is 1.
+    let (code, sev) = run("");
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        (sev["split_brain"].as_str(), sev["vrrp_fault"].as_str()),
+        ("critical", "critical")
+    );
+    assert_eq!(sev["vrrp_failover"], "info");
+    // Both made warnings: nothing critical is left.
+    let (code, sev) = run("split_brain = \"warning\"\nvrrp_fault = \"warning\"\n");
+    assert_eq!(code, Some(0), "{sev:?}");
+    assert_eq!(
+        (sev["split_brain"].as_str(), sev["vrrp_fault"].as_str()),
+        ("warning", "warning")
+    );
+    // A failover paged on: critical again, from the kind made across directors.
+    let (code, sev) =
+        run("split_brain = \"warning\"\nvrrp_fault = \"warning\"\nvrrp_failover = \"critical\"\n");
+    assert_eq!(code, Some(1), "{sev:?}");
+    assert_eq!(sev["vrrp_failover"], "critical");
+}

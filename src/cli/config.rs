@@ -241,6 +241,31 @@ quiet-window = 30
     }
 
     #[test]
+    fn incident_severities_are_set_by_kind_and_a_wrong_kind_or_severity_is_refused() {
+        use crate::logs::rules::Severity;
+        let c = FileConfig::parse(
+            "[incidents.severity]\nvrrp_failover = \"warning\"\nconntrack_table_full = \"info\"\n",
+        )
+        .unwrap();
+        let inc = c.incidents.unwrap();
+        assert_eq!(inc.severity_of("vrrp_failover"), Severity::Warning);
+        assert_eq!(inc.severity_of("conntrack_table_full"), Severity::Info);
+        assert_eq!(
+            inc.severity_of("split_brain"),
+            Severity::Critical,
+            "a kind not named keeps its default"
+        );
+        let err = FileConfig::parse("[incidents.severity]\nsplit_brian = \"info\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("split_brian") && err.contains("split_brain"),
+            "{err}"
+        );
+        assert!(FileConfig::parse("[incidents.severity]\nsplit_brain = \"page\"\n").is_err());
+    }
+
+    #[test]
     fn a_misspelt_key_is_an_error_not_silently_ignored() {
         assert!(FileConfig::parse("[web]\nlisten_addres = []\n").is_err());
     }

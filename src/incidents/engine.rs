@@ -364,7 +364,7 @@ impl Engine {
         }
         self.version += 1;
         self.shifts += 1;
-        let inc = incident(&k, time, summary(), evidence);
+        let inc = incident(&k, time, summary(), evidence, self.s.severity_of(k.kind));
         self.opened.push((inc.kind, inc.severity.as_str()));
         self.seq += 1;
         let o = Open {
@@ -547,12 +547,18 @@ fn checker_of(msg: &str) -> String {
     }
 }
 
-fn incident(k: &Key, start: i64, summary: String, first: Evidence) -> Incident {
+fn incident(
+    k: &Key,
+    start: i64,
+    summary: String,
+    first: Evidence,
+    severity: crate::logs::rules::Severity,
+) -> Incident {
     let spec = kind(k.kind);
     Incident {
         id: String::new(),
         kind: k.kind,
-        severity: spec.map_or(crate::logs::rules::Severity::Warning, |s| s.severity),
+        severity,
         host: Some(k.host.to_string()),
         hosts: Vec::new(),
         iname: k.iname.as_deref().map(str::to_string),

@@ -4,8 +4,8 @@
 //! `engine` runs the detectors: per director as events arrive (a real server out, a
 //! virtual service down, an instance in FAULT, mismatched adverts, a crash…), and across
 //! directors from the VRRP transitions it kept (who was MASTER when: failovers and split
-//! brains). What each kind is, how severe and what to check is data ([`KINDS`]); windows and
-//! thresholds are settings (`[incidents]` in the config file).
+//! brains). What each kind is, how severe and what to check is data ([`KINDS`]); windows,
+//! thresholds and severities are settings (`[incidents]` in the config file).
 //!
 //! A consumer of the readers' events: nothing here knows about Prometheus, HTTP or the CLI.
 
@@ -189,7 +189,28 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.name == name)
 }
 
-/// Windows and thresholds (`[incidents]` in the config file). Defaults suit directors with
+/// A kind's name in the config file (`[incidents.severity]`): one of [`KINDS`], or the file
+/// is refused (a misspelt kind would silently keep its default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KindName(pub &'static str);
+
+impl<'de> Deserialize<'de> for KindName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<KindName, D::Error> {
+        let name = String::deserialize(d)?;
+        match kind(&name) {
+            Some(k) => Ok(KindName(k.name)),
+            None => {
+                let kinds: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+                Err(serde::de::Error::custom(format!(
+                    "unknown incident kind `{name}`; the kinds: {}",
+                    kinds.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+/// Windows, thresholds and severities (`[incidents]` in the config file). Defaults suit directors with
 /// keepalived's default timers (1 s adverts, checks every few seconds).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
@@ -222,6 +243,19 @@ pub struct Settings {
     /// Adverts received between two looks while MASTER throughout that make this director
     /// one of two masters (`serve`).
     pub split_brain_min_adverts: u64,
+    /// Severities other than a kind's default ([`KINDS`]), by kind (`[incidents.severity]`):
+    /// in the incidents, their metrics and alerts, and `analyze`'s exit status.
+    pub severity: std::collections::BTreeMap<KindName, Severity>,
+}
+
+impl Settings {
+    /// The severity of incidents of kind `name`: as configured, else the kind's default.
+    pub fn severity_of(&self, name: &str) -> Severity {
+        let spec = kind(name);
+        spec.and_then(|k| self.severity.get(&KindName(k.name)).copied())
+            .or(spec.map(|k| k.severity))
+            .unwrap_or(Severity::Warning)
+    }
 }
 
 impl Default for Settings {
@@ -238,6 +272,7 @@ impl Default for Settings {
             nat_window: 30,
             nat_min_packets: 10,
             split_brain_min_adverts: 3,
+            severity: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -17,6 +17,8 @@ impl Engine {
     /// Failovers and split brains from the MASTER transitions of every director.
     pub(super) fn cross_director(&mut self) -> Vec<Incident> {
         let min_overlap = micros(self.s.split_brain_min_overlap);
+        let severity = |k| self.s.severity_of(k);
+        let (failover, split_brain) = (severity("vrrp_failover"), severity("split_brain"));
         let mut by_instance: BTreeMap<String, Vec<Transition>> = BTreeMap::new();
         for t in self.transitions.drain(..) {
             by_instance.entry(t.iname.clone()).or_default().push(t);
@@ -50,7 +52,7 @@ impl Engine {
                 }
                 let summary = format!("{iname}: MASTER moved from {} to {host}", prev.0);
                 out.push(cross(
-                    "vrrp_failover",
+                    ("vrrp_failover", failover),
                     &iname,
                     vec![prev.0.clone(), host.clone()],
                     *start,
@@ -92,7 +94,7 @@ impl Engine {
                         })
                         .collect();
                     out.push(cross(
-                        "split_brain",
+                        ("split_brain", split_brain),
                         &iname,
                         hosts,
                         start,
@@ -172,8 +174,9 @@ pub(super) fn said(line: &str) -> &str {
     msg.trim().trim_end_matches('!')
 }
 
+/// An incident across directors, of kind `kind_name` and severity `severity`.
 pub(super) fn cross(
-    kind_name: &'static str,
+    (kind_name, severity): (&'static str, crate::logs::rules::Severity),
     iname: &str,
     hosts: Vec<String>,
     start: i64,
@@ -185,7 +188,7 @@ pub(super) fn cross(
     let mut inc = Incident {
         id: String::new(),
         kind: kind_name,
-        severity: spec.map_or(crate::logs::rules::Severity::Warning, |s| s.severity),
+        severity,
         host: None,
         hosts,
         iname: Some(iname.to_string()),

@@ -96,7 +96,8 @@ impl Engine {
             let Some(first) = evidence.next() else {
                 continue;
             };
-            let mut inc = incident(&k, s.start, s.summary, first);
+            let sev = self.s.severity_of(k.kind);
+            let mut inc = incident(&k, s.start, s.summary, first, sev);
             // The first lines stay first, the others are the newest (as `push_evidence`).
             let head = self.s.evidence_lines.div_ceil(2);
             let rest: Vec<Evidence> = evidence.collect();

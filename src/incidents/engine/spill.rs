@@ -271,7 +271,7 @@ impl Store {
                     self.incidents.push(Stored::of(inc, seq))
                 }
             };
-            verdicts(&transitions, min_overlap, &mut out)?;
+            verdicts(&transitions, min_overlap, &e.s, &mut out)?;
         }
         drop(transitions);
         let mismatches = std::mem::replace(&mut self.mismatches, ExtSort::new(1)).finish()?;

@@ -32,6 +32,7 @@ impl Interval {
 pub(super) fn verdicts(
     transitions: &Sorted<TRec>,
     min_overlap: i64,
+    s: &Settings,
     out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut it = transitions.iter()?.peekable();
@@ -41,6 +42,8 @@ pub(super) fn verdicts(
         let mut inst = Instance {
             iname: &iname,
             min_overlap,
+            failover: s.severity_of("vrrp_failover"),
+            split_brain: s.severity_of("split_brain"),
             alive: std::collections::VecDeque::new(),
             open: HashMap::default(),
             next: 0,
@@ -58,6 +61,9 @@ pub(super) fn verdicts(
 struct Instance<'a> {
     iname: &'a str,
     min_overlap: i64,
+    /// The severities of the two kinds made here.
+    failover: Severity,
+    split_brain: Severity,
     /// Intervals in order of start that a verdict may still need.
     alive: std::collections::VecDeque<Interval>,
     /// Per director, its intervals not yet ended (the newest last).
@@ -171,7 +177,7 @@ impl Instance<'_> {
         }
         let summary = format!("{}: MASTER moved from {} to {}", self.iname, p.host, c.host);
         let inc = cross::cross(
-            "vrrp_failover",
+            ("vrrp_failover", self.failover),
             self.iname,
             vec![p.host.clone(), c.host.clone()],
             c.start,
@@ -195,7 +201,7 @@ impl Instance<'_> {
             }
         }
         if let (Some(x), Some(y)) = (self.get(a), self.get(b)) {
-            if let Some(inc) = split_brain(self.iname, x, y, self.min_overlap) {
+            if let Some(inc) = split_brain(self.iname, x, y, self.min_overlap, self.split_brain) {
                 out(inc, [1, a, b])?;
             }
         }
@@ -222,7 +228,13 @@ impl Instance<'_> {
 
 /// [`Engine::cross_director`]'s split brain between intervals `a` and `b`, if they overlap
 /// long enough.
-fn split_brain(iname: &str, a: &Interval, b: &Interval, min_overlap: i64) -> Option<Incident> {
+fn split_brain(
+    iname: &str,
+    a: &Interval,
+    b: &Interval,
+    min_overlap: i64,
+    severity: Severity,
+) -> Option<Incident> {
     let start = a.start.max(b.start);
     let end = match (a.end, b.end) {
         (Some(x), Some(y)) => Some(x.min(y)),
@@ -244,7 +256,7 @@ fn split_brain(iname: &str, a: &Interval, b: &Interval, min_overlap: i64) -> Opt
         })
         .collect();
     Some(cross::cross(
-        "split_brain",
+        ("split_brain", severity),
         iname,
         hosts,
         start,
