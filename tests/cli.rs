@@ -643,10 +643,11 @@ fn analyze_refuses_an_unknown_kind_and_says_when_a_host_is_never_seen() {
     assert_eq!(err, "");
 }
 
-#[test]
-fn analyze_text_sums_up_incidents_by_kind_and_host_before_the_timeline() {
+/// The real keepalived 2.2.7 captures of three directors (a FAULT, a split brain, a
+/// rejected configuration), each named: `FILE@lbA` …
+fn fault_captures() -> Vec<String> {
     let logs = root().join("tests/fixtures/logs");
-    let inputs: Vec<String> = ["A", "B", "C"]
+    ["A", "B", "C"]
         .iter()
         .map(|d| {
             format!(
@@ -655,7 +656,12 @@ fn analyze_text_sums_up_incidents_by_kind_and_host_before_the_timeline() {
                     .display()
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn analyze_text_sums_up_incidents_by_kind_and_host_before_the_timeline() {
+    let inputs = fault_captures();
     let run = |format: &str| {
         let out = Command::new(BIN)
             .args(["analyze", "--format", format])
@@ -755,17 +761,7 @@ fn analyze_text_sums_up_incidents_by_kind_and_host_before_the_timeline() {
 
 #[test]
 fn configured_severities_change_the_incidents_and_analyzes_exit_status() {
-    let logs = root().join("tests/fixtures/logs");
-    let inputs: Vec<String> = ["A", "B", "C"]
-        .iter()
-        .map(|d| {
-            format!(
-                "{}@lb{d}",
-                logs.join(format!("keepalived-2.2.7-fault-lb{d}.log"))
-                    .display()
-            )
-        })
-        .collect();
+    let inputs = fault_captures();
     let dir = tempfile::tempdir().unwrap();
     let run = |severities: &str| {
         let cfg = dir.path().join("lvsmon.toml");
