@@ -9,7 +9,7 @@
 //!
 //! Memory is bounded by what is open and by the transitions, never by lines.
 
-use super::{kind, Evidence, Incident, Settings};
+use super::{hint_for, hint_named, kind, Evidence, Incident, Settings};
 use crate::logs::event::{bounded_line, bounded_line_into};
 use crate::logs::pipeline::EventRef;
 use crate::logs::rules::Label;
@@ -516,128 +516,10 @@ impl Engine {
     }
 }
 
-/// The key of an incident of `kind` for event `e`.
-fn key(
-    kind: &'static str,
-    e: &In<'_>,
-    vs: Option<VirtualServiceId>,
-    rs: Option<RealServerId>,
-) -> Key {
-    Key {
-        kind,
-        host: e.host_name.clone(),
-        iname: e.iname_name.clone(),
-        vs,
-        rs,
-    }
-}
-
-fn text<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "a virtual service".to_string(), |v| v.to_string())
-}
-
-/// `TCP_CHECK on service … failed` → `TCP_CHECK failed`, `Misc check for … failed …` →
-/// `MISC_CHECK failed`; other wordings as written.
-fn checker_of(msg: &str) -> String {
-    let mut words = msg.split_whitespace();
-    match (words.next(), words.next()) {
-        (Some(w), _) if w.ends_with("_CHECK") => format!("{w} failed"),
-        (Some("Misc"), Some("check")) => "MISC_CHECK failed".to_string(),
-        _ => msg.trim().to_string(),
-    }
-}
-
-fn incident(
-    k: &Key,
-    start: i64,
-    summary: String,
-    first: Evidence,
-    severity: crate::logs::rules::Severity,
-) -> Incident {
-    let spec = kind(k.kind);
-    Incident {
-        id: String::new(),
-        kind: k.kind,
-        severity,
-        host: Some(k.host.to_string()),
-        hosts: Vec::new(),
-        iname: k.iname.as_deref().map(str::to_string),
-        virtual_service: k.vs.map(|v| v.to_string()),
-        real_server: k.rs.map(|r| r.to_string()),
-        start,
-        end: None,
-        count: 1,
-        evidence: vec![first],
-        summary,
-        hint: spec.map_or("", |s| s.hint),
-    }
-}
-
-/// [`push_evidence`], the new line written by `fill` into the buffers of the line it
-/// replaces when the tail is full (a message repeated a million times allocates once).
-fn push_evidence_with(o: &mut Open, keep: usize, fill: impl FnOnce(&mut Evidence)) {
-    let first = keep.div_ceil(2);
-    let room = keep - first;
-    if o.inc.evidence.len() >= first && room > 0 && o.tail.len() >= room {
-        if let Some(mut ev) = o.tail.pop_front() {
-            fill(&mut ev);
-            o.tail.push_back(ev);
-            return;
-        }
-    }
-    let mut ev = Evidence {
-        time: None,
-        host: String::new(),
-        line: String::new(),
-    };
-    fill(&mut ev);
-    push_evidence(o, ev, keep);
-}
-
-/// Keeps the first evidence lines and the newest ones.
-fn push_evidence(o: &mut Open, ev: Evidence, keep: usize) {
-    let first = keep.div_ceil(2);
-    if o.inc.evidence.len() < first {
-        o.inc.evidence.push(ev);
-        return;
-    }
-    o.tail.push_back(ev);
-    while o.tail.len() > keep - first {
-        o.tail.pop_front();
-    }
-}
-
-fn finish(o: Box<Open>) -> Incident {
-    let mut o = *o;
-    o.inc.evidence.extend(o.tail);
-    o.inc.id = id_of(&o.inc);
-    o.inc
-}
-
-/// A stable id: the same incident found twice (a restart, a second analysis) has the same.
-/// FNV-1a over the fields, each ended by a separator byte (a field of its own cannot
-/// hold one).
-fn id_of(i: &Incident) -> String {
-    let mut h = crate::logs::source::Fnv1a::default();
-    let mut field = |b: &[u8]| {
-        h.write(b);
-        h.write(&[0xff]);
-    };
-    field(i.kind.as_bytes());
-    field(i.host.as_deref().unwrap_or("\u{0}").as_bytes());
-    for x in &i.hosts {
-        field(x.as_bytes());
-    }
-    for x in [&i.iname, &i.virtual_service, &i.real_server] {
-        field(x.as_deref().unwrap_or("\u{0}").as_bytes());
-    }
-    field(&i.start.to_le_bytes());
-    format!("{:016x}", h.finish())
-}
-
 mod cross;
 mod detect;
 mod event;
+mod made;
 mod saved;
 mod snapshot;
 mod spill;
@@ -648,6 +530,7 @@ pub use spill::{Found, Store};
 use cross::Transition;
 use event::In;
 pub use event::Seen;
+use made::*;
 
 #[cfg(test)]
 mod snapshot_tests;

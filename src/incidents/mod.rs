@@ -46,7 +46,8 @@ pub struct Incident {
     pub count: u64,
     pub evidence: Vec<Evidence>,
     pub summary: String,
-    /// The kind's hint (data, [`KINDS`]).
+    /// What to check: the kind's hint, or the hint of the cause its detector saw (data,
+    /// [`KINDS`], [`CAUSES`]).
     pub hint: &'static str,
 }
 
@@ -187,6 +188,87 @@ pub const KINDS: &[Kind] = &[
 /// The kind named `name`.
 pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.name == name)
+}
+
+/// A cause a detector can tell, with a hint more precise than its kind's: an instance in
+/// FAULT because a track script fails is checked otherwise than one whose link is down.
+#[derive(Debug, Clone, Copy)]
+pub struct Cause {
+    pub kind: &'static str,
+    /// Words that name the cause in the reason the detector saw (lowercase).
+    pub words: &'static [&'static str],
+    pub hint: &'static str,
+}
+
+/// The causes told apart, tried in order.
+pub const CAUSES: &[Cause] = &[
+    Cause {
+        kind: "vrrp_fault",
+        words: &["script"],
+        hint: "a track script fails (named in the summary): run it by hand as keepalived \
+               does (as its `script_user`, within its `timeout`) and fix what it checks; the \
+               instance leaves FAULT once it passes `rise` times in a row.",
+    },
+    Cause {
+        kind: "vrrp_fault",
+        words: &["interface", "link"],
+        hint: "a tracked interface is down (named in the summary): check its link (`ip link \
+               show`, the cable or switch port, a bond's slaves) and the kernel log for the \
+               driver; the instance leaves FAULT when the link is back up.",
+    },
+    Cause {
+        kind: "vrrp_fault",
+        words: &["file"],
+        hint: "a tracked file holds a value that puts the instance in FAULT: see which \
+               process writes it (`track_file` in keepalived.conf) and why.",
+    },
+];
+
+/// The hint for an incident of kind `name` whose detector saw `reason` (`None`: no cause
+/// known): its cause's, else its kind's.
+pub fn hint_for(name: &str, reason: Option<&str>) -> &'static str {
+    let cause = reason.map(str::to_lowercase).and_then(|r| {
+        CAUSES
+            .iter()
+            .find(|c| c.kind == name && c.words.iter().any(|w| r.contains(w)))
+    });
+    match (cause, kind(name)) {
+        (Some(c), _) => c.hint,
+        (None, Some(k)) => k.hint,
+        (None, None) => "",
+    }
+}
+
+/// Where a hint is in [`CAUSES`], plus one; 0 for a kind's own (how `analyze`'s sorted
+/// runs keep it, in a byte).
+pub fn cause_index(hint: &str) -> u8 {
+    CAUSES
+        .iter()
+        .position(|c| c.hint == hint)
+        .and_then(|i| u8::try_from(i + 1).ok())
+        .unwrap_or(0)
+}
+
+/// The hint [`cause_index`] gave `index` for kind `name`.
+pub fn hint_at(name: &str, index: u8) -> &'static str {
+    match usize::from(index)
+        .checked_sub(1)
+        .and_then(|i| CAUSES.get(i))
+    {
+        Some(c) if c.kind == name => c.hint,
+        _ => kind(name).map_or("", |k| k.hint),
+    }
+}
+
+/// The hint of kind `name` whose text is `text` (one kept in a file: a cause's hint stays
+/// a cause's); the kind's own when `text` is none of them.
+pub fn hint_named(name: &str, text: &str) -> &'static str {
+    CAUSES
+        .iter()
+        .find(|c| c.kind == name && c.hint == text)
+        .map(|c| c.hint)
+        .or(kind(name).map(|k| k.hint))
+        .unwrap_or("")
 }
 
 /// A kind's name in the config file (`[incidents.severity]`): one of [`KINDS`], or the file

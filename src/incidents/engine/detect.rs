@@ -76,6 +76,7 @@ impl Engine {
             "vrrp_fault" => {
                 self.vrrp_state(e, false);
                 let reason = self.hosts.get(e.host).and_then(|h| h.fault_reason.clone());
+                let hint = hint_for("vrrp_fault", reason.as_deref());
                 let summary = || {
                     format!(
                         "{} is in FAULT on {}{}",
@@ -84,7 +85,11 @@ impl Engine {
                         reason.map_or(String::new(), |r| format!(" ({r})"))
                     )
                 };
-                self.open_or_repeat(key("vrrp_fault", e, None, None), e, None, summary);
+                let k = key("vrrp_fault", e, None, None);
+                self.open_or_repeat(k.clone(), e, None, summary);
+                if let Some(o) = self.open.get_mut(&k) {
+                    o.inc.hint = hint;
+                }
             }
             "vrrp_script_failed" => {
                 let why = e.script.map(|s| format!("track script {s} failed"));

@@ -6,6 +6,10 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
+fn spec_hint(name: &str) -> &'static str {
+    kind(name).map_or("", |k| k.hint)
+}
+
 /// One open incident as saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
@@ -26,6 +30,10 @@ pub struct Saved {
     /// Opened by a look at the director (saved by lvsmon 0.x before this existed: no).
     #[serde(default)]
     pub by_look: bool,
+    /// The hint, when its cause's rather than its kind's (saved before this existed: the
+    /// kind's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl Engine {
@@ -54,6 +62,7 @@ impl Engine {
                     quiet: o.quiet,
                     last: o.last,
                     by_look: o.by_look,
+                    hint: (inc.hint != spec_hint(k.kind)).then(|| inc.hint.to_string()),
                 }
             })
             .collect();
@@ -98,6 +107,9 @@ impl Engine {
             };
             let sev = self.s.severity_of(k.kind);
             let mut inc = incident(&k, s.start, s.summary, first, sev);
+            if let Some(h) = &s.hint {
+                inc.hint = hint_named(k.kind, h);
+            }
             // The first lines stay first, the others are the newest (as `push_evidence`).
             let head = self.s.evidence_lines.div_ceil(2);
             let rest: Vec<Evidence> = evidence.collect();

@@ -37,6 +37,8 @@ struct Stored {
     seq: [u64; 3],
     id: String,
     severity: Severity,
+    /// The hint, as [`super::super::cause_index`] keeps it.
+    cause: u8,
     end: Option<i64>,
     count: u64,
     evidence: Vec<(Option<i64>, String, String)>,
@@ -56,6 +58,7 @@ impl Stored {
             seq,
             id: i.id,
             severity: i.severity,
+            cause: super::super::cause_index(i.hint),
             end: i.end,
             count: i.count,
             evidence: i
@@ -89,7 +92,7 @@ impl Stored {
                 .map(|(time, host, line)| Evidence { time, host, line })
                 .collect(),
             summary: self.summary,
-            hint: spec.hint,
+            hint: super::super::hint_at(spec.name, self.cause),
         })
     }
 

@@ -131,6 +131,23 @@ fn faults_with_their_causes_and_a_split_brain_from_mismatched_vips() {
     };
     assert!(fault("(track script chk_file failed)"), "{got:#?}");
     assert!(fault("(interface eth0 down)"), "{got:#?}");
+    // Each FAULT's hint is its cause's, not the kind's.
+    let hint_of = |why: &str| {
+        got.iter()
+            .find(|i| i.kind == "vrrp_fault" && i.summary.contains(why))
+            .map(|i| i.hint)
+            .unwrap()
+    };
+    let cause = |word: &str| {
+        super::super::CAUSES
+            .iter()
+            .find(|c| c.kind == "vrrp_fault" && c.words.contains(&word))
+            .unwrap()
+            .hint
+    };
+    assert_eq!(hint_of("track script"), cause("script"));
+    assert_eq!(hint_of("interface eth0"), cause("interface"));
+    assert_ne!(cause("script"), kind("vrrp_fault").unwrap().hint);
     let sb = got.iter().find(|i| i.kind == "split_brain").unwrap();
     // Why, as both directors said it.
     assert!(
@@ -434,4 +451,52 @@ fn a_storm_of_lines_with_one_timestamp_keeps_the_flapping_counts_bounded() {
     let open: Vec<&str> = feed.0.open.keys().map(|k| k.kind).collect();
     assert!(open.contains(&"real_server_flapping"), "{open:?}");
     assert!(open.contains(&"vrrp_flapping"), "{open:?}");
+}
+
+#[test]
+fn a_faults_cause_and_its_hint_survive_a_save_and_a_restore() {
+    use crate::logs::pipeline::{Classifier, EventRef, Sink};
+    /// Hands each event to the engine, as `serve`'s bus does.
+    struct Feed<'a>(&'a mut Engine);
+    impl Sink for Feed<'_> {
+        fn line(&mut self, _: bool, _: bool) {}
+        fn event(&mut self, ev: &EventRef<'_>) {
+            self.0.event(ev, ev.host.unwrap_or("lb-a"));
+        }
+    }
+    // lbA's console up to its first FAULT (its track script failed): open when saved.
+    let upto = FAULT_A.find("Entering FAULT STATE").unwrap();
+    let end = upto + FAULT_A[upto..].find('\n').unwrap();
+    let rules = Arc::new(Rules::builtin().unwrap());
+    let clock = YearClock::fixed(2026).with_zone(parse_zone("UTC").unwrap());
+    let mut c = Classifier::new(rules, clock, "lb-a");
+    let mut e = Engine::new(Settings::default()).one_director();
+    for line in FAULT_A[..end].lines() {
+        c.line(line.as_bytes(), false, &mut Feed(&mut e));
+    }
+    let hint = |e: &Engine| {
+        e.incidents()
+            .into_iter()
+            .find(|i| i.kind == "vrrp_fault" && i.end.is_none())
+            .expect("the FAULT is open")
+            .hint
+    };
+    let before = hint(&e);
+    assert!(before.contains("track script"), "{before}");
+
+    // Saved as `serve` saves it (JSON in the state directory), restored by a new engine.
+    let text = serde_json::to_string(&e.save()).unwrap();
+    let mut again = Engine::new(Settings::default()).one_director();
+    again.restore(serde_json::from_str(&text).unwrap());
+    assert_eq!(hint(&again), before);
+    // A file saved before hints were kept restores the kind's.
+    let old = text.replace(r#","hint":"#, r#","hint_dropped":"#);
+    assert_ne!(old, text);
+    let mut older = Engine::new(Settings::default()).one_director();
+    older.restore(serde_json::from_str(&old).unwrap());
+    let restored = older
+        .incidents()
+        .into_iter()
+        .find(|i| i.kind == "vrrp_fault");
+    assert_eq!(restored.unwrap().hint, kind("vrrp_fault").unwrap().hint);
 }
