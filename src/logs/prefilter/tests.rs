@@ -1,0 +1,146 @@
+use super::*;
+
+fn lits(re: &str) -> Vec<String> {
+    literals(re)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| String::from_utf8(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn adjacent_small_pieces_join_into_the_longest_required_literals() {
+    assert_eq!(
+        lits(r"^(?:VRRP_Instance)?\((?P<i>[^)]+)\) Entering MASTER STATE$"),
+        [") Entering MASTER STATE"]
+    );
+    assert_eq!(
+        lits(r"^(?:VRRP_Instance)?\((?P<i>[^)]+)\):? Entering MASTER STATE$"),
+        [" Entering MASTER STATE"],
+        "two joined literals, then their common part"
+    );
+    assert_eq!(
+        lits(r"^(?:Kernel|Link) x"),
+        ["Kernel x", "Link x"],
+        "too little in common"
+    );
+    assert_eq!(
+        lits(r"^(?:TCP|UDP) connection to (?P<rs>\[\S+) success\.$"),
+        ["P connection to "]
+    );
+}
+
+#[test]
+fn an_alternation_requires_one_literal_of_each_branch() {
+    assert_eq!(
+        lits(r"(?:^Unknown VRID\(\d+\)|duplicate VRID conflict)"),
+        ["Unknown VRID(", "duplicate VRID conflict"]
+    );
+}
+
+#[test]
+fn optional_or_open_ended_pieces_require_nothing() {
+    assert_eq!(literals(r"^(?:foo bar)?\S+$"), None);
+    assert_eq!(literals(r"^\d+ a$"), None, "too short to be worth it");
+    assert_eq!(literals(r"(?:ab|\w+) xyz"), Some(vec![b" xyz".to_vec()]));
+    assert_eq!(literals(r"(?:long literal|\w+)"), None);
+}
+
+#[test]
+fn candidates_are_the_owners_of_the_literals_found_plus_the_unfiltered() {
+    let p = Prefilter::new([r"Entering MASTER", r"^\S+$", r"MASTER STATE"]).unwrap();
+    assert_eq!(p.unfiltered().collect::<Vec<_>>(), [1]);
+    let mut bits = p.bits();
+    p.candidates("(VI_1) Entering MASTER STATE", &mut bits);
+    assert_eq!(
+        ones(&bits).collect::<Vec<_>>(),
+        [0, 1, 2],
+        "overlapping hits both count"
+    );
+    p.candidates("nothing here", &mut bits);
+    assert_eq!(ones(&bits).collect::<Vec<_>>(), [1]);
+}
+
+#[test]
+fn literals_ending_at_the_same_byte_all_count() {
+    let p = Prefilter::new([
+        r"Starting Keepalived v",
+        r"(?:Stopped|Stopping) Keepalived v",
+    ])
+    .unwrap();
+    let mut bits = p.bits();
+    p.candidates("Starting Keepalived v2.2.7", &mut bits);
+    assert_eq!(ones(&bits).collect::<Vec<_>>(), [0, 1]);
+}
+
+/// The candidates for `m`: rules found and admitted.
+fn candidates(p: &Prefilter, m: &str) -> Vec<usize> {
+    let mut bits = p.bits();
+    p.candidates(m, &mut bits);
+    ones(p.found(&bits))
+        .filter(|&r| p.admits(r, &bits))
+        .collect()
+}
+
+#[test]
+fn a_second_required_set_from_another_piece_must_be_found_too() {
+    let failed =
+        r"^(?:TCP|UDP|ICMP) connection to (?:address )?(?P<rs>\[\S+) (?:timed?out|failed)\.$";
+    let success = r"^(?:TCP|UDP|ICMP) connection to (?:address )?(?P<rs>\[\S+) success\.$";
+    let text = |sets: Vec<Set>| -> Vec<Vec<String>> {
+        sets.into_iter()
+            .map(|s| {
+                s.into_iter()
+                    .map(|l| String::from_utf8(l).unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        text(requirements(failed)),
+        [
+            vec!["P connection to "],
+            vec![" failed.", " timedout.", " timeout."]
+        ]
+    );
+    assert_eq!(
+        text(requirements(
+            r"^VRRP_Script\((?P<script>[^)]+)\) succeeded$"
+        )),
+        [vec!["VRRP_Script("], vec![") succeeded"]]
+    );
+    // An alternation at the top has no pieces that all matches share.
+    assert_eq!(
+        requirements(r"(?:^Unknown VRID\(\d+\)|duplicate VRID conflict)").len(),
+        1
+    );
+    assert!(requirements(r"^\S+$").is_empty());
+
+    let p = Prefilter::new([failed, success, r"^\S+ connection"]).unwrap();
+    assert_eq!(
+        candidates(&p, "TCP connection to [10.2.0.1]:tcp:80 success."),
+        [1, 2]
+    );
+    assert_eq!(
+        candidates(&p, "TCP connection to [10.2.0.1]:tcp:80 failed."),
+        [0, 2]
+    );
+    assert_eq!(
+        candidates(&p, "UDP connection to [10.2.0.1]:udp:53 timeout."),
+        [0, 2]
+    );
+    // The second set alone is not enough either.
+    assert_eq!(
+        candidates(&p, "VRRP_Script(x) failed."),
+        Vec::<usize>::new()
+    );
+}
+
+#[test]
+fn bit_sets_beyond_one_word_work() {
+    let res: Vec<String> = (0..130).map(|i| format!("literal{i:03}")).collect();
+    let p = Prefilter::new(res.iter().map(String::as_str)).unwrap();
+    let mut bits = p.bits();
+    p.candidates("x literal129 literal064 y", &mut bits);
+    assert_eq!(ones(&bits).collect::<Vec<_>>(), [64, 129]);
+}
