@@ -595,6 +595,14 @@ fn analyze_since_and_until_take_a_local_time_in_the_logs_zone() {
         assert_ne!(local.1, all.1, "{zone}: the window kept everything");
         assert!(local.1.contains("\"matched\""), "{}", local.1);
     }
+    // A span back from now, as journalctl takes it: `-2h` is a value, not a flag. The
+    // captures are from 2026-12-01, long before now: nothing is kept, as with a --since
+    // after them.
+    let back = run(&["--log.timezone", "UTC", "--since", "-2h"]);
+    assert!(back.0.is_some_and(|c| c < 2), "{}", back.2);
+    let after = run(&["--log.timezone", "UTC", "--since", "2026-12-02 00:00"]);
+    assert_eq!(back, after);
+    assert_ne!(back.1, run(&["--log.timezone", "UTC"]).1);
     let (code, _, err) = run(&["--since", "last tuesday"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(

@@ -145,10 +145,11 @@ pub struct AnalyzeArgs {
     /// Only events at or after this instant: RFC 3339 (2026-12-01T23:44:00Z), a local date
     /// and time in `--log.timezone`'s zone (2026-12-01 23:44:00, 2026-12-01), or a span back
     /// from now (-1h, "2 days ago").
-    #[arg(long, value_name = "TIME")]
+    // A span back from now starts with `-`: a value, not a flag.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Only events before this instant (the forms of `--since`).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Only this director's events (repeatable).
     #[arg(long, value_name = "HOST")]
