@@ -815,3 +815,38 @@ fn configured_severities_change_the_incidents_and_analyzes_exit_status() {
     assert_eq!(code, Some(1), "{sev:?}");
     assert_eq!(sev["vrrp_failover"], "critical");
 }
+
+#[test]
+fn standard_input_is_named_after_a_double_dash() {
+    // `ssh lb-a dmesg | lvsmon analyze -- -@lb-a`: a console on standard input, named.
+    let capture =
+        std::fs::read(root().join("tests/fixtures/logs/keepalived-2.2.7-lbA.log")).unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "--no-incidents",
+            "--",
+            "-@lb-a",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&capture).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts: Vec<&String> = v["hosts"].as_object().unwrap().keys().collect();
+    assert_eq!(hosts, ["lb-a"]);
+    assert!(v["matched"].as_u64().unwrap() > 10, "{v}");
+}

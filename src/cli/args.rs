@@ -174,7 +174,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "KIND")]
     pub kind: Vec<String>,
     /// Files to read (plain or gzip); `-` is standard input. `FILE@HOST` names the director
-    /// whose lines, when they name no host (keepalived's console, dmesg), the file holds.
+    /// whose lines, when they name no host (keepalived's console, dmesg), the file holds;
+    /// standard input named so goes after `--` (`ssh lb-a dmesg | lvsmon analyze -- -@lb-a`).
     #[arg(value_name = "FILE[@HOST]", required = true)]
     pub files: Vec<PathBuf>,
 }
