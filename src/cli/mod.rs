@@ -342,10 +342,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         .iter()
         .find(|k| crate::incidents::kind(k).is_none())
     {
-        let kinds: Vec<&str> = crate::incidents::KINDS.iter().map(|k| k.name).collect();
         anyhow::bail!(
             "--kind {k:?} is no incident kind; the kinds: {}",
-            kinds.join(", ")
+            crate::incidents::kind_names()
         );
     }
     let filter = crate::logs::analyze::Filter {

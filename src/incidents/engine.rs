@@ -9,7 +9,7 @@
 //!
 //! Memory is bounded by what is open and by the transitions, never by lines.
 
-use super::{hint_for, hint_named, kind, Evidence, Incident, Settings};
+use super::{cause_index, hint_at, hint_for, kind, Evidence, Incident, Settings};
 use crate::logs::event::{bounded_line, bounded_line_into};
 use crate::logs::pipeline::EventRef;
 use crate::logs::rules::Label;

@@ -190,6 +190,12 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.name == name)
 }
 
+/// Every kind's name, for a message that refuses another.
+pub fn kind_names() -> String {
+    let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+    names.join(", ")
+}
+
 /// A cause a detector can tell, with a hint more precise than its kind's: an instance in
 /// FAULT because a track script fails is checked otherwise than one whose link is down.
 #[derive(Debug, Clone, Copy)]
@@ -260,17 +266,6 @@ pub fn hint_at(name: &str, index: u8) -> &'static str {
     }
 }
 
-/// The hint of kind `name` whose text is `text` (one kept in a file: a cause's hint stays
-/// a cause's); the kind's own when `text` is none of them.
-pub fn hint_named(name: &str, text: &str) -> &'static str {
-    CAUSES
-        .iter()
-        .find(|c| c.kind == name && c.hint == text)
-        .map(|c| c.hint)
-        .or(kind(name).map(|k| k.hint))
-        .unwrap_or("")
-}
-
 /// A kind's name in the config file (`[incidents.severity]`): one of [`KINDS`], or the file
 /// is refused (a misspelt kind would silently keep its default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -281,13 +276,10 @@ impl<'de> Deserialize<'de> for KindName {
         let name = String::deserialize(d)?;
         match kind(&name) {
             Some(k) => Ok(KindName(k.name)),
-            None => {
-                let kinds: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-                Err(serde::de::Error::custom(format!(
-                    "unknown incident kind `{name}`; the kinds: {}",
-                    kinds.join(", ")
-                )))
-            }
+            None => Err(serde::de::Error::custom(format!(
+                "unknown incident kind `{name}`; the kinds: {}",
+                kind_names()
+            ))),
         }
     }
 }

@@ -6,10 +6,6 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
-fn spec_hint(name: &str) -> &'static str {
-    kind(name).map_or("", |k| k.hint)
-}
-
 /// One open incident as saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
@@ -62,7 +58,7 @@ impl Engine {
                     quiet: o.quiet,
                     last: o.last,
                     by_look: o.by_look,
-                    hint: (inc.hint != spec_hint(k.kind)).then(|| inc.hint.to_string()),
+                    hint: (cause_index(inc.hint) != 0).then(|| inc.hint.to_string()),
                 }
             })
             .collect();
@@ -108,7 +104,8 @@ impl Engine {
             let sev = self.s.severity_of(k.kind);
             let mut inc = incident(&k, s.start, s.summary, first, sev);
             if let Some(h) = &s.hint {
-                inc.hint = hint_named(k.kind, h);
+                // As text, not an index: a state file outlives a reordering of CAUSES.
+                inc.hint = hint_at(k.kind, cause_index(h));
             }
             // The first lines stay first, the others are the newest (as `push_evidence`).
             let head = self.s.evidence_lines.div_ceil(2);

@@ -58,7 +58,7 @@ impl Stored {
             seq,
             id: i.id,
             severity: i.severity,
-            cause: super::super::cause_index(i.hint),
+            cause: cause_index(i.hint),
             end: i.end,
             count: i.count,
             evidence: i
@@ -92,7 +92,7 @@ impl Stored {
                 .map(|(time, host, line)| Evidence { time, host, line })
                 .collect(),
             summary: self.summary,
-            hint: super::super::hint_at(spec.name, self.cause),
+            hint: hint_at(spec.name, self.cause),
         })
     }
 
