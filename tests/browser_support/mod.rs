@@ -183,6 +183,14 @@ impl Page {
     /// Calls `method` and returns its result (at most 60 s); notifications read meanwhile
     /// are kept.
     pub fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.try_call(method, params) {
+            Ok(v) => v,
+            Err(e) => panic!("{method}: {e}"),
+        }
+    }
+
+    /// Calls `method`; the protocol's error answer is `Err` (at most 60 s).
+    fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next += 1;
         let id = self.next;
         let msg = json!({"id": id, "method": method, "params": params}).to_string();
@@ -191,8 +199,10 @@ impl Page {
         loop {
             if let Some(v) = self.read_one() {
                 if v["id"] == id {
-                    assert!(v.get("error").is_none(), "{method}: {v}");
-                    return v["result"].clone();
+                    return match v.get("error") {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(v["result"].clone()),
+                    };
                 }
                 self.events.push(v);
             }
@@ -242,10 +252,31 @@ impl Page {
         r["result"]["value"].clone()
     }
 
-    /// Waits (at most `secs`) until `expr` is true.
+    /// Waits (at most `secs`) until `expr` is true. While the tab navigates (a click on a
+    /// link), Chromium answers "Inspected target navigated or closed" or has no context to
+    /// evaluate in: that is "not yet", not a failure.
     pub fn wait_for(&mut self, expr: &str, secs: u64) {
         let t0 = Instant::now();
-        while self.eval(expr) != Value::Bool(true) {
+        loop {
+            let r = self.try_call(
+                "Runtime.evaluate",
+                json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
+            );
+            match r {
+                Ok(r) => {
+                    assert!(r.get("exceptionDetails").is_none(), "{expr}: {r}");
+                    if r["result"]["value"] == Value::Bool(true) {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let m = e["message"].as_str().unwrap_or_default();
+                    assert!(
+                        m.contains("navigated or closed") || m.contains("context"),
+                        "{expr}: {e}"
+                    );
+                }
+            }
             assert!(
                 t0.elapsed() < Duration::from_secs(secs),
                 "{expr} not true in {secs} s"
