@@ -178,6 +178,20 @@ impl Engine {
         self.seen(Seen::of(ev), host);
     }
 
+    /// An event of a kind no detector reads ([`Engine::handles`]): only the director's
+    /// clock moves (what a later event without a time, a crash's "last seen" and the end
+    /// of the input's quiet windows go by). Its quiet windows close at the director's next
+    /// event the detectors read, before that event is handled, so what closes and in which
+    /// order is the same as if this event had been handled.
+    pub fn tick(&mut self, host: &str, time: Option<i64>) {
+        if let Some(t) = time {
+            let h = self.host(host);
+            h.last_time = h.last_time.max(t);
+        } else {
+            self.host(host);
+        }
+    }
+
     /// One director's engine (`serve`): its failovers are told as they happen, from its
     /// side ("VI_1: MASTER moved to lb-b", "VI_1: lb-a left MASTER for 10.0.0.2").
     pub fn one_director(mut self) -> Engine {

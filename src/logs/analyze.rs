@@ -375,6 +375,8 @@ struct Tally {
     hosts: Vec<String>,
     /// The host of the last event: consecutive lines are mostly one director's.
     last: usize,
+    /// Per rule: whether a detector reads its events ([`Engine::handles`]).
+    detected: Vec<bool>,
     /// `per[host][rule]`.
     per: Vec<Vec<KindStats>>,
     rules: usize,
@@ -412,9 +414,9 @@ impl Sink for Tally {
         self.matched += u64::from(matched);
     }
 
-    fn wants_labels(&self) -> bool {
-        // Only the incident engine and an observer read identities.
-        self.engine.is_some() || self.observer.is_some()
+    fn wants_labels(&self, rule: usize) -> bool {
+        // Only the detectors and an observer read identities.
+        self.observer.is_some() || (self.engine.is_some() && self.detected[rule])
     }
 
     fn event(&mut self, ev: &EventRef<'_>) {
@@ -430,9 +432,13 @@ impl Sink for Tally {
         // The detectors see everything (a MASTER before `--since` still makes the split
         // brain after it); the filter applies to what is reported.
         if let Some(e) = &mut self.engine {
-            e.event(ev, host);
-            if let (Some(st), None) = (&mut self.store, &self.spill_error) {
-                self.spill_error = st.take(e).err();
+            if self.detected[ev.rule] {
+                e.event(ev, host);
+                if let (Some(st), None) = (&mut self.store, &self.spill_error) {
+                    self.spill_error = st.take(e).err();
+                }
+            } else {
+                e.tick(host, ev.time);
             }
         }
         if !self.filter.keeps(ev.time, host) {
@@ -474,6 +480,11 @@ impl BootTimes {
 impl Analyzer {
     pub fn new(rules: Arc<Rules>, clock: YearClock, max_line: usize) -> Analyzer {
         let n = rules.rules().len();
+        let detected = rules
+            .rules()
+            .iter()
+            .map(|r| Engine::handles(&r.kind))
+            .collect();
         Analyzer {
             classifier: Classifier::new(rules, clock, NO_HOST).paired(),
             tally: Tally {
@@ -484,6 +495,7 @@ impl Analyzer {
                 filter: Filter::default(),
                 hosts: Vec::new(),
                 last: 0,
+                detected,
                 per: Vec::new(),
                 rules: n,
                 lines: 0,

@@ -97,8 +97,9 @@ impl<'a> EventRef<'a> {
 pub trait Sink {
     /// Every line: whether it was cut, whether a rule matched it.
     fn line(&mut self, cut: bool, matched: bool);
-    /// Whether events need their labels (taking captures costs ~10 % of classifying).
-    fn wants_labels(&self) -> bool {
+    /// Whether events of rule `rule` need their labels (taking captures costs ~10 % of
+    /// classifying).
+    fn wants_labels(&self, _rule: usize) -> bool {
         true
     }
     /// One classified line.
@@ -258,7 +259,7 @@ impl Classifier {
             self.undated += u64::from(self.boot.is_none());
         }
         let Some(rule) = won else { return };
-        let labels = if sink.wants_labels() {
+        let labels = if sink.wants_labels(rule) {
             self.rules
                 .event_of(&mut self.scratch[slot], rule, &f.message)
         } else {

@@ -202,7 +202,7 @@ impl Lines {
         struct Into<'a>(&'a mut Engine, &'a str);
         impl crate::logs::pipeline::Sink for Into<'_> {
             fn line(&mut self, _: bool, _: bool) {}
-            fn wants_labels(&self) -> bool {
+            fn wants_labels(&self, _rule: usize) -> bool {
                 true
             }
             fn event(&mut self, ev: &EventRef<'_>) {

@@ -500,3 +500,75 @@ fn a_faults_cause_and_its_hint_survive_a_save_and_a_restore() {
         .find(|i| i.kind == "vrrp_fault");
     assert_eq!(restored.unwrap().hint, kind("vrrp_fault").unwrap().hint);
 }
+
+#[test]
+fn an_event_of_a_kind_no_detector_reads_only_moves_the_clock() {
+    use crate::logs::pipeline::{Classifier, EventRef, Sink};
+    struct Feed<'a>(&'a mut Engine);
+    impl Sink for Feed<'_> {
+        fn line(&mut self, _: bool, _: bool) {}
+        fn event(&mut self, ev: &EventRef<'_>) {
+            self.0.event(ev, ev.host.unwrap_or("lb-a"));
+        }
+    }
+    // An engine with state of every sort: lbA's FAULTs and mismatches, a real server out
+    // and a quorum lost with its sorry server (the VM's check scenario), all as lb-a.
+    let rules = Arc::new(Rules::builtin().unwrap());
+    let clock = YearClock::fixed(2026).with_zone(parse_zone("UTC").unwrap());
+    let mut e = Engine::new(Settings::default());
+    for text in [FAULT_A, CHECK_DEMO] {
+        let mut c = Classifier::new(rules.clone(), clock, "lb-a");
+        for line in text.lines() {
+            c.line(line.as_bytes(), false, &mut Feed(&mut e));
+        }
+    }
+    let (host, last) = {
+        let h = e.hosts.get("lb-a").expect("lb-a seen");
+        (h.name.clone(), h.last_time)
+    };
+    let vs = e.open.keys().find_map(|k| k.vs).expect("a service out");
+    let rs: RealServerId = "10.1.0.12:80".parse().unwrap();
+    // A sorry server in use, for the kinds that would take it away.
+    e.host(&host).sorry.insert(vs, rs);
+    let mut inames: Vec<Name> = e.hosts[&host].inames.iter().cloned().collect();
+    inames.sort();
+    assert!(inames.len() >= 2, "{inames:?}");
+    let mut kinds: Vec<&str> = rules.rules().iter().map(|r| r.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let ignored: Vec<&str> = kinds.into_iter().filter(|k| !Engine::handles(k)).collect();
+    assert!(ignored.contains(&"check_succeeded"), "{ignored:?}");
+    // The same event, handled in full and ticked, at a time that closes quiet windows,
+    // for an instance MASTER (VI_LB) and one not (VI_1).
+    let time = last + 3_600_000_000;
+    for (kind, iname) in ignored
+        .iter()
+        .flat_map(|k| inames.iter().map(move |i| (*k, i)))
+    {
+        let mut full = e.clone();
+        full.seen(
+            Seen {
+                time: Some(time),
+                kind,
+                iname: Some(iname),
+                vs: Some(vs),
+                rs: Some(rs),
+                script: Some("chk"),
+                interface: Some("eth9"),
+                peer: Some("10.0.0.9"),
+                message: "(VI_1) Entering FAULT state (interface eth9 down)",
+                line: b"a line",
+            },
+            &host,
+        );
+        let mut ticked = e.clone();
+        ticked.tick(&host, Some(time));
+        // What the director's next detected event does first.
+        ticked.close_quiet(&host, time);
+        // (Compared as text: the engine's state has no `PartialEq`, and its dump is long.)
+        assert!(
+            format!("{full:?}") == format!("{ticked:?}"),
+            "a {kind} event of {iname} changed the engine: it must be in Engine::handles"
+        );
+    }
+}
