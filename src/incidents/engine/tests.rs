@@ -453,17 +453,20 @@ fn a_storm_of_lines_with_one_timestamp_keeps_the_flapping_counts_bounded() {
     assert!(open.contains(&"vrrp_flapping"), "{open:?}");
 }
 
+/// Hands each event to the engine, as `serve`'s bus does, as director `lb-a` when the
+/// line names none.
+struct FeedA<'a>(&'a mut Engine);
+
+impl crate::logs::pipeline::Sink for FeedA<'_> {
+    fn line(&mut self, _: bool, _: bool) {}
+    fn event(&mut self, ev: &crate::logs::pipeline::EventRef<'_>) {
+        self.0.event(ev, ev.host.unwrap_or("lb-a"));
+    }
+}
+
 #[test]
 fn a_faults_cause_and_its_hint_survive_a_save_and_a_restore() {
-    use crate::logs::pipeline::{Classifier, EventRef, Sink};
-    /// Hands each event to the engine, as `serve`'s bus does.
-    struct Feed<'a>(&'a mut Engine);
-    impl Sink for Feed<'_> {
-        fn line(&mut self, _: bool, _: bool) {}
-        fn event(&mut self, ev: &EventRef<'_>) {
-            self.0.event(ev, ev.host.unwrap_or("lb-a"));
-        }
-    }
+    use crate::logs::pipeline::Classifier;
     // lbA's console up to its first FAULT (its track script failed): open when saved.
     let upto = FAULT_A.find("Entering FAULT STATE").unwrap();
     let end = upto + FAULT_A[upto..].find('\n').unwrap();
@@ -472,7 +475,7 @@ fn a_faults_cause_and_its_hint_survive_a_save_and_a_restore() {
     let mut c = Classifier::new(rules, clock, "lb-a");
     let mut e = Engine::new(Settings::default()).one_director();
     for line in FAULT_A[..end].lines() {
-        c.line(line.as_bytes(), false, &mut Feed(&mut e));
+        c.line(line.as_bytes(), false, &mut FeedA(&mut e));
     }
     let hint = |e: &Engine| {
         e.incidents()
@@ -503,14 +506,7 @@ fn a_faults_cause_and_its_hint_survive_a_save_and_a_restore() {
 
 #[test]
 fn an_event_of_a_kind_no_detector_reads_only_moves_the_clock() {
-    use crate::logs::pipeline::{Classifier, EventRef, Sink};
-    struct Feed<'a>(&'a mut Engine);
-    impl Sink for Feed<'_> {
-        fn line(&mut self, _: bool, _: bool) {}
-        fn event(&mut self, ev: &EventRef<'_>) {
-            self.0.event(ev, ev.host.unwrap_or("lb-a"));
-        }
-    }
+    use crate::logs::pipeline::Classifier;
     // An engine with state of every sort: lbA's FAULTs and mismatches, a real server out
     // and a quorum lost with its sorry server (the VM's check scenario), all as lb-a.
     let rules = Arc::new(Rules::builtin().unwrap());
@@ -519,7 +515,7 @@ fn an_event_of_a_kind_no_detector_reads_only_moves_the_clock() {
     for text in [FAULT_A, CHECK_DEMO] {
         let mut c = Classifier::new(rules.clone(), clock, "lb-a");
         for line in text.lines() {
-            c.line(line.as_bytes(), false, &mut Feed(&mut e));
+            c.line(line.as_bytes(), false, &mut FeedA(&mut e));
         }
     }
     let (host, last) = {
