@@ -4,7 +4,7 @@
 use super::*;
 
 impl Engine {
-    /// Whether a detector reads events of `kind`: the kinds [`Engine::detect`] matches. Most
+    /// Whether a detector reads events of `kind`: the kinds the detectors match. Most
     /// of a busy director's matched lines are check attempts and adverts no detector reads;
     /// `analyze` hands those to [`Engine::tick`] without building the event (its identities
     /// parsed, its labels copied): a fifth of the engine's time on bench/logs.sh's file.
