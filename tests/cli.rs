@@ -850,3 +850,66 @@ fn standard_input_is_named_after_a_double_dash() {
     assert_eq!(hosts, ["lb-a"]);
     assert!(v["matched"].as_u64().unwrap() > 10, "{v}");
 }
+
+#[test]
+fn a_directors_rotations_in_the_shells_order_tell_the_whole_logs_story() {
+    // `lvsmon analyze syslog*` gives syslog, syslog.1, syslog.2.gz: newest first.
+    let capture =
+        std::fs::read_to_string(root().join("tests/fixtures/logs/keepalived-2.2.7-fault-lbA.log"))
+            .unwrap();
+    let lines: Vec<&str> = capture.lines().collect();
+    let third = lines.len().div_ceil(3);
+    let piece = |i: usize| -> String {
+        lines
+            .iter()
+            .skip(i * third)
+            .take(third)
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.log");
+    std::fs::write(&whole, &capture).unwrap();
+    std::fs::write(dir.path().join("syslog"), piece(2)).unwrap();
+    std::fs::write(dir.path().join("syslog.1"), piece(1)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, piece(0).as_bytes()).unwrap();
+    std::fs::write(dir.path().join("syslog.2.gz"), gz.finish().unwrap()).unwrap();
+    let incidents = |files: &[&str]| -> serde_json::Value {
+        let out = Command::new(BIN)
+            .current_dir(dir.path())
+            .args([
+                "analyze",
+                "--format",
+                "json",
+                "--year",
+                "2026",
+                "--log.timezone",
+                "UTC",
+            ])
+            .args(files)
+            .output()
+            .unwrap();
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["incidents"].clone()
+    };
+    let want = incidents(&["whole.log"]);
+    let kinds: Vec<&str> = want
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"vrrp_fault"), "{kinds:?}");
+    assert_eq!(incidents(&["syslog", "syslog.1", "syslog.2.gz"]), want);
+
+    // An input that cannot be read is an error naming it (exit 2), not a shorter story.
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["analyze", "syslog", "syslog.9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("syslog.9"));
+}

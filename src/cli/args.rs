@@ -176,6 +176,8 @@ pub struct AnalyzeArgs {
     /// Files to read (plain or gzip); `-` is standard input. `FILE@HOST` names the director
     /// whose lines, when they name no host (keepalived's console, dmesg), the file holds;
     /// standard input named so goes after `--` (`ssh lb-a dmesg | lvsmon analyze -- -@lb-a`).
+    /// Several files are merged by time, line by line: a director's rotations in any order
+    /// (`syslog*`), its kern.log beside its daemon.log.
     #[arg(value_name = "FILE[@HOST]", required = true)]
     pub files: Vec<PathBuf>,
 }

@@ -376,9 +376,10 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     }
     let inputs: Vec<_> = args.files.iter().map(|f| input_name(f)).collect();
     let bar = progress::Progress::new(inputs.iter().map(|(_, p)| p.as_path()));
-    // Unnamed inputs whose lines name no host: all read as one director.
-    let mut unnamed = Vec::new();
-    for (host, path) in &inputs {
+    // One input is read in pairs of lines (the fast path); several are merged by time, so
+    // that a director's rotations and its kern.log beside its daemon.log reach the
+    // detectors in order, whatever order they were given in.
+    let read: Vec<crate::logs::analyze::InputRead> = if let [(host, path)] = inputs.as_slice() {
         let read = if path.as_path() == std::path::Path::new("-") {
             a.read_path(path, host.as_deref())
                 .map_err(anyhow::Error::from)
@@ -389,17 +390,45 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
                 .map_err(anyhow::Error::from)
         };
         read.with_context(|| format!("analyze {}", path.display()))?;
-        if a.undated() > 0 {
+        vec![crate::logs::analyze::InputRead {
+            undated: a.undated(),
+            hostless: a.hostless(),
+        }]
+    } else {
+        let mut readers: Vec<(Box<dyn std::io::Read>, String)> = Vec::new();
+        for (host, path) in &inputs {
+            let name = host
+                .as_deref()
+                .unwrap_or(crate::logs::analyze::NO_HOST)
+                .to_string();
+            let r: Box<dyn std::io::Read> = if path.as_path() == std::path::Path::new("-") {
+                Box::new(std::io::stdin().lock())
+            } else {
+                let f = std::fs::File::open(path)
+                    .with_context(|| format!("analyze {}", path.display()))?;
+                Box::new(bar.wrap(f))
+            };
+            readers.push((r, name));
+        }
+        a.read_merged(readers).map_err(|e| {
+            anyhow::Error::from(e.source)
+                .context(format!("analyze {}", inputs[e.input].1.display()))
+        })?
+    };
+    // Unnamed inputs whose lines name no host: all read as one director.
+    let mut unnamed = Vec::new();
+    for ((host, path), read) in inputs.iter().zip(&read) {
+        if read.undated > 0 {
             eprintln!(
                 "lvsmon: {}: {} kernel lines carry only the time since boot and no boot time \
                  is known: their events are undated; give --boot-time {}TIME (`uptime -s` on \
                  that director) or read `dmesg -T`, the journal or /dev/kmsg instead",
                 path.display(),
-                a.undated(),
+                read.undated,
                 host.as_deref().map_or(String::new(), |h| format!("{h}="))
             );
         }
-        if host.is_none() && a.hostless() > 0 {
+        if host.is_none() && read.hostless > 0 {
             unnamed.push(path.display().to_string());
         }
     }

@@ -417,8 +417,12 @@ impl Analyzer {
 }
 
 mod json;
+mod merge;
 mod summary;
 
+pub use merge::{InputRead, MergeError};
 pub use summary::{Each, KindStats, Summary};
+#[cfg(test)]
+mod merge_tests;
 #[cfg(test)]
 mod tests;

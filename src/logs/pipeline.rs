@@ -183,6 +183,11 @@ impl Classifier {
         &self.rules
     }
 
+    /// The rules, shared (another classifier over the same rules).
+    pub fn rules_arc(&self) -> Arc<Rules> {
+        self.rules.clone()
+    }
+
     /// Keeps the year inference current in a long-running process.
     pub fn set_clock(&mut self, clock: YearClock) {
         self.clock = clock;
@@ -191,6 +196,17 @@ impl Classifier {
 
     pub fn clock(&self) -> &YearClock {
         &self.clock
+    }
+
+    /// The wall-clock time [`Classifier::line`] would give this line's event, from its
+    /// framing alone (`None`: it has none, or only a time since boot with no boot time
+    /// known yet). Framing is a function of the line and the clock, so asking first and
+    /// classifying after gives the same time (`analyze` merges its inputs by it).
+    pub fn time_of(&mut self, bytes: &[u8]) -> Option<i64> {
+        wall_time(
+            frame_with(bytes, &self.clock, &mut self.stamps).time,
+            self.boot,
+        )
     }
 
     /// One line, without its newline.
