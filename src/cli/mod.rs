@@ -376,45 +376,27 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     }
     let inputs: Vec<_> = args.files.iter().map(|f| input_name(f)).collect();
     let bar = progress::Progress::new(inputs.iter().map(|(_, p)| p.as_path()));
-    // One input is read in pairs of lines (the fast path); several are merged by time, so
-    // that a director's rotations and its kern.log beside its daemon.log reach the
-    // detectors in order, whatever order they were given in.
-    let read: Vec<crate::logs::analyze::InputRead> = if let [(host, path)] = inputs.as_slice() {
-        let read = if path.as_path() == std::path::Path::new("-") {
-            a.read_path(path, host.as_deref())
-                .map_err(anyhow::Error::from)
+    // Several inputs are merged by time, so that a director's rotations and its kern.log
+    // beside its daemon.log reach the detectors in order, whatever order they were given in.
+    let mut readers: Vec<(Box<dyn std::io::Read>, String)> = Vec::new();
+    for (host, path) in &inputs {
+        // Unnamed inputs are one director, `-`: a file and its rotations are one keepalived.
+        let name = host
+            .as_deref()
+            .unwrap_or(crate::logs::analyze::NO_HOST)
+            .to_string();
+        let r: Box<dyn std::io::Read> = if path.as_path() == std::path::Path::new("-") {
+            Box::new(std::io::stdin().lock())
         } else {
-            let name = host.as_deref().unwrap_or(crate::logs::analyze::NO_HOST);
-            std::fs::File::open(path)
-                .and_then(|f| a.read_named(bar.wrap(f), name))
-                .map_err(anyhow::Error::from)
+            let f =
+                std::fs::File::open(path).with_context(|| format!("analyze {}", path.display()))?;
+            bar.wrap(f)
         };
-        read.with_context(|| format!("analyze {}", path.display()))?;
-        vec![crate::logs::analyze::InputRead {
-            undated: a.undated(),
-            hostless: a.hostless(),
-        }]
-    } else {
-        let mut readers: Vec<(Box<dyn std::io::Read>, String)> = Vec::new();
-        for (host, path) in &inputs {
-            let name = host
-                .as_deref()
-                .unwrap_or(crate::logs::analyze::NO_HOST)
-                .to_string();
-            let r: Box<dyn std::io::Read> = if path.as_path() == std::path::Path::new("-") {
-                Box::new(std::io::stdin().lock())
-            } else {
-                let f = std::fs::File::open(path)
-                    .with_context(|| format!("analyze {}", path.display()))?;
-                Box::new(bar.wrap(f))
-            };
-            readers.push((r, name));
-        }
-        a.read_merged(readers).map_err(|e| {
-            anyhow::Error::from(e.source)
-                .context(format!("analyze {}", inputs[e.input].1.display()))
-        })?
-    };
+        readers.push((r, name));
+    }
+    let read = a.read_merged(readers).map_err(|e| {
+        anyhow::Error::from(e.source).context(format!("analyze {}", inputs[e.input].1.display()))
+    })?;
     // Unnamed inputs whose lines name no host: all read as one director.
     let mut unnamed = Vec::new();
     for ((host, path), read) in inputs.iter().zip(&read) {

@@ -14,17 +14,10 @@ use crate::incidents::{Engine, Incident};
 use crate::lines::Splitter;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
     #[error("cannot keep the incidents found in a temporary file: {0}")]
     Spill(#[source] io::Error),
 }
@@ -180,6 +173,18 @@ pub struct Analyzer {
     boots: BootTimes,
 }
 
+/// `input` as text: gzip is detected by its magic bytes, not the file name.
+fn unpacked<'a>(input: impl Read + 'a) -> io::Result<Box<dyn io::BufRead + 'a>> {
+    let mut input = io::BufReader::with_capacity(1 << 16, input);
+    let gz = io::BufRead::fill_buf(&mut input)?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
+        let plain = flate2::read::MultiGzDecoder::new(input);
+        Box::new(io::BufReader::with_capacity(1 << 16, plain))
+    } else {
+        Box::new(input)
+    })
+}
+
 /// When each director booted, for kernel times since boot (`analyze --boot-time`).
 #[derive(Debug, Clone, Default)]
 pub struct BootTimes {
@@ -315,13 +320,8 @@ impl Analyzer {
 
     /// Reads `input` to its end. Gzip is detected by its magic bytes, not the file name.
     pub fn read(&mut self, input: impl Read) -> io::Result<()> {
-        let mut input = io::BufReader::with_capacity(1 << 16, input);
-        let gz = io::BufRead::fill_buf(&mut input)?.starts_with(&[0x1f, 0x8b]);
-        if gz {
-            self.read_plain(flate2::read::MultiGzDecoder::new(input))
-        } else {
-            self.read_plain(input)
-        }
+        let input = unpacked(input)?;
+        self.read_plain(input)
     }
 
     fn read_plain(&mut self, mut input: impl Read) -> io::Result<()> {
@@ -350,24 +350,6 @@ impl Analyzer {
         self.classifier.set_source(name);
         self.classifier.set_boot(self.boots.of(name));
         self.read(input)
-    }
-
-    /// Reads a file, or standard input for `-`; lines that name no host are `host`'s
-    /// ([`NO_HOST`] when not given).
-    pub fn read_path(&mut self, path: &Path, host: Option<&str>) -> Result<(), AnalyzeError> {
-        let err = |source| AnalyzeError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        // Without a name, hostless lines of every input are one director's: a file and its
-        // rotations are (naming each file a director would make one keepalived two).
-        let name = host.unwrap_or(NO_HOST).to_string();
-        if path == Path::new("-") {
-            self.read_named(io::stdin().lock(), &name).map_err(err)
-        } else {
-            let f = std::fs::File::open(path).map_err(err)?;
-            self.read_named(f, &name).map_err(err)
-        }
     }
 
     /// What was found so far (the engine's verdicts made on a copy of it).

@@ -244,12 +244,20 @@ impl Page {
 
     /// The value of a JavaScript expression (promises awaited); an exception fails.
     pub fn eval(&mut self, expr: &str) -> Value {
-        let r = self.call(
+        match self.try_eval(expr) {
+            Ok(v) => v,
+            Err(e) => panic!("{expr}: {e}"),
+        }
+    }
+
+    /// [`Page::eval`], the protocol's error answer as `Err`.
+    fn try_eval(&mut self, expr: &str) -> Result<Value, Value> {
+        let r = self.try_call(
             "Runtime.evaluate",
             json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
-        );
+        )?;
         assert!(r.get("exceptionDetails").is_none(), "{expr}: {r}");
-        r["result"]["value"].clone()
+        Ok(r["result"]["value"].clone())
     }
 
     /// Waits (at most `secs`) until `expr` is true. While the tab navigates (a click on a
@@ -258,17 +266,9 @@ impl Page {
     pub fn wait_for(&mut self, expr: &str, secs: u64) {
         let t0 = Instant::now();
         loop {
-            let r = self.try_call(
-                "Runtime.evaluate",
-                json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
-            );
-            match r {
-                Ok(r) => {
-                    assert!(r.get("exceptionDetails").is_none(), "{expr}: {r}");
-                    if r["result"]["value"] == Value::Bool(true) {
-                        return;
-                    }
-                }
+            match self.try_eval(expr) {
+                Ok(Value::Bool(true)) => return,
+                Ok(_) => {}
                 Err(e) => {
                     let m = e["message"].as_str().unwrap_or_default();
                     assert!(

@@ -16,7 +16,7 @@
 use super::{Analyzer, Tally};
 use crate::lines::Splitter;
 use crate::logs::pipeline::Classifier;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::ops::ControlFlow;
 
 /// An input being merged, with its next line waiting.
@@ -130,25 +130,28 @@ fn next(inputs: &[Pulled<'_>]) -> Option<usize> {
 impl Analyzer {
     /// Reads every input to its end as one stream in time order (see the module's
     /// comment); lines that name no host are their input's name's. Gzip is detected by
-    /// its magic bytes. Returns, per input in the order given, its undated lines and
-    /// hostless events.
+    /// its magic bytes. A single input is read by [`Analyzer::read_named`]. Returns, per
+    /// input in the order given, its undated lines and hostless events.
     pub fn read_merged<'a>(
         &mut self,
-        inputs: Vec<(Box<dyn Read + 'a>, String)>,
+        mut inputs: Vec<(Box<dyn Read + 'a>, String)>,
     ) -> Result<Vec<InputRead>, MergeError> {
+        if inputs.len() == 1 {
+            if let Some((input, name)) = inputs.pop() {
+                self.read_named(input, &name)
+                    .map_err(|source| MergeError { input: 0, source })?;
+            }
+            return Ok(vec![InputRead {
+                undated: self.undated(),
+                hostless: self.hostless(),
+            }]);
+        }
         let rules = self.classifier.rules_arc();
         let clock = *self.classifier.clock();
         let mut pulled = Vec::with_capacity(inputs.len());
         for (i, (input, name)) in inputs.into_iter().enumerate() {
             let err = |source| MergeError { input: i, source };
-            let mut input = BufReader::with_capacity(1 << 16, input);
-            let gz = input.fill_buf().map_err(err)?.starts_with(&[0x1f, 0x8b]);
-            let input: Box<dyn BufRead + 'a> = if gz {
-                let plain = flate2::read::MultiGzDecoder::new(input);
-                Box::new(BufReader::with_capacity(1 << 16, plain))
-            } else {
-                Box::new(input)
-            };
+            let input = super::unpacked(input).map_err(err)?;
             let classifier =
                 Classifier::new(rules.clone(), clock, &name).with_boot(self.boots.of(&name));
             let mut p = Pulled {

@@ -93,14 +93,13 @@ fn a_directors_kernel_and_keepalived_files_meet_in_time_order() {
             .map(|i| (i.start, i.end, i.count))
             .collect()
     };
+    // 2026-11-01 at this time, UTC, in µs.
     let t = |hms: &str| {
-        let line = format!("Nov  1 {hms} lb1 x: y");
-        let clock = YearClock::fixed(2026).with_zone(parse_zone("UTC").unwrap());
-        crate::logs::event::wall_time(
-            crate::logs::frame::frame(line.as_bytes(), &clock).time,
-            None,
-        )
-        .unwrap()
+        let at: jiff::civil::DateTime = format!("2026-11-01 {hms}").parse().unwrap();
+        jiff::tz::TimeZone::UTC
+            .to_timestamp(at)
+            .unwrap()
+            .as_microsecond()
     };
     // The service is down from the quorum lost to the quorum gained, the kernel's line
     // inside folded in; the later kernel line is an incident of its own, still open.

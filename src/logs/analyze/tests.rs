@@ -130,8 +130,8 @@ fn streamed_json_is_serdes_text_of_the_summary() {
             "{}/tests/fixtures/logs/keepalived-2.2.7-{f}.log",
             env!("CARGO_MANIFEST_DIR")
         );
-        a.read_path(Path::new(&path), Some(f.trim_start_matches("fault-")))
-            .unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        a.read_named(file, f.trim_start_matches("fault-")).unwrap();
     }
     let s = a.into_summary();
     assert!(s.incidents.len() > 10, "{} incidents", s.incidents.len());
