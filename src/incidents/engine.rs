@@ -184,12 +184,8 @@ impl Engine {
     /// event the detectors read, before that event is handled, so what closes and in which
     /// order is the same as if this event had been handled.
     pub fn tick(&mut self, host: &str, time: Option<i64>) {
-        if let Some(t) = time {
-            let h = self.host(host);
-            h.last_time = h.last_time.max(t);
-        } else {
-            self.host(host);
-        }
+        let h = self.host(host);
+        h.last_time = time.map_or(h.last_time, |t| h.last_time.max(t));
     }
 
     /// One director's engine (`serve`): its failovers are told as they happen, from its
