@@ -61,7 +61,7 @@ impl Engine {
             }
             "quorum_lost" | "quorum_down_at_start" => {
                 let sorry =
-                    e.vs.and_then(|v| self.hosts.get(e.host)?.sorry.get(&v).copied());
+                    e.vs.and_then(|v| self.host_ref(e.host)?.sorry.get(&v).copied());
                 let summary = || {
                     format!(
                         "{} lost its quorum on {}{}",
@@ -116,7 +116,7 @@ impl Engine {
             "vrrp_priority_zero_sent" => self.vrrp_state(e, false),
             "vrrp_fault" => {
                 self.vrrp_state(e, false);
-                let reason = self.hosts.get(e.host).and_then(|h| h.fault_reason.clone());
+                let reason = self.host_ref(e.host).and_then(|h| h.fault_reason.clone());
                 let hint = hint_for("vrrp_fault", reason.as_deref());
                 let summary = || {
                     format!(
@@ -241,8 +241,7 @@ impl Engine {
     fn real_server_down(&mut self, e: &In<'_>) {
         let Some(rs) = e.rs else { return };
         let reason = self
-            .hosts
-            .get(e.host)
+            .host_ref(e.host)
             .and_then(|h| h.failures.get(&rs))
             .map(|l| format!(" ({})", checker_of(l)))
             .unwrap_or_default();
@@ -364,7 +363,7 @@ impl Engine {
     /// Every instance MASTER on `host` leaves it (keepalived stopped, or died unseen: then
     /// the last line before the restart is the latest it can have been MASTER).
     fn leave_all_master(&mut self, host: &str, time: i64, why: &str) {
-        let masters = match self.hosts.get_mut(host) {
+        let masters = match self.host_mut(host) {
             Some(h) => std::mem::take(&mut h.masters),
             None => return,
         };

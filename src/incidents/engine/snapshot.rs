@@ -68,7 +68,7 @@ impl Engine {
             self.local_split_brain(host, t, k, &mut seen);
         }
         // A condition not judged at this look starts again from nothing.
-        if let Some(h) = self.hosts.get_mut(host) {
+        if let Some(h) = self.host_mut(host) {
             h.watch.streak.retain(|k, _| seen.contains(k));
         }
     }
@@ -90,7 +90,7 @@ impl Engine {
             // Cleared with nothing open: no streak to keep (a holding look starts one from
             // nothing either way). Kept, the 10,000 healthy services of a large director
             // were most of the 1.9 MB the engine held at rest (heaptrack).
-            if let Some(h) = self.hosts.get_mut(&k.host) {
+            if let Some(h) = self.host_mut(&k.host) {
                 h.watch.streak.remove(&k);
             }
             return;

@@ -92,7 +92,7 @@ fn a_checker_removed_real_server_is_out_after_two_looks_and_back_when_added_agai
     // Between looks only what holds is remembered (rs2 out of both services): the healthy
     // servers and services, and keepalived answering, keep no streak (on a large director
     // they were most of what the engine held at rest).
-    let streaks = |e: &Engine| e.hosts.get("lb").map_or(0, |h| h.watch.streak.len());
+    let streaks = |e: &Engine| e.host_ref("lb").map_or(0, |h| h.watch.streak.len());
     assert_eq!(streaks(&e), 2);
     e.observe("lb", &obs(105 * S));
     // rs2 of port 80 left the table when its TCP_CHECK failed; rs1 still serves, so the

@@ -442,7 +442,7 @@ fn a_storm_of_lines_with_one_timestamp_keeps_the_flapping_counts_bounded() {
         }
     }
     let s = Settings::default();
-    let host = feed.0.hosts.values().next().expect("lb1 seen");
+    let host = feed.0.hosts.first().expect("lb1 seen");
     let downs: Vec<usize> = host.downs.values().map(|d| d.len()).collect();
     let changes: Vec<usize> = host.changes.values().map(|d| d.len()).collect();
     assert_eq!(downs, [s.real_server_flapping_cycles]);
@@ -519,14 +519,14 @@ fn an_event_of_a_kind_no_detector_reads_only_moves_the_clock() {
         }
     }
     let (host, last) = {
-        let h = e.hosts.get("lb-a").expect("lb-a seen");
+        let h = e.host_ref("lb-a").expect("lb-a seen");
         (h.name.clone(), h.last_time)
     };
     let vs = e.open.keys().find_map(|k| k.vs).expect("a service out");
     let rs: RealServerId = "10.1.0.12:80".parse().unwrap();
     // A sorry server in use, for the kinds that would take it away.
     e.host(&host).sorry.insert(vs, rs);
-    let mut inames: Vec<Name> = e.hosts[&host].inames.iter().cloned().collect();
+    let mut inames: Vec<Name> = e.host(&host).inames.iter().cloned().collect();
     inames.sort();
     assert!(inames.len() >= 2, "{inames:?}");
     let mut kinds: Vec<&str> = rules.rules().iter().map(|r| r.kind.as_str()).collect();
