@@ -534,7 +534,9 @@ fn with_tag<'a>(time: Option<Time>, host: &'a str, rest: &'a str, t: Transport) 
         message: Cow::Borrowed(rest),
         transport: t,
     };
-    let Some(end) = rest.bytes().position(|c| matches!(c, b':' | b'[' | b' ')) else {
+    // memchr's vector search: stepping through the ident byte by byte was a fifth of
+    // framing's instructions (callgrind).
+    let Some(end) = memchr::memchr3(b':', b'[', b' ', rest.as_bytes()) else {
         return frame;
     };
     let ident = &rest[..end];
