@@ -321,41 +321,37 @@ impl Engine {
 
     /// The director's place in [`Engine::hosts`], added when it is new.
     fn host_at(&mut self, host: &str) -> usize {
-        if self
-            .hosts
-            .get(self.last_host)
-            .is_some_and(|h| &*h.name == host)
-        {
-            return self.last_host;
-        }
-        let i = match self.host_index.get(host) {
-            Some(&i) => i,
-            None => {
-                let name: Name = host.into();
-                self.host_index.insert(name.clone(), self.hosts.len());
-                self.hosts.push(Host {
-                    name,
-                    ..Host::default()
-                });
-                self.hosts.len() - 1
-            }
-        };
+        let i = self.index_of(host).unwrap_or_else(|| {
+            let name: Name = host.into();
+            self.host_index.insert(name.clone(), self.hosts.len());
+            self.hosts.push(Host {
+                name,
+                ..Host::default()
+            });
+            self.hosts.len() - 1
+        });
         self.last_host = i;
         i
     }
 
-    /// The director's state, if it has been seen.
-    fn host_ref(&self, host: &str) -> Option<&Host> {
+    /// The director's place in [`Engine::hosts`], if it has been seen: the last one looked
+    /// up first.
+    fn index_of(&self, host: &str) -> Option<usize> {
         match self.hosts.get(self.last_host) {
-            Some(h) if &*h.name == host => Some(h),
-            _ => self.hosts.get(*self.host_index.get(host)?),
+            Some(h) if &*h.name == host => Some(self.last_host),
+            _ => self.host_index.get(host).copied(),
         }
     }
 
     /// The director's state, if it has been seen.
+    fn host_ref(&self, host: &str) -> Option<&Host> {
+        self.hosts.get(self.index_of(host)?)
+    }
+
+    /// The director's state, if it has been seen.
     fn host_mut(&mut self, host: &str) -> Option<&mut Host> {
-        self.host_ref(host)?;
-        Some(self.host(host))
+        let i = self.index_of(host)?;
+        self.hosts.get_mut(i)
     }
 
     /// Opens an incident, or folds a repeat into the open one.
@@ -483,8 +479,9 @@ impl Engine {
 
     /// Closes `host`'s incidents whose quiet window has passed by `now`.
     fn close_quiet(&mut self, host: &str, now: i64) {
-        let h = self.host_at(host);
-        self.close_quiet_of(h, now);
+        if let Some(h) = self.index_of(host) {
+            self.close_quiet_of(h, now);
+        }
     }
 
     /// [`Engine::close_quiet`] of the director at `h` in [`Engine::hosts`].
