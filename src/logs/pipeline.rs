@@ -179,13 +179,9 @@ impl Classifier {
         self.source = Arc::from(source);
     }
 
-    pub fn rules(&self) -> &Rules {
-        &self.rules
-    }
-
     /// The rules, shared (another classifier over the same rules).
-    pub fn rules_arc(&self) -> Arc<Rules> {
-        self.rules.clone()
+    pub fn rules(&self) -> &Arc<Rules> {
+        &self.rules
     }
 
     /// Keeps the year inference current in a long-running process.

@@ -8,10 +8,10 @@
 //!
 //! Each input keeps its own [`Classifier`] (its name, boot time and year inference) and is
 //! read one line ahead: the line whose time is earliest goes next, a line without a time
-//! at once (it belongs after its input's previous line), ties in the order the inputs were
-//! given. A line is framed twice (once for its time, once classified), and one line at a
-//! time rather than in pairs: a single input keeps [`Analyzer::read_named`]'s faster path.
-//! Memory: one read buffer and one line per input.
+//! at once (it belongs after its input's previous line); on a tie the input that began
+//! first, then the one given first. A line is framed twice (once for its time, once
+//! classified), and one line at a time rather than in pairs: a single input keeps
+//! [`Analyzer::read_named`]'s faster path. Memory: one read buffer and one line per input.
 
 use super::{Analyzer, Tally};
 use crate::lines::Splitter;
@@ -146,7 +146,7 @@ impl Analyzer {
                 hostless: self.hostless(),
             }]);
         }
-        let rules = self.classifier.rules_arc();
+        let rules = self.classifier.rules().clone();
         let clock = *self.classifier.clock();
         let mut pulled = Vec::with_capacity(inputs.len());
         for (i, (input, name)) in inputs.into_iter().enumerate() {
