@@ -299,7 +299,7 @@ impl Engine {
             host,
             host_name,
             iname_name,
-            kind: ev.kind,
+            read: Read::of(ev.kind),
             iname: ev.iname,
             vs: ev.vs,
             rs: ev.rs,
@@ -564,6 +564,7 @@ mod cross;
 mod detect;
 mod event;
 mod made;
+mod reads;
 mod saved;
 mod snapshot;
 mod spill;
@@ -575,6 +576,7 @@ use cross::Transition;
 use event::In;
 pub use event::Seen;
 use made::*;
+use reads::Read;
 
 #[cfg(test)]
 mod snapshot_tests;

@@ -4,62 +4,24 @@
 use super::*;
 
 impl Engine {
-    /// Whether a detector reads events of `kind`: the kinds the detectors match. Most
-    /// of a busy director's matched lines are check attempts and adverts no detector reads;
-    /// `analyze` hands those to [`Engine::tick`] without building the event (its identities
-    /// parsed, its labels copied): a fifth of the engine's time on bench/logs.sh's file.
-    pub fn handles(kind: &str) -> bool {
-        matches!(
-            kind,
-            "real_server_down"
-                | "real_server_up"
-                | "check_failed"
-                | "quorum_lost"
-                | "quorum_down_at_start"
-                | "quorum_gained"
-                | "sorry_server_on"
-                | "sorry_server_off"
-                | "ipvs_no_destination"
-                | "vrrp_master"
-                | "vrrp_higher_priority_advert"
-                | "vrrp_backup"
-                | "vrrp_priority_zero_sent"
-                | "vrrp_fault"
-                | "vrrp_script_failed"
-                | "link_down"
-                | "vrrp_fault_reason"
-                | "vrrp_auth_mismatch"
-                | "vrrp_vip_mismatch"
-                | "vrrp_vrid_conflict"
-                | "vrrp_advert_interval_mismatch"
-                | "vrrp_owner_conflict"
-                | "keepalived_started"
-                | "keepalived_stopped"
-                | "keepalived_child_died"
-                | "keepalived_child_exited"
-                | "keepalived_config_error"
-                | "conntrack_table_full"
-                | "ipvs_sync_error"
-        )
-    }
-
-    /// What each kind of event opens, repeats or closes. Every kind matched here must be in
-    /// [`Engine::handles`] (a test feeds every rule's kind both ways).
+    /// What each kind of event opens, repeats or closes ([`reads::READS`] says which kinds
+    /// are read, and as what).
     pub(super) fn detect(&mut self, e: &In<'_>) {
-        match e.kind {
-            "real_server_down" => self.real_server_down(e),
-            "real_server_up" => {
+        let Some(read) = e.read else { return };
+        match read {
+            Read::RealServerDown => self.real_server_down(e),
+            Read::RealServerUp => {
                 if let Some(rs) = e.rs {
                     self.close(&key("real_server_down", e, e.vs, Some(rs)), e);
                 }
             }
-            "check_failed" => {
+            Read::CheckFailed => {
                 if let Some(rs) = e.rs {
                     let msg = e.message.to_string();
                     self.host(e.host).failures.insert(rs, msg);
                 }
             }
-            "quorum_lost" | "quorum_down_at_start" => {
+            Read::QuorumLost => {
                 let sorry =
                     e.vs.and_then(|v| self.host_ref(e.host)?.sorry.get(&v).copied());
                 let summary = || {
@@ -72,8 +34,8 @@ impl Engine {
                 };
                 self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, None, summary);
             }
-            "quorum_gained" => self.close(&key("virtual_service_down", e, e.vs, None), e),
-            "sorry_server_on" => {
+            Read::QuorumGained => self.close(&key("virtual_service_down", e, e.vs, None), e),
+            Read::SorryServerOn => {
                 if let (Some(v), Some(r)) = (e.vs, e.rs) {
                     self.host(e.host).sorry.insert(v, r);
                     if let Some(o) = self
@@ -88,12 +50,12 @@ impl Engine {
                     }
                 }
             }
-            "sorry_server_off" => {
+            Read::SorryServerOff => {
                 if let Some(v) = e.vs {
                     self.host(e.host).sorry.remove(&v);
                 }
             }
-            "ipvs_no_destination" => {
+            Read::IpvsNoDestination => {
                 let summary = || {
                     format!(
                         "the kernel found no destination for {} on {}",
@@ -104,17 +66,17 @@ impl Engine {
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, q, summary);
             }
-            "vrrp_master" => self.vrrp_state(e, true),
-            "vrrp_higher_priority_advert" => {
+            Read::VrrpMaster => self.vrrp_state(e, true),
+            Read::VrrpHigherPriorityAdvert => {
                 if let (Some(i), Some(p)) = (&e.iname_name, e.peer) {
                     let h = self.host(e.host);
                     h.better_peer.insert(i.clone(), p.to_string());
                 }
             }
-            "vrrp_backup" => self.vrrp_state(e, false),
+            Read::VrrpBackup => self.vrrp_state(e, false),
             // A MASTER that sends priority 0 resigns (it is stopping).
-            "vrrp_priority_zero_sent" => self.vrrp_state(e, false),
-            "vrrp_fault" => {
+            Read::VrrpPriorityZeroSent => self.vrrp_state(e, false),
+            Read::VrrpFault => {
                 self.vrrp_state(e, false);
                 let reason = self.host_ref(e.host).and_then(|h| h.fault_reason.clone());
                 let hint = hint_for("vrrp_fault", reason.as_deref());
@@ -132,15 +94,15 @@ impl Engine {
                     o.inc.hint = hint;
                 }
             }
-            "vrrp_script_failed" => {
+            Read::VrrpScriptFailed => {
                 let why = e.script.map(|s| format!("track script {s} failed"));
                 self.host(e.host).fault_reason = why;
             }
-            "link_down" => {
+            Read::LinkDown => {
                 let why = e.interface.map(|i| format!("interface {i} down"));
                 self.host(e.host).fault_reason = why;
             }
-            "vrrp_fault_reason" => {
+            Read::VrrpFaultReason => {
                 // `(VI_1): entering FAULT state (interface eth0 down)`, `… due to script x`.
                 let why = e
                     .message
@@ -152,7 +114,7 @@ impl Engine {
                     self.host(e.host).fault_reason = why;
                 }
             }
-            "vrrp_auth_mismatch" => {
+            Read::VrrpAuthMismatch => {
                 let summary = || {
                     format!(
                         "{} on {} receives adverts with another password or authentication type",
@@ -163,21 +125,21 @@ impl Engine {
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("vrrp_auth_mismatch", e, None, None), e, q, summary);
             }
-            "vrrp_vip_mismatch"
-            | "vrrp_vrid_conflict"
-            | "vrrp_advert_interval_mismatch"
-            | "vrrp_owner_conflict" => {
-                let what = match e.kind {
-                    "vrrp_vip_mismatch" => "its peers advertise other virtual addresses",
-                    "vrrp_vrid_conflict" => "another instance uses its VRID",
-                    "vrrp_advert_interval_mismatch" => "its peers advertise another interval",
+            Read::VrrpVipMismatch
+            | Read::VrrpVridConflict
+            | Read::VrrpAdvertIntervalMismatch
+            | Read::VrrpOwnerConflict => {
+                let what = match read {
+                    Read::VrrpVipMismatch => "its peers advertise other virtual addresses",
+                    Read::VrrpVridConflict => "another instance uses its VRID",
+                    Read::VrrpAdvertIntervalMismatch => "its peers advertise another interval",
                     _ => "another director claims to own its address",
                 };
                 let summary = || format!("{} on {}: {what}", e.iname.unwrap_or("VRRP"), e.host);
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("vrrp_config_mismatch", e, None, None), e, q, summary);
             }
-            "keepalived_started" => {
+            Read::KeepalivedStarted => {
                 let h = self.host(e.host);
                 h.since_start.clear();
                 h.standby.clear();
@@ -197,12 +159,12 @@ impl Engine {
                     self.instant(key("keepalived_crash", e, None, None), e, summary);
                 }
             }
-            "keepalived_stopped" => {
+            Read::KeepalivedStopped => {
                 self.host(e.host).running = false;
                 self.leave_all_master(e.host, e.time, "stop");
                 self.close_host(e.host, e);
             }
-            "keepalived_child_died" | "keepalived_child_exited" => {
+            Read::KeepalivedChildDied => {
                 let summary = || {
                     format!(
                         "a keepalived process on {} died: {}",
@@ -219,22 +181,21 @@ impl Engine {
                     _ => self.instant(k, e, summary),
                 }
             }
-            "keepalived_config_error" => {
+            Read::KeepalivedConfigError => {
                 let summary = || format!("keepalived on {} rejected its configuration", e.host);
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("keepalived_config_error", e, None, None), e, q, summary);
             }
-            "conntrack_table_full" => {
+            Read::ConntrackTableFull => {
                 let summary = || format!("the conntrack table of {} is full", e.host);
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("conntrack_table_full", e, None, None), e, q, summary);
             }
-            "ipvs_sync_error" => {
+            Read::IpvsSyncError => {
                 let summary = || format!("IPVS connection sync fails on {}", e.host);
                 let q = Some(self.s.quiet_window);
                 self.open_or_repeat(key("ipvs_sync_errors", e, None, None), e, q, summary);
             }
-            _ => {}
         }
     }
 
@@ -286,7 +247,7 @@ impl Engine {
         let Some(iname) = e.iname else { return };
         // Only entering another state ends a FAULT: the "sent 0 priority" that follows
         // "Entering FAULT STATE" is the resignation of a MASTER going to FAULT.
-        if matches!(e.kind, "vrrp_master" | "vrrp_backup") {
+        if matches!(e.read, Some(Read::VrrpMaster | Read::VrrpBackup)) {
             self.close(&key("vrrp_fault", e, None, None), e);
         }
         let h = self.host(e.host);
@@ -310,7 +271,7 @@ impl Engine {
         }
         // Flapping counts changes in and out of MASTER and entries into FAULT; a BACKUP
         // after a restart is no change.
-        if master == was_master && e.kind != "vrrp_fault" {
+        if master == was_master && e.read != Some(Read::VrrpFault) {
             return;
         }
         let (window, n) = (micros(self.s.flapping_window), self.s.vrrp_flapping_changes);
@@ -343,15 +304,16 @@ impl Engine {
         let peer = h.better_peer.remove(&name);
         let first = h.since_start.insert(name.clone());
         let initial = first || e.message.contains("(init)");
-        if e.kind == "vrrp_fault" || (e.kind == "vrrp_backup" && !initial) {
+        let fault = e.read == Some(Read::VrrpFault);
+        if fault || (e.read == Some(Read::VrrpBackup) && !initial) {
             h.standby.insert(name);
         } else if master {
             h.standby.remove(&name);
         }
         let summary = match (master, was_master) {
             (true, false) if standby => format!("{iname}: MASTER moved to {}", e.host),
-            (false, true) => match (e.kind, peer) {
-                ("vrrp_fault", _) => format!("{iname}: {} left MASTER (FAULT)", e.host),
+            (false, true) => match (fault, peer) {
+                (true, _) => format!("{iname}: {} left MASTER (FAULT)", e.host),
                 (_, Some(p)) => format!("{iname}: {} left MASTER for {p}", e.host),
                 _ => format!("{iname}: {} left MASTER", e.host),
             },

@@ -13,7 +13,8 @@ pub(super) struct In<'a> {
     /// The same names, shared, for keys.
     pub(super) host_name: Name,
     pub(super) iname_name: Option<Name>,
-    pub(super) kind: &'a str,
+    /// How the detectors read it (`None`: they do not).
+    pub(super) read: Option<Read>,
     pub(super) iname: Option<&'a str>,
     pub(super) vs: Option<VirtualServiceId>,
     pub(super) rs: Option<RealServerId>,
