@@ -126,6 +126,12 @@ pub fn frame_with<'a>(line: &'a [u8], years: &YearClock, stamps: &mut Stamps) ->
     }
 }
 
+/// [`frame_with`] for a line already known to be text (its UTF-8 checked once, by whoever
+/// holds it).
+pub fn frame_text_with<'a>(line: &'a str, years: &YearClock, stamps: &mut Stamps) -> Frame<'a> {
+    frame_str_with(line.strip_suffix('\r').unwrap_or(line), years, stamps)
+}
+
 /// Frames one line that is already text.
 pub fn frame_str<'a>(line: &'a str, years: &YearClock) -> Frame<'a> {
     frame_str_with(line, years, &mut Stamps::default())
@@ -584,6 +590,9 @@ fn strip_kernel_stamp(msg: &str) -> &str {
     msg
 }
 
+mod places;
 mod rfc5424;
+
+pub use places::Places;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 //! time, so that an event is never held back waiting for the next line.
 
 use super::event::{bounded_line, wall_time, Event, MAX_EVENT_LINE};
-use super::frame::{clock_set_at, frame_with, Frame, Stamps, Time, YearClock};
+use super::frame::{clock_set_at, frame_text_with, frame_with, Frame, Stamps, Time, YearClock};
 use super::rules::{self, Label, Rules, Scratch, Severity};
 use crate::model::{RealServerId, VirtualServiceId};
 use std::sync::Arc;
@@ -194,25 +194,40 @@ impl Classifier {
         &self.clock
     }
 
-    /// The wall-clock time [`Classifier::line`] would give this line's event, from its
-    /// framing alone (`None`: it has none, or only a time since boot with no boot time
-    /// known yet). Framing is a function of the line and the clock, so asking first and
-    /// classifying after gives the same time (`analyze` merges its inputs by it).
+    /// Frames a line already known to be text, with this classifier's clock, for
+    /// [`Classifier::framed`] later. Framing is a function of the line and the clock, so
+    /// framing first and classifying after gives what [`Classifier::line`] gives (`analyze`
+    /// merges its inputs by the frames' times).
+    pub fn frame<'a>(&mut self, text: &'a str) -> Frame<'a> {
+        frame_text_with(text, &self.clock, &mut self.stamps)
+    }
+
+    /// The wall-clock time [`Classifier::line`] would give the event of the line `f` was
+    /// framed from (`None`: it has none, or only a time since boot with no boot time
+    /// known yet).
+    pub fn wall_time(&self, f: &Frame<'_>) -> Option<i64> {
+        wall_time(f.time, self.boot)
+    }
+
+    /// [`Classifier::wall_time`] of a line that may not be text.
     pub fn time_of(&mut self, bytes: &[u8]) -> Option<i64> {
-        wall_time(
-            frame_with(bytes, &self.clock, &mut self.stamps).time,
-            self.boot,
-        )
+        let f = frame_with(bytes, &self.clock, &mut self.stamps);
+        self.wall_time(&f)
+    }
+
+    /// The line `f` was framed from (`bytes`, as read), classified on its own.
+    pub fn framed(&mut self, f: &Frame<'_>, bytes: &[u8], cut: bool, sink: &mut impl Sink) {
+        let won = self
+            .rules
+            .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message);
+        self.emit(0, won, f, bytes, cut, sink);
     }
 
     /// One line, without its newline.
     pub fn line(&mut self, bytes: &[u8], cut: bool, sink: &mut impl Sink) {
         if !self.paired {
             let f = frame_with(bytes, &self.clock, &mut self.stamps);
-            let won = self
-                .rules
-                .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message);
-            self.emit(0, won, &f, bytes, cut, sink);
+            self.framed(&f, bytes, cut, sink);
             return;
         }
         if !self.holding {
@@ -248,10 +263,7 @@ impl Classifier {
         }
         let held = std::mem::take(&mut self.held);
         let f = frame_with(&held, &self.clock, &mut self.stamps);
-        let won = self
-            .rules
-            .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message);
-        self.emit(0, won, &f, &held, self.held_cut, sink);
+        self.framed(&f, &held, self.held_cut, sink);
         self.held = held;
     }
 
