@@ -7,6 +7,7 @@
 # output.
 #
 #   bash bench/analyze_same.sh OLD_LVSMON NEW_LVSMON [EXTRA_INPUT...]
+#   bash bench/analyze_same.sh OLD NEW "/tmp/split4/lb1.log /tmp/split4/lb2.log"   # a merged set
 set -uo pipefail
 OLD=$1 NEW=$2
 shift 2
@@ -18,8 +19,11 @@ sets=()
 for f in "$F"/*.log "$F"/keepalived_lines.txt "$F"/kernel_lines.txt; do sets+=("$f"); done
 sets+=("$F/keepalived-2.2.7-lbA.log $F/keepalived-2.2.7-lbB.log $F/keepalived-2.2.7-lbC.log")
 sets+=("$F/keepalived-2.2.7-fault-lbA.log $F/keepalived-2.2.7-fault-lbB.log $F/keepalived-2.2.7-fault-lbC.log")
+# An extra input may be several files, space-separated: they are merged, as one set.
 for f in "$ROOT"/bench/out/logs/keepalived-100000.log "$ROOT"/bench/out/logs/keepalived-1000000.log "$@"; do
-    [ -s "$f" ] && sets+=("$f")
+    ok=1
+    for g in $f; do [ -s "$g" ] || ok=0; done
+    [ "$ok" = 1 ] && sets+=("$f")
 done
 fail=0 n=0
 for set in "${sets[@]}"; do
