@@ -116,18 +116,17 @@ pub fn frame<'a>(line: &'a [u8], years: &YearClock) -> Frame<'a> {
 /// as [`frame`] gives, whatever `stamps` held, as long as it was cleared when `years`
 /// changed.
 pub fn frame_with<'a>(line: &'a [u8], years: &YearClock, stamps: &mut Stamps) -> Frame<'a> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
     match std::str::from_utf8(line) {
-        Ok(s) => frame_str_with(s, years, stamps),
+        Ok(s) => frame_text_with(s, years, stamps),
         Err(_) => {
             let owned = String::from_utf8_lossy(line).into_owned();
-            frame_str_with(&owned, years, stamps).into_owned()
+            frame_text_with(&owned, years, stamps).into_owned()
         }
     }
 }
 
 /// [`frame_with`] for a line already known to be text (its UTF-8 checked once, by whoever
-/// holds it).
+/// holds it). A `\r` before the newline (a CRLF file) is not part of the line.
 pub fn frame_text_with<'a>(line: &'a str, years: &YearClock, stamps: &mut Stamps) -> Frame<'a> {
     frame_str_with(line.strip_suffix('\r').unwrap_or(line), years, stamps)
 }

@@ -34,7 +34,7 @@ struct Pulled<'a> {
     text: String,
     places: Option<Places>,
     cut: bool,
-    /// A line is waiting in `line`.
+    /// A line is waiting (in `text` with its frame, or in `line`).
     ready: bool,
     /// The waiting line's time.
     time: Option<i64>,

@@ -101,6 +101,12 @@ mod tests {
             let places = Places::of(f.clone(), line);
             assert_eq!(places.frame(line), f, "{line}");
         }
+        // A JSON record's unescaped message is not in its line: it comes back from a copy.
+        let json = r#"{"MESSAGE":"a \"b\"","_HOSTNAME":"lb1","__REALTIME_TIMESTAMP":"1"}"#;
+        let f = frame_str(json, &years);
+        assert_eq!(f.transport, Transport::Json);
+        assert!(matches!(f.message, Cow::Owned(_)), "{f:?}");
+        assert_eq!(Places::of(f.clone(), json).frame(json), f);
     }
 
     #[test]
