@@ -22,25 +22,7 @@ use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 5;
 
-/// The literals, as lvsmon's prefilter takes them from each rule's regex.
-fn literals() -> Vec<Vec<u8>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../src/logs/rules.toml");
-    let text = std::fs::read_to_string(path).expect("read src/logs/rules.toml");
-    let doc: toml::Value = toml::from_str(&text).expect("parse rules.toml");
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    for rule in doc["rule"].as_array().expect("[[rule]]") {
-        let re = rule["regex"].as_str().expect("regex");
-        for set in lvsmon::logs::prefilter::requirements(re) {
-            for lit in set {
-                if !out.contains(&lit) {
-                    out.push(lit);
-                }
-            }
-        }
-    }
-    out
-}
-
+/// Each rule's regex, from lvsmon's pattern library.
 fn regexes() -> Vec<String> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../src/logs/rules.toml");
     let text = std::fs::read_to_string(path).expect("read src/logs/rules.toml");
@@ -53,11 +35,43 @@ fn regexes() -> Vec<String> {
         .collect()
 }
 
+/// The literals, as lvsmon's prefilter takes them from the regexes.
+fn literals(regexes: &[String]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for set in regexes
+        .iter()
+        .flat_map(|re| lvsmon::logs::prefilter::requirements(re))
+    {
+        for lit in set {
+            if !out.contains(&lit) {
+                out.push(lit);
+            }
+        }
+    }
+    out
+}
+
 /// Which literals occur, as a bit set.
 type Found = [u64; 4];
 
 fn note(found: &mut Found, pattern: usize) {
     found[pattern / 64] |= 1 << (pattern % 64);
+}
+
+/// One step of aho-corasick's DFA on `byte`, noting the literals that end there.
+fn ac_step(
+    dfa: &aho_corasick::dfa::DFA,
+    sid: aho_corasick::automaton::StateID,
+    byte: u8,
+    found: &mut Found,
+) -> aho_corasick::automaton::StateID {
+    let sid = dfa.next_state(aho_corasick::Anchored::No, sid, byte);
+    if dfa.is_special(sid) && dfa.is_match(sid) {
+        for k in 0..dfa.match_len(sid) {
+            note(found, dfa.match_pattern(sid, k).as_usize());
+        }
+    }
+    sid
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -91,8 +105,8 @@ fn main() {
         })
         .collect();
     let bytes: usize = msgs.iter().map(|m| m.len()).sum();
-    let pats = literals();
     let res = regexes();
+    let pats = literals(&res);
     let pf = lvsmon::logs::prefilter::Prefilter::new(res.iter().map(String::as_str))
         .expect("build lvsmon's prefilter");
     let dfa = aho_corasick::dfa::DFA::builder()
@@ -123,12 +137,7 @@ fn main() {
         let mut f: Found = [0; 4];
         let mut sid = start;
         for &b in m.as_bytes() {
-            sid = dfa.next_state(aho_corasick::Anchored::No, sid, b);
-            if dfa.is_special(sid) && dfa.is_match(sid) {
-                for k in 0..dfa.match_len(sid) {
-                    note(&mut f, dfa.match_pattern(sid, k).as_usize());
-                }
-            }
+            sid = ac_step(&dfa, sid, b, &mut f);
         }
         f
     };
@@ -199,22 +208,14 @@ fn main() {
             let n = ms.iter().map(|m| m.len()).min().unwrap_or(0);
             let mut f: [Found; 4] = [[0; 4]; 4];
             let mut sid = [start; 4];
-            let mut step = |k: usize, sid: &mut aho_corasick::automaton::StateID, b: u8| {
-                *sid = dfa.next_state(aho_corasick::Anchored::No, *sid, b);
-                if dfa.is_special(*sid) && dfa.is_match(*sid) {
-                    for j in 0..dfa.match_len(*sid) {
-                        note(&mut f[k], dfa.match_pattern(*sid, j).as_usize());
-                    }
-                }
-            };
             for i in 0..n {
-                for (k, (m, sid)) in ms.iter().zip(sid.iter_mut()).enumerate() {
-                    step(k, sid, m[i]);
+                for ((m, sid), f) in ms.iter().zip(sid.iter_mut()).zip(f.iter_mut()) {
+                    *sid = ac_step(&dfa, *sid, m[i], f);
                 }
             }
-            for (k, (m, sid)) in ms.iter().zip(sid.iter_mut()).enumerate() {
+            for ((m, sid), f) in ms.iter().zip(sid.iter_mut()).zip(f.iter_mut()) {
                 for &b in &m[n..] {
-                    step(k, sid, b);
+                    *sid = ac_step(&dfa, *sid, b, f);
                 }
             }
             s = f.iter().map(|x| fold(x)).fold(s, u64::wrapping_add);
