@@ -91,10 +91,15 @@ impl<T: Serialize + DeserializeOwned + Ord> ExtSort<T> {
     /// Writes the buffer out as a sorted run. The buffer keeps its capacity: growing a
     /// megabyte-sized vector again for every run made glibc consolidate its free lists
     /// each time (a third of `analyze`'s CPU on 10 x 1M lines, perf).
+    ///
+    /// What is sorted is a list of references: an incident as stored is about 300 bytes
+    /// of string and vector headers, and sorting the items themselves moved them to and
+    /// fro (the sort and its copies were 4 % of `analyze`, perf).
     fn spill(&mut self) -> io::Result<()> {
         let mut items = std::mem::take(&mut self.buf);
-        items.sort_unstable();
-        let written = self.write_run(items.iter().map(Ok));
+        let mut order: Vec<&T> = items.iter().collect();
+        order.sort_unstable();
+        let written = self.write_run(order.into_iter().map(Ok));
         items.clear();
         self.buf = items;
         written
