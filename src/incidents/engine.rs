@@ -287,7 +287,8 @@ impl Engine {
 
     /// One event, as [`Seen`].
     pub fn seen(&mut self, ev: Seen<'_>, host: &str) {
-        let h = self.host(host);
+        let hx = self.host_at(host);
+        let h = &mut self.hosts[hx];
         let prev = h.last_time;
         let time = ev.time.unwrap_or(prev);
         h.last_time = prev.max(time);
@@ -297,6 +298,7 @@ impl Engine {
             time,
             prev,
             host,
+            hx,
             host_name,
             iname_name,
             read: Read::of(ev.kind),
@@ -309,8 +311,13 @@ impl Engine {
             message: ev.message,
             line: ev.line,
         };
-        self.close_quiet(host, time);
+        self.close_quiet_of(hx, time);
         self.detect(&e);
+    }
+
+    /// The state of the director of event `e`.
+    fn at(&mut self, e: &In<'_>) -> &mut Host {
+        &mut self.hosts[e.hx]
     }
 
     /// The director's state (allocating its name only the first time it is seen).

@@ -18,12 +18,12 @@ impl Engine {
             Read::CheckFailed => {
                 if let Some(rs) = e.rs {
                     let msg = e.message.to_string();
-                    self.host(e.host).failures.insert(rs, msg);
+                    self.at(e).failures.insert(rs, msg);
                 }
             }
             Read::QuorumLost => {
                 let sorry =
-                    e.vs.and_then(|v| self.host_ref(e.host)?.sorry.get(&v).copied());
+                    e.vs.and_then(|v| self.hosts.get(e.hx)?.sorry.get(&v).copied());
                 let summary = || {
                     format!(
                         "{} lost its quorum on {}{}",
@@ -37,7 +37,7 @@ impl Engine {
             Read::QuorumGained => self.close(&key("virtual_service_down", e, e.vs, None), e),
             Read::SorryServerOn => {
                 if let (Some(v), Some(r)) = (e.vs, e.rs) {
-                    self.host(e.host).sorry.insert(v, r);
+                    self.at(e).sorry.insert(v, r);
                     if let Some(o) = self
                         .open
                         .get_mut(&key("virtual_service_down", e, e.vs, None))
@@ -52,7 +52,7 @@ impl Engine {
             }
             Read::SorryServerOff => {
                 if let Some(v) = e.vs {
-                    self.host(e.host).sorry.remove(&v);
+                    self.at(e).sorry.remove(&v);
                 }
             }
             Read::IpvsNoDestination => {
@@ -69,7 +69,7 @@ impl Engine {
             Read::VrrpMaster => self.vrrp_state(e, true),
             Read::VrrpHigherPriorityAdvert => {
                 if let (Some(i), Some(p)) = (&e.iname_name, e.peer) {
-                    let h = self.host(e.host);
+                    let h = self.at(e);
                     h.better_peer.insert(i.clone(), p.to_string());
                 }
             }
@@ -78,7 +78,7 @@ impl Engine {
             Read::VrrpPriorityZeroSent => self.vrrp_state(e, false),
             Read::VrrpFault => {
                 self.vrrp_state(e, false);
-                let reason = self.host_ref(e.host).and_then(|h| h.fault_reason.clone());
+                let reason = self.hosts.get(e.hx).and_then(|h| h.fault_reason.clone());
                 let hint = hint_for("vrrp_fault", reason.as_deref());
                 let summary = || {
                     format!(
@@ -96,11 +96,11 @@ impl Engine {
             }
             Read::VrrpScriptFailed => {
                 let why = e.script.map(|s| format!("track script {s} failed"));
-                self.host(e.host).fault_reason = why;
+                self.at(e).fault_reason = why;
             }
             Read::LinkDown => {
                 let why = e.interface.map(|i| format!("interface {i} down"));
-                self.host(e.host).fault_reason = why;
+                self.at(e).fault_reason = why;
             }
             Read::VrrpFaultReason => {
                 // `(VI_1): entering FAULT state (interface eth0 down)`, `… due to script x`.
@@ -111,7 +111,7 @@ impl Engine {
                     .map(|r| r.trim_start_matches('(').trim_end_matches(')').to_string())
                     .filter(|r| !r.is_empty());
                 if why.is_some() {
-                    self.host(e.host).fault_reason = why;
+                    self.at(e).fault_reason = why;
                 }
             }
             Read::VrrpAuthMismatch => {
@@ -140,7 +140,7 @@ impl Engine {
                 self.open_or_repeat(key("vrrp_config_mismatch", e, None, None), e, q, summary);
             }
             Read::KeepalivedStarted => {
-                let h = self.host(e.host);
+                let h = self.at(e);
                 h.since_start.clear();
                 h.standby.clear();
                 let crashed = std::mem::replace(&mut h.running, true);
@@ -160,7 +160,7 @@ impl Engine {
                 }
             }
             Read::KeepalivedStopped => {
-                self.host(e.host).running = false;
+                self.at(e).running = false;
                 self.leave_all_master(e.host, e.time, "stop");
                 self.close_host(e.host, e);
             }
@@ -219,7 +219,7 @@ impl Engine {
             micros(self.s.flapping_window),
             self.s.real_server_flapping_cycles,
         );
-        let downs = self.host(e.host).downs.entry((e.vs, rs)).or_default();
+        let downs = self.at(e).downs.entry((e.vs, rs)).or_default();
         push_recent(downs, e.time, window, n);
         let cycles = downs.len();
         if cycles >= n {
@@ -250,7 +250,7 @@ impl Engine {
         if matches!(e.read, Some(Read::VrrpMaster | Read::VrrpBackup)) {
             self.close(&key("vrrp_fault", e, None, None), e);
         }
-        let h = self.host(e.host);
+        let h = self.at(e);
         let was_master = if master {
             let name = e.iname_name.clone().unwrap_or_else(|| iname.into());
             !h.masters.insert(name)
@@ -275,7 +275,7 @@ impl Engine {
             return;
         }
         let (window, n) = (micros(self.s.flapping_window), self.s.vrrp_flapping_changes);
-        let h = self.host(e.host);
+        let h = self.at(e);
         // Looked up before an entry is made: the name is copied only the first time.
         if !h.changes.contains_key(iname) {
             h.changes.insert(iname.to_string(), VecDeque::new());
@@ -299,7 +299,7 @@ impl Engine {
         let Some(name) = e.iname_name.clone() else {
             return;
         };
-        let h = self.host(e.host);
+        let h = self.at(e);
         let standby = h.standby.contains(&name);
         let peer = h.better_peer.remove(&name);
         let first = h.since_start.insert(name.clone());
