@@ -163,13 +163,54 @@ struct Mismatch {
     said: Option<String>,
 }
 
-/// A split brain waiting for its explanation, by instance then the earliest start of a
-/// mismatch that can explain it.
+/// A split brain as its explanation needs it, by instance then the earliest start of a
+/// mismatch that can explain it. The split brain itself goes to the incidents' sorter once,
+/// as every other incident does; what explains it is joined to it there when the
+/// incidents are read ([`Found::each`]). (Spilling the whole incident here and again
+/// there was a tenth of `analyze` on ten directors' logs, where half the incidents are
+/// split brains, perf.)
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct Brain {
     iname: String,
     from: i64,
-    inc: Stored,
+    at: BrainAt,
+    end: Option<i64>,
+}
+
+/// A split brain's place among the incidents: [`Stored`]'s order on the fields that tell
+/// split brains apart (their kind, host and identities are the same for all).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct BrainAt {
+    start: i64,
+    hosts: Vec<String>,
+    iname: Option<String>,
+    seq: [u64; 3],
+}
+
+impl BrainAt {
+    fn of(s: &Stored) -> BrainAt {
+        BrainAt {
+            start: s.start,
+            hosts: s.hosts.clone(),
+            iname: s.iname.clone(),
+            seq: s.seq,
+        }
+    }
+
+    /// Whether `s` is the split brain at this place.
+    fn is(&self, s: &Stored) -> bool {
+        s.kind == "split_brain"
+            && (self.start, &self.hosts, &self.iname, self.seq)
+                == (s.start, &s.hosts, &s.iname, s.seq)
+    }
+}
+
+/// What explains a split brain (`"; lb-a: …"`, added to its summary), by its place
+/// among the incidents.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct Explained {
+    at: BrainAt,
+    why: String,
 }
 
 /// Where an `analyze` engine's closed incidents and transitions go.
@@ -263,27 +304,27 @@ impl Store {
         let mut brains = ExtSort::new(self.limit);
         {
             let mut out = |inc: Incident, seq: [u64; 3]| -> io::Result<()> {
-                if inc.kind == "split_brain" {
-                    let iname = inc.iname.clone().unwrap_or_default();
+                let s = Stored::of(inc, seq);
+                if s.kind == "split_brain" {
                     brains.push(Brain {
-                        iname,
-                        from: inc.start - cross::EXPLAINS_FROM,
-                        inc: Stored::of(inc, seq),
-                    })
-                } else {
-                    self.incidents.push(Stored::of(inc, seq))
+                        iname: s.iname.clone().unwrap_or_default(),
+                        from: s.start - cross::EXPLAINS_FROM,
+                        at: BrainAt::of(&s),
+                        end: s.end,
+                    })?;
                 }
+                self.incidents.push(s)
             };
             verdicts(&transitions, min_overlap, &e.s, &mut out)?;
         }
         drop(transitions);
         let mismatches = std::mem::replace(&mut self.mismatches, ExtSort::new(1)).finish()?;
-        explain(&brains.finish()?, &mismatches, &mut |s| {
-            self.incidents.push(s)
-        })?;
+        let mut explained = ExtSort::new(self.limit);
+        explain(&brains.finish()?, &mismatches, &mut |x| explained.push(x))?;
         let len = self.incidents.len();
         Ok(Found {
             sorted: self.incidents.finish()?,
+            explained: explained.finish()?,
             len,
         })
     }
@@ -293,6 +334,8 @@ impl Store {
 #[derive(Debug)]
 pub struct Found {
     sorted: Sorted<Stored>,
+    /// What explains some of the split brains, in the same order.
+    explained: Sorted<Explained>,
     len: u64,
 }
 
@@ -306,10 +349,18 @@ impl Found {
         self.len == 0
     }
 
-    /// Each incident in order, handed to `f`.
+    /// Each incident in order, handed to `f`, with its explanation when it is a split
+    /// brain that has one (both are in the same order: a merge join).
     pub fn each(&self, f: &mut dyn FnMut(Incident)) -> io::Result<()> {
+        let mut why = self.explained.iter()?.peekable();
         for s in self.sorted.iter()? {
-            f(s?.incident()?);
+            let mut s = s?;
+            if s.kind == "split_brain" {
+                if let Some(x) = why.next_if(|x| x.as_ref().map_or(true, |x| x.at.is(&s))) {
+                    s.summary.push_str(&x?.why);
+                }
+            }
+            f(s.incident()?);
         }
         Ok(())
     }
@@ -318,11 +369,11 @@ impl Found {
 /// [`cross::explain_split_brains`] as a sweep over split brains and mismatches, both in
 /// order of instance and time: a split brain takes what its directors' mismatches said
 /// from 10 s before its start to its end. Only the mismatches and split brains that
-/// overlap the sweep's time are held.
+/// overlap the sweep's time are held. `out` gets the split brains that something explains.
 fn explain(
     brains: &Sorted<Brain>,
     mismatches: &Sorted<Mismatch>,
-    out: &mut dyn FnMut(Stored) -> io::Result<()>,
+    out: &mut dyn FnMut(Explained) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut bs = brains.iter()?.peekable();
     let mut ms = mismatches.iter()?.peekable();
@@ -331,19 +382,22 @@ fn explain(
     let mut iname = String::new();
     let mut active: Vec<(Brain, BTreeSet<String>)> = Vec::new();
     let mut current: Vec<Mismatch> = Vec::new();
-    let done = |(mut b, why): (Brain, BTreeSet<String>),
-                out: &mut dyn FnMut(Stored) -> io::Result<()>| {
-        if !why.is_empty() {
-            let why: Vec<String> = why.into_iter().collect();
-            b.inc.summary = format!("{}; {}", b.inc.summary, why.join("; "));
+    let done = |(b, why): (Brain, BTreeSet<String>),
+                out: &mut dyn FnMut(Explained) -> io::Result<()>| {
+        if why.is_empty() {
+            return Ok(());
         }
-        out(b.inc)
+        let why: Vec<String> = why.into_iter().collect();
+        out(Explained {
+            at: b.at,
+            why: format!("; {}", why.join("; ")),
+        })
     };
     // Whether mismatch `m` explains brain `b`: its director, and their times meet.
     let meets = |m: &Mismatch, b: &Brain| {
-        b.inc.hosts.contains(&m.host)
+        b.at.hosts.contains(&m.host)
             && m.end.is_none_or(|e| e >= b.from)
-            && b.inc.end.is_none_or(|e| m.start <= e)
+            && b.end.is_none_or(|e| m.start <= e)
     };
     loop {
         // The next item by (instance, time); either on a tie.
@@ -376,7 +430,7 @@ fn explain(
         current.retain(|m| m.end.is_none_or(|e| e >= t));
         let mut n = 0;
         while n < active.len() {
-            if active[n].0.inc.end.is_some_and(|e| e < t) {
+            if active[n].0.end.is_some_and(|e| e < t) {
                 // Their order does not matter: the output is sorted.
                 let a = active.swap_remove(n);
                 done(a, out)?;
