@@ -469,8 +469,14 @@ impl Engine {
         }
     }
 
+    /// Closes the open incident `k`, if there is one, with `e` as its last evidence. Most
+    /// events that end something find nothing open (a BACKUP with no FAULT before it, a
+    /// real server added that was never out): the evidence, two strings, is made only
+    /// when it is needed (making it for nothing was 2 % of `analyze`, perf).
     fn close(&mut self, k: &Key, e: &In<'_>) {
-        self.close_at(k, e.time, e.evidence());
+        if self.open.contains_key(k) {
+            self.close_at(k, e.time, e.evidence());
+        }
     }
 
     /// Closes an open incident at `time`, `evidence` saying why.
