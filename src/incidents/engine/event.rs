@@ -11,8 +11,8 @@ pub(super) struct In<'a> {
     pub(super) prev: i64,
     pub(super) host: &'a str,
     /// The director's place in [`Engine::hosts`], looked up once per event: consecutive
-    /// events are of several directors in a merged input, and each detector looked the name
-    /// up again (a tenth of the engine's instructions, callgrind).
+    /// events are of several directors in a merged input, so the cache of the last one
+    /// mostly missed, and each detector hashed the name again.
     pub(super) hx: usize,
     /// The same names, shared, for keys.
     pub(super) host_name: Name,
