@@ -282,12 +282,17 @@ impl Program {
             .build()
             .parse(regex)
             .ok()?;
+        Program::from_hir(&hir)
+    }
+
+    /// [`Program::new`] from the regex already parsed (with the regex crate's defaults).
+    pub fn from_hir(hir: &Hir) -> Option<Program> {
         // Group 0, the whole match, as the regex crate reports it.
         let mut c = Compiler {
             ops: vec![Op::Save(0)],
             max_slot: 2,
         };
-        c.compile(&hir)?;
+        c.compile(hir)?;
         c.push(Op::Save(1));
         c.push(Op::Match);
         let mut p = Program {

@@ -25,7 +25,7 @@ const MAX_SET: usize = 48;
 const MIN_LEN: usize = 3;
 
 /// Strings, any one of which must occur.
-type Set = Vec<Vec<u8>>;
+pub type Set = Vec<Vec<u8>>;
 
 /// The whole language of `hir` when it is finite and small: `(?:a|b)c?` is {a, b, ac, bc}.
 fn exact(hir: &Hir) -> Option<Set> {
@@ -214,13 +214,18 @@ fn literals(regex: &str) -> Option<Set> {
 /// run for it (a fifth of the lines of bench/logs.sh's file were tried against a rule that
 /// could not match them).
 pub fn requirements(regex: &str) -> Vec<Set> {
-    let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(regex) else {
+    match regex_syntax::ParserBuilder::new().build().parse(regex) {
+        Ok(hir) => requirements_of(&hir),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// [`requirements`] of the regex already parsed (with the regex crate's defaults).
+pub fn requirements_of(hir: &Hir) -> Vec<Set> {
+    let Some(first) = required(hir).filter(|s| score(s) >= MIN_LEN) else {
         return Vec::new();
     };
-    let Some(first) = required(&hir).filter(|s| score(s) >= MIN_LEN) else {
-        return Vec::new();
-    };
-    let mut top = &hir;
+    let mut top = hir;
     while let HirKind::Capture(c) = top.kind() {
         top = &c.sub;
     }
@@ -291,7 +296,11 @@ pub struct BuildError(String);
 impl Prefilter {
     /// One entry per rule: its regex's source.
     pub fn new<'a>(regexes: impl IntoIterator<Item = &'a str>) -> Result<Prefilter, BuildError> {
-        let reqs: Vec<Vec<Set>> = regexes.into_iter().map(requirements).collect();
+        Prefilter::from_requirements(regexes.into_iter().map(requirements).collect())
+    }
+
+    /// One entry per rule: its regex's [`requirements`].
+    pub fn from_requirements(reqs: Vec<Vec<Set>>) -> Result<Prefilter, BuildError> {
         let words = reqs.len().div_ceil(64).max(1);
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<usize>> = Vec::new();
