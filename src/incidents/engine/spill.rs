@@ -173,44 +173,32 @@ struct Mismatch {
 struct Brain {
     iname: String,
     from: i64,
-    at: BrainAt,
+    start: i64,
+    hosts: Vec<String>,
+    seq: [u64; 3],
     end: Option<i64>,
 }
 
-/// A split brain's place among the incidents: [`Stored`]'s order on the fields that tell
-/// split brains apart (their kind, host and identities are the same for all).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-struct BrainAt {
-    start: i64,
-    hosts: Vec<String>,
-    iname: Option<String>,
-    seq: [u64; 3],
-}
-
-impl BrainAt {
-    fn of(s: &Stored) -> BrainAt {
-        BrainAt {
-            start: s.start,
-            hosts: s.hosts.clone(),
-            iname: s.iname.clone(),
-            seq: s.seq,
-        }
-    }
-
-    /// Whether `s` is the split brain at this place.
-    fn is(&self, s: &Stored) -> bool {
-        s.kind == "split_brain"
-            && (self.start, &self.hosts, &self.iname, self.seq)
-                == (s.start, &s.hosts, &s.iname, s.seq)
-    }
-}
-
-/// What explains a split brain (`"; lb-a: …"`, added to its summary), by its place
-/// among the incidents.
+/// What explains a split brain (`"; lb-a: …"`, added to its summary), in the incidents'
+/// order: split brains share their kind, host and identities, so [`Stored`]'s order among
+/// them is by start, directors, instance and sequence, the fields here. (A split brain
+/// always names its instance, [`cross::cross`].)
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct Explained {
-    at: BrainAt,
+    start: i64,
+    hosts: Vec<String>,
+    iname: String,
+    seq: [u64; 3],
     why: String,
+}
+
+impl Explained {
+    /// Whether it is `s`'s explanation.
+    fn explains(&self, s: &Stored) -> bool {
+        s.kind == "split_brain"
+            && (self.start, &self.hosts, Some(self.iname.as_str()), self.seq)
+                == (s.start, &s.hosts, s.iname.as_deref(), s.seq)
+    }
 }
 
 /// Where an `analyze` engine's closed incidents and transitions go.
@@ -309,7 +297,9 @@ impl Store {
                     brains.push(Brain {
                         iname: s.iname.clone().unwrap_or_default(),
                         from: s.start - cross::EXPLAINS_FROM,
-                        at: BrainAt::of(&s),
+                        start: s.start,
+                        hosts: s.hosts.clone(),
+                        seq: s.seq,
                         end: s.end,
                     })?;
                 }
@@ -356,7 +346,7 @@ impl Found {
         for s in self.sorted.iter()? {
             let mut s = s?;
             if s.kind == "split_brain" {
-                if let Some(x) = why.next_if(|x| x.as_ref().map_or(true, |x| x.at.is(&s))) {
+                if let Some(x) = why.next_if(|x| x.as_ref().map_or(true, |x| x.explains(&s))) {
                     s.summary.push_str(&x?.why);
                 }
             }
@@ -389,13 +379,16 @@ fn explain(
         }
         let why: Vec<String> = why.into_iter().collect();
         out(Explained {
-            at: b.at,
+            start: b.start,
+            hosts: b.hosts,
+            iname: b.iname,
+            seq: b.seq,
             why: format!("; {}", why.join("; ")),
         })
     };
     // Whether mismatch `m` explains brain `b`: its director, and their times meet.
     let meets = |m: &Mismatch, b: &Brain| {
-        b.at.hosts.contains(&m.host)
+        b.hosts.contains(&m.host)
             && m.end.is_none_or(|e| e >= b.from)
             && b.end.is_none_or(|e| m.start <= e)
     };
