@@ -22,8 +22,7 @@ impl Engine {
                 }
             }
             Read::QuorumLost => {
-                let sorry =
-                    e.vs.and_then(|v| self.hosts.get(e.hx)?.sorry.get(&v).copied());
+                let sorry = e.vs.and_then(|v| self.at_ref(e).sorry.get(&v).copied());
                 let summary = || {
                     format!(
                         "{} lost its quorum on {}{}",
@@ -78,7 +77,7 @@ impl Engine {
             Read::VrrpPriorityZeroSent => self.vrrp_state(e, false),
             Read::VrrpFault => {
                 self.vrrp_state(e, false);
-                let reason = self.hosts.get(e.hx).and_then(|h| h.fault_reason.clone());
+                let reason = self.at_ref(e).fault_reason.clone();
                 let hint = hint_for("vrrp_fault", reason.as_deref());
                 let summary = || {
                     format!(
@@ -202,8 +201,9 @@ impl Engine {
     fn real_server_down(&mut self, e: &In<'_>) {
         let Some(rs) = e.rs else { return };
         let reason = self
-            .host_ref(e.host)
-            .and_then(|h| h.failures.get(&rs))
+            .at_ref(e)
+            .failures
+            .get(&rs)
             .map(|l| format!(" ({})", checker_of(l)))
             .unwrap_or_default();
         let summary = || {

@@ -118,7 +118,7 @@ impl Engine {
                 }
             }
             Some(o) if !holds && o.by_look && t > o.last.saturating_add(CLOSE_MARGIN) => {
-                self.close_at(&k, t, evidence)
+                self.close_at(&k, t, || evidence)
             }
             _ => {}
         }
@@ -224,7 +224,7 @@ impl Engine {
                 host: host.to_string(),
                 line,
             };
-            self.close_at(&k, t, evidence);
+            self.close_at(&k, t, || evidence);
         }
     }
 
