@@ -27,9 +27,13 @@ fn incidents(addr: std::net::SocketAddr) -> Vec<serde_json::Value> {
     serde_json::from_str(&body).unwrap()
 }
 
-/// Waits (at most `secs`) until serve has an incident `kind` for which `ok` holds.
+/// Waits (at most `secs`) until serve has an incident `kind` for which `ok` holds. On
+/// timeout it prints the consoles too: a CI run once found no split brain after 20 s
+/// while lbA, MASTER, had counted only two of lbB's adverts, and serve's view alone could
+/// not tell whether lbB had stopped sending or its adverts were lost.
 fn wait_incident(
     addr: std::net::SocketAddr,
+    lab: &Lab,
     kind: &str,
     secs: u64,
     ok: impl Fn(&serde_json::Value) -> bool,
@@ -42,7 +46,12 @@ fn wait_incident(
         }
         if t0.elapsed() > Duration::from_secs(secs) {
             let state = common::http_get(addr, "/api/v1/state", None).2;
-            panic!("no {kind} incident after {secs} s: {all:#?}\nstate: {state}");
+            panic!(
+                "no {kind} incident after {secs} s: {all:#?}\nstate: {state}\nlogs:\n{}\n{}\n{}",
+                lab.log("A"),
+                lab.log("B"),
+                lab.log("C")
+            );
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -104,7 +113,7 @@ fn real_keepalived_faults_and_split_brain() {
     std::fs::remove_file(&flag).unwrap();
     lab.wait_for("A", "Entering FAULT STATE", 1, 15);
     lab.wait_for("B", "Entering MASTER STATE", 1, 15);
-    let fault = wait_incident(addr, "vrrp_fault", 10, |_| true);
+    let fault = wait_incident(addr, &lab, "vrrp_fault", 10, |_| true);
     assert!(
         fault["summary"].as_str().unwrap().contains("chk_file"),
         "the FAULT names its track script: {fault:#}"
@@ -112,7 +121,7 @@ fn real_keepalived_faults_and_split_brain() {
     std::fs::write(&flag, "").unwrap();
     lab.wait_for("A", "Entering MASTER STATE", 2, 15);
     lab.wait_for("B", "Entering BACKUP STATE", 2, 15);
-    wait_incident(addr, "vrrp_fault", 10, |i| !i["end"].is_null());
+    wait_incident(addr, &lab, "vrrp_fault", 10, |i| !i["end"].is_null());
 
     // The link goes down: FAULT again, for another reason.
     common::lab::sh(&["ip", "-n", &lab.ns("A"), "link", "set", "eth0", "down"]);
@@ -120,7 +129,7 @@ fn real_keepalived_faults_and_split_brain() {
     std::thread::sleep(Duration::from_secs(2));
     common::lab::sh(&["ip", "-n", &lab.ns("A"), "link", "set", "eth0", "up"]);
     lab.wait_for("A", "Entering MASTER STATE", 3, 20);
-    let link = wait_incident(addr, "vrrp_fault", 10, |i| {
+    let link = wait_incident(addr, &lab, "vrrp_fault", 10, |i| {
         i["summary"].as_str().unwrap().contains("eth0") && !i["end"].is_null()
     });
     assert!(
@@ -141,7 +150,7 @@ fn real_keepalived_faults_and_split_brain() {
     };
     lab.start_node("B", &b);
     lab.wait_for("B", "Entering MASTER STATE", 3, 20);
-    let split = wait_incident(addr, "split_brain", 20, |i| i["end"].is_null());
+    let split = wait_incident(addr, &lab, "split_brain", 20, |i| i["end"].is_null());
     assert_eq!(split["iname"], "VI_1", "{split:#}");
     assert!(
         split["evidence"][0]["line"]
@@ -161,7 +170,7 @@ fn real_keepalived_faults_and_split_brain() {
     // lbA's keepalived is killed: lvsmon says keepalived is down, and the split brain it
     // could see from there is over.
     lab.kill_instance("A");
-    let down = wait_incident(addr, "keepalived_down", 15, |i| i["end"].is_null());
+    let down = wait_incident(addr, &lab, "keepalived_down", 15, |i| i["end"].is_null());
     assert_eq!(down["severity"], "critical", "{down:#}");
     let page = common::http_get(addr, "/metrics", None).2;
     assert!(
