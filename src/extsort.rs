@@ -8,7 +8,9 @@
 //! time into a buffer of its own and decoded from that slice, which takes half the
 //! instructions of decoding field by field from the file's reader (callgrind,
 //! docs/benchmarks.md, round 6). Ties must not happen (callers put a sequence number in
-//! their order) or come back in no particular order.
+//! their order) or come back in no particular order. [`Records`] sorts items that come
+//! already encoded, by their keys' bytes, with the same runs and merge: `analyze`'s
+//! incidents, too many and too large to convert and decode through serde.
 //!
 //! Hand-written rather than the `extsort` crate (0.5.0, compared in
 //! bench/extsort_compare, docs/benchmarks.md "External sort: own or crate"): the crate
@@ -17,6 +19,9 @@
 //! limit (and held 30 MB of read buffers where this holds none above its limit); its
 //! sorted items can be read once, where `analyze`'s outputs read them several times; and
 //! it took 1.4–2.0 s of CPU for 1 M incident-shaped items against 1.0–1.5 s here.
+
+mod records;
+pub use records::{Records, SortedRecords};
 
 use serde::{de::DeserializeOwned, Serialize};
 use std::cmp::Reverse;
@@ -40,15 +45,62 @@ struct Run {
     items: u64,
 }
 
+/// Merges runs of a file into a writer, saying how many items it wrote.
+type MergeInto<'a> = &'a dyn Fn(&File, &[Run], &mut dyn Write) -> io::Result<u64>;
+
+/// The temporary file that runs go to, and where each run is in it.
+#[derive(Debug, Default)]
+struct RunFile {
+    file: Option<File>,
+    /// Where the next run goes.
+    end: u64,
+    runs: Vec<Run>,
+}
+
+impl RunFile {
+    /// Appends a run, written by `fill`, which says how many items it wrote.
+    fn write(&mut self, fill: &mut dyn FnMut(&mut dyn Write) -> io::Result<u64>) -> io::Result<()> {
+        if self.file.is_none() {
+            self.file = Some(tempfile::tempfile()?);
+        }
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let at = self.end;
+        let mut w = BufWriter::with_capacity(
+            READ_BUF,
+            At {
+                file,
+                pos: at,
+                end: u64::MAX,
+            },
+        );
+        let items = fill(&mut w)?;
+        let end = w.into_inner().map_err(|e| e.into_error())?.pos;
+        self.runs.push(Run { at, end, items });
+        self.end = end;
+        Ok(())
+    }
+
+    /// While there are more runs than [`FAN_IN`], merges the first ones into one with
+    /// `merge(file, runs, out)`, which says how many items it wrote.
+    fn reduce(&mut self, merge: MergeInto<'_>) -> io::Result<()> {
+        while self.runs.len() > FAN_IN {
+            let first: Vec<Run> = self.runs.drain(..FAN_IN).collect();
+            let Some(file) = &self.file else { break };
+            let read = file.try_clone()?;
+            self.write(&mut |w| merge(&read, &first, w))?;
+        }
+        Ok(())
+    }
+}
+
 /// Sorts items pushed one by one, holding at most `limit` of them in memory.
 #[derive(Debug)]
 pub struct ExtSort<T> {
     buf: Vec<T>,
     limit: usize,
-    file: Option<File>,
-    /// Where the next run goes.
-    end: u64,
-    runs: Vec<Run>,
+    runs: RunFile,
     len: u64,
 }
 
@@ -58,9 +110,7 @@ impl<T: Serialize + DeserializeOwned + Ord> ExtSort<T> {
         ExtSort {
             buf: Vec::new(),
             limit: limit.max(1),
-            file: None,
-            end: 0,
-            runs: Vec::new(),
+            runs: RunFile::default(),
             len: 0,
         }
     }
@@ -100,51 +150,15 @@ impl<T: Serialize + DeserializeOwned + Ord> ExtSort<T> {
         let mut items = std::mem::take(&mut self.buf);
         let mut order: Vec<&T> = items.iter().collect();
         order.sort_unstable();
-        let written = self.write_run(order.into_iter().map(Ok));
+        let written = write_items::<T, _>(&mut self.runs, order.into_iter().map(Ok));
         items.clear();
         self.buf = items;
         written
     }
 
-    fn write_run<B: std::borrow::Borrow<T>>(
-        &mut self,
-        items: impl Iterator<Item = io::Result<B>>,
-    ) -> io::Result<()> {
-        if self.file.is_none() {
-            self.file = Some(tempfile::tempfile()?);
-        }
-        let Some(file) = &self.file else {
-            return Ok(());
-        };
-        let at = self.end;
-        let mut w = BufWriter::with_capacity(
-            READ_BUF,
-            At {
-                file,
-                pos: at,
-                end: u64::MAX,
-            },
-        );
-        let mut n = 0;
-        let mut rec = Vec::new();
-        for item in items {
-            rec.clear();
-            bincode::serialize_into(&mut rec, item?.borrow()).map_err(io::Error::other)?;
-            let len = u32::try_from(rec.len())
-                .map_err(|_| io::Error::other("an item too large to sort on disk"))?;
-            w.write_all(&len.to_le_bytes())?;
-            w.write_all(&rec)?;
-            n += 1;
-        }
-        let end = w.into_inner().map_err(|e| e.into_error())?.pos;
-        self.runs.push(Run { at, end, items: n });
-        self.end = end;
-        Ok(())
-    }
-
     /// Every item, in order, readable as many times as wanted.
     pub fn finish(mut self) -> io::Result<Sorted<T>> {
-        if self.runs.is_empty() {
+        if self.runs.runs.is_empty() {
             self.buf.sort_unstable();
             return Ok(Sorted {
                 mem: self.buf,
@@ -155,19 +169,46 @@ impl<T: Serialize + DeserializeOwned + Ord> ExtSort<T> {
         if !self.buf.is_empty() {
             self.spill()?;
         }
-        while self.runs.len() > FAN_IN {
-            let first: Vec<Run> = self.runs.drain(..FAN_IN).collect();
-            let Some(file) = &self.file else { break };
-            let read = file.try_clone()?;
-            let merged: Merge<T> = Merge::new(&read, &first)?;
-            self.write_run(merged)?;
-        }
+        self.runs.reduce(&|file, runs, w| {
+            let (mut n, mut rec) = (0, Vec::new());
+            for item in Merge::<T>::new(file, runs)? {
+                write_item(w, &item?, &mut rec)?;
+                n += 1;
+            }
+            Ok(n)
+        })?;
         Ok(Sorted {
             mem: Vec::new(),
-            file: self.file,
-            runs: self.runs,
+            file: self.runs.file,
+            runs: self.runs.runs,
         })
     }
+}
+
+/// Writes `items` as a run of `runs`.
+fn write_items<T: Serialize, B: std::borrow::Borrow<T>>(
+    runs: &mut RunFile,
+    items: impl Iterator<Item = io::Result<B>>,
+) -> io::Result<()> {
+    let mut items = Some(items);
+    runs.write(&mut |w| {
+        let (mut n, mut rec) = (0, Vec::new());
+        for item in items.take().into_iter().flatten() {
+            write_item(w, item?.borrow(), &mut rec)?;
+            n += 1;
+        }
+        Ok(n)
+    })
+}
+
+/// One item behind its length (`rec`: a buffer for its encoding, reused).
+fn write_item<T: Serialize>(w: &mut dyn Write, item: &T, rec: &mut Vec<u8>) -> io::Result<()> {
+    rec.clear();
+    bincode::serialize_into(&mut *rec, item).map_err(io::Error::other)?;
+    let len = u32::try_from(rec.len())
+        .map_err(|_| io::Error::other("an item too large to sort on disk"))?;
+    w.write_all(&len.to_le_bytes())?;
+    w.write_all(rec)
 }
 
 /// The sorted items: in memory when they never filled the buffer, else runs on disk.

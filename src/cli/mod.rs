@@ -439,12 +439,12 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let each = |f: &mut dyn FnMut(&Incident)| -> std::io::Result<()> {
         let Some(found) = &found else { return Ok(()) };
         found.each(&mut |i| {
-            if filter.keeps_incident(&i)
+            if filter.keeps_incident(i)
                 && (args.kind.is_empty() || args.kind.iter().any(|k| k == i.kind))
             {
                 let sev = i.severity == crate::logs::rules::Severity::Critical;
                 critical.set(critical.get() || sev);
-                f(&i);
+                f(i);
             }
         })
     };

@@ -9,135 +9,20 @@
 //! compares them).
 
 use super::*;
-use crate::extsort::{ExtSort, Sorted};
+use crate::extsort::{ExtSort, Records, Sorted, SortedRecords};
 use crate::logs::rules::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::io;
 
+mod record;
 mod verdicts;
+use record::Slot;
 use verdicts::verdicts;
 
 /// Items held in memory per sorter before a run goes to disk.
 const INCIDENTS_IN_MEMORY: usize = 4096;
 const TRANSITIONS_IN_MEMORY: usize = 16384;
-
-/// An incident as stored: its fields in output order first, then a sequence number that
-/// keeps [`Engine::finish`]'s order among equals (closed in order of closing, then the
-/// open ones, then the verdicts across directors).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Stored {
-    start: i64,
-    kind: String,
-    host: Option<String>,
-    hosts: Vec<String>,
-    iname: Option<String>,
-    vs: Option<String>,
-    rs: Option<String>,
-    seq: [u64; 3],
-    id: String,
-    severity: Severity,
-    /// The hint, as [`super::super::cause_index`] keeps it.
-    cause: u8,
-    end: Option<i64>,
-    count: u64,
-    evidence: Vec<(Option<i64>, String, String)>,
-    summary: String,
-}
-
-impl Stored {
-    fn of(i: Incident, seq: [u64; 3]) -> Stored {
-        Stored {
-            start: i.start,
-            kind: i.kind.to_string(),
-            host: i.host,
-            hosts: i.hosts,
-            iname: i.iname,
-            vs: i.virtual_service,
-            rs: i.real_server,
-            seq,
-            id: i.id,
-            severity: i.severity,
-            cause: cause_index(i.hint),
-            end: i.end,
-            count: i.count,
-            evidence: i
-                .evidence
-                .into_iter()
-                .map(|e| (e.time, e.host, e.line))
-                .collect(),
-            summary: i.summary,
-        }
-    }
-
-    fn incident(self) -> io::Result<Incident> {
-        let spec = kind(&self.kind).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "unknown incident kind stored")
-        })?;
-        Ok(Incident {
-            id: self.id,
-            kind: spec.name,
-            severity: self.severity,
-            host: self.host,
-            hosts: self.hosts,
-            iname: self.iname,
-            virtual_service: self.vs,
-            real_server: self.rs,
-            start: self.start,
-            end: self.end,
-            count: self.count,
-            evidence: self
-                .evidence
-                .into_iter()
-                .map(|(time, host, line)| Evidence { time, host, line })
-                .collect(),
-            summary: self.summary,
-            hint: hint_at(spec.name, self.cause),
-        })
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn key(
-        &self,
-    ) -> (
-        i64,
-        &str,
-        &Option<String>,
-        &[String],
-        &Option<String>,
-        &Option<String>,
-        &Option<String>,
-        [u64; 3],
-    ) {
-        (
-            self.start,
-            &self.kind,
-            &self.host,
-            &self.hosts,
-            &self.iname,
-            &self.vs,
-            &self.rs,
-            self.seq,
-        )
-    }
-}
-
-impl PartialEq for Stored {
-    fn eq(&self, o: &Stored) -> bool {
-        self.key() == o.key()
-    }
-}
-impl Eq for Stored {}
-impl PartialOrd for Stored {
-    fn partial_cmp(&self, o: &Stored) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Stored {
-    fn cmp(&self, o: &Stored) -> std::cmp::Ordering {
-        self.key().cmp(&o.key())
-    }
-}
 
 /// A MASTER transition, by instance then time (then arrival: the in-memory verdicts sort
 /// each instance's transitions stably by time).
@@ -180,8 +65,8 @@ struct Brain {
 }
 
 /// What explains a split brain (`"; lb-a: …"`, added to its summary), in the incidents'
-/// order: split brains share their kind, host and identities, so [`Stored`]'s order among
-/// them is by start, directors, instance and sequence, the fields here. (A split brain
+/// order: split brains share their kind, host and identities, so the incidents' order
+/// among them ([`record`]) is by start, directors, instance and sequence, the fields here. (A split brain
 /// always names its instance, [`cross::cross`].)
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct Explained {
@@ -194,17 +79,22 @@ struct Explained {
 
 impl Explained {
     /// Whether it is `s`'s explanation.
-    fn explains(&self, s: &Stored) -> bool {
-        s.kind == "split_brain"
+    fn explains(&self, s: &Slot) -> bool {
+        let i = &s.inc;
+        i.kind == "split_brain"
             && (self.start, &self.hosts, Some(self.iname.as_str()), self.seq)
-                == (s.start, &s.hosts, s.iname.as_deref(), s.seq)
+                == (i.start, &i.hosts, i.iname.as_deref(), s.seq)
     }
 }
 
 /// Where an `analyze` engine's closed incidents and transitions go.
 #[derive(Debug)]
 pub struct Store {
-    incidents: ExtSort<Stored>,
+    /// Each incident encoded once ([`record`]), sorted as bytes.
+    incidents: Records,
+    /// The encoding's buffers, reused.
+    key: Vec<u8>,
+    payload: Vec<u8>,
     transitions: ExtSort<TRec>,
     mismatches: ExtSort<Mismatch>,
     seq: u64,
@@ -227,7 +117,9 @@ impl Store {
     /// as many mismatches) in memory at once.
     pub fn with_limits(incidents: usize, transitions: usize) -> Store {
         Store {
-            incidents: ExtSort::new(incidents),
+            incidents: Records::new(incidents),
+            key: Vec::new(),
+            payload: Vec::new(),
             transitions: ExtSort::new(transitions),
             mismatches: ExtSort::new(transitions),
             seq: 0,
@@ -271,7 +163,13 @@ impl Store {
                 said: i.evidence.first().map(|e| cross::said(&e.line).to_string()),
             })?;
         }
-        self.incidents.push(Stored::of(i, [0, self.seq, 0]))
+        self.push(&i, [0, self.seq, 0])
+    }
+
+    /// `i` into the incidents' sorter.
+    fn push(&mut self, i: &Incident, seq: [u64; 3]) -> io::Result<()> {
+        record::encode(i, seq, &mut self.key, &mut self.payload);
+        self.incidents.push(&self.key, &self.payload)
     }
 
     /// Items held in memory now, all sorters together (for the test that memory does
@@ -292,18 +190,18 @@ impl Store {
         let mut brains = ExtSort::new(self.limit);
         {
             let mut out = |inc: Incident, seq: [u64; 3]| -> io::Result<()> {
-                let s = Stored::of(inc, seq);
-                if s.kind == "split_brain" {
+                self.push(&inc, seq)?;
+                if inc.kind == "split_brain" {
                     brains.push(Brain {
-                        iname: s.iname.clone().unwrap_or_default(),
-                        from: s.start - cross::EXPLAINS_FROM,
-                        start: s.start,
-                        hosts: s.hosts.clone(),
-                        seq: s.seq,
-                        end: s.end,
+                        iname: inc.iname.unwrap_or_default(),
+                        from: inc.start - cross::EXPLAINS_FROM,
+                        start: inc.start,
+                        hosts: inc.hosts,
+                        seq,
+                        end: inc.end,
                     })?;
                 }
-                self.incidents.push(s)
+                Ok(())
             };
             verdicts(&transitions, min_overlap, &e.s, &mut out)?;
         }
@@ -323,7 +221,7 @@ impl Store {
 /// Every incident an `analyze` run found, in [`Engine::finish`]'s order, read from disk.
 #[derive(Debug)]
 pub struct Found {
-    sorted: Sorted<Stored>,
+    sorted: SortedRecords,
     /// What explains some of the split brains, in the same order.
     explained: Sorted<Explained>,
     len: u64,
@@ -340,19 +238,21 @@ impl Found {
     }
 
     /// Each incident in order, handed to `f`, with its explanation when it is a split
-    /// brain that has one (both are in the same order: a merge join).
-    pub fn each(&self, f: &mut dyn FnMut(Incident)) -> io::Result<()> {
+    /// brain that has one (both are in the same order: a merge join). Each is decoded
+    /// into the buffers of the one before.
+    pub fn each(&self, f: &mut dyn FnMut(&Incident)) -> io::Result<()> {
         let mut why = self.explained.iter()?.peekable();
-        for s in self.sorted.iter()? {
-            let mut s = s?;
-            if s.kind == "split_brain" {
+        let mut s = Slot::default();
+        self.sorted.each(&mut |key, payload| {
+            record::decode(key, payload, &mut s)?;
+            if s.inc.kind == "split_brain" {
                 if let Some(x) = why.next_if(|x| x.as_ref().map_or(true, |x| x.explains(&s))) {
-                    s.summary.push_str(&x?.why);
+                    s.inc.summary.push_str(&x?.why);
                 }
             }
-            f(s.incident()?);
-        }
-        Ok(())
+            f(&s.inc);
+            Ok(())
+        })
     }
 }
 

@@ -55,7 +55,10 @@ fn both(inputs: &[(&str, &str)], limit: usize) -> (Vec<Incident>, Vec<Incident>)
     }
     let (_, found) = disk.into_found().unwrap();
     let mut spilled = Vec::new();
-    found.unwrap().each(&mut |i| spilled.push(i)).unwrap();
+    found
+        .unwrap()
+        .each(&mut |i| spilled.push(i.clone()))
+        .unwrap();
     (mem.into_summary().incidents, spilled)
 }
 
