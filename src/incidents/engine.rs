@@ -399,33 +399,7 @@ impl Engine {
         quiet: Option<u64>,
         summary: impl FnOnce() -> String,
     ) {
-        if let Some(o) = self.open.get_mut(&k) {
-            let keep = self.s.evidence_lines;
-            push_evidence_with(o, keep, |ev| e.write_evidence(ev));
-            self.repeated(&k, e.time);
-            return;
-        }
-        self.open_at(k, e.time, e.evidence(), quiet, summary);
-    }
-
-    /// Folds a repeat at `time` into the open incident `k` (its evidence already pushed):
-    /// one more, and its quiet window starts again.
-    fn repeated(&mut self, k: &Key, time: i64) {
-        self.version += 1;
-        let Some(o) = self.open.get_mut(k) else {
-            return;
-        };
-        let old = o.deadline();
-        o.inc.count += 1;
-        o.last = time;
-        if let (Some(old), Some(new)) = (old, o.deadline()) {
-            if old != new {
-                let seq = o.seq;
-                let set = &mut self.host(&k.host).deadlines;
-                set.remove(&(old, seq));
-                set.insert((new, seq));
-            }
-        }
+        self.open_or_fold(k, e.hx, e.time, quiet, summary, |ev| e.write_evidence(ev));
     }
 
     /// [`Engine::open_or_repeat`] from a time and an evidence line (the snapshot
@@ -438,25 +412,71 @@ impl Engine {
         quiet: Option<u64>,
         summary: impl FnOnce() -> String,
     ) {
-        if let Some(o) = self.open.get_mut(&k) {
-            push_evidence(o, evidence, self.s.evidence_lines);
-            self.repeated(&k, time);
-            return;
-        }
+        let hx = self.host_at(&k.host);
+        self.open_or_fold(k, hx, time, quiet, summary, move |ev| *ev = evidence);
+    }
+
+    /// Opens incident `k` of director `hx` at `time`, or folds a repeat into the open one
+    /// (one more, its evidence kept, its quiet window started again). `fill` writes the
+    /// evidence, into the buffers of an old line when there are enough. One lookup in the
+    /// open incidents either way: a lookup, a second one and an insert missed the cache
+    /// in turn when hundreds of thousands were open.
+    fn open_or_fold(
+        &mut self,
+        k: Key,
+        hx: usize,
+        time: i64,
+        quiet: Option<u64>,
+        summary: impl FnOnce() -> String,
+        fill: impl FnOnce(&mut Evidence),
+    ) {
+        use std::collections::hash_map::Entry;
         self.version += 1;
-        self.shifts += 1;
-        let inc = incident(&k, time, summary(), evidence, self.s.severity_of(k.kind));
-        self.opened.push((inc.kind, inc.severity.as_str()));
-        self.seq += 1;
-        let o = Open {
-            inc,
-            quiet,
-            last: time,
-            tail: VecDeque::new(),
-            seq: self.seq,
-            by_look: false,
-        };
-        self.insert_open(k, o);
+        let keep = self.s.evidence_lines;
+        match self.open.entry(k) {
+            Entry::Occupied(mut slot) => {
+                let o = slot.get_mut();
+                push_evidence_with(o, keep, fill);
+                let old = o.deadline();
+                o.inc.count += 1;
+                o.last = time;
+                if let (Some(old), Some(new), Some(h)) = (old, o.deadline(), self.hosts.get_mut(hx))
+                {
+                    if old != new {
+                        h.deadlines.remove(&(old, o.seq));
+                        h.deadlines.insert((new, o.seq));
+                    }
+                }
+            }
+            Entry::Vacant(slot) => {
+                self.shifts += 1;
+                let mut first = Evidence {
+                    time: None,
+                    host: String::new(),
+                    line: String::new(),
+                };
+                fill(&mut first);
+                let k = slot.key();
+                let inc = incident(k, time, summary(), first, self.s.severity_of(k.kind));
+                self.opened.push((inc.kind, inc.severity.as_str()));
+                self.seq += 1;
+                let o = Open {
+                    inc,
+                    quiet,
+                    last: time,
+                    tail: VecDeque::new(),
+                    seq: self.seq,
+                    by_look: false,
+                };
+                if let Some(d) = o.deadline() {
+                    if let Some(h) = self.hosts.get_mut(hx) {
+                        h.deadlines.insert((d, o.seq));
+                    }
+                    self.by_seq.insert(o.seq, k.clone());
+                }
+                slot.insert(Box::new(o));
+            }
+        }
     }
 
     /// Adds an open incident, with its quiet window's deadline when it has one.

@@ -17,8 +17,10 @@ impl Engine {
             }
             Read::CheckFailed => {
                 if let Some(rs) = e.rs {
-                    let msg = e.message.to_string();
-                    self.at(e).failures.insert(rs, msg);
+                    // The last failure's text, in the buffer of the one before.
+                    let last = self.at(e).failures.entry(rs).or_default();
+                    last.clear();
+                    last.push_str(e.message);
                 }
             }
             Read::QuorumLost => {
