@@ -74,10 +74,23 @@ impl PartialEq for Key {
     }
 }
 
-/// An open incident and how it closes.
+/// An open incident — what its key does not say — and how it closes. It becomes an
+/// [`Incident`], its key's director, instance and identities written out as text, only
+/// when it closes or is listed ([`made::finish`]): hundreds of thousands can be open at
+/// once (real servers taken out and never back), and each held a whole `Incident` with
+/// its key's fields again as strings, four allocations and 150 bytes more apiece.
 #[derive(Debug, Clone)]
 struct Open {
-    inc: Incident,
+    start: i64,
+    /// Set while open only for a zero-length incident.
+    end: Option<i64>,
+    /// Repetitions folded in.
+    count: u64,
+    severity: crate::logs::rules::Severity,
+    summary: String,
+    hint: &'static str,
+    /// The first evidence lines.
+    evidence: Vec<Evidence>,
     /// Closes after this many seconds without a repeat (`None`: only its end event closes
     /// it).
     quiet: Option<u64>,
@@ -438,7 +451,7 @@ impl Engine {
                 let o = slot.get_mut();
                 push_evidence_with(o, keep, fill);
                 let old = o.deadline();
-                o.inc.count += 1;
+                o.count += 1;
                 o.last = time;
                 if let (Some(old), Some(new), Some(h)) = (old, o.deadline(), self.hosts.get_mut(hx))
                 {
@@ -457,17 +470,12 @@ impl Engine {
                 };
                 fill(&mut first);
                 let k = slot.key();
-                let inc = incident(k, time, summary(), first, self.s.severity_of(k.kind));
-                self.opened.push((inc.kind, inc.severity.as_str()));
+                let severity = self.s.severity_of(k.kind);
+                self.opened.push((k.kind, severity.as_str()));
                 self.seq += 1;
-                let o = Open {
-                    inc,
-                    quiet,
-                    last: time,
-                    tail: VecDeque::new(),
-                    seq: self.seq,
-                    by_look: false,
-                };
+                let mut o = open(k, time, summary(), first, severity);
+                o.quiet = quiet;
+                o.seq = self.seq;
                 if let Some(d) = o.deadline() {
                     if let Some(h) = self.hosts.get_mut(hx) {
                         h.deadlines.insert((d, o.seq));
@@ -492,7 +500,7 @@ impl Engine {
     fn instant(&mut self, k: Key, e: &In<'_>, summary: impl FnOnce() -> String) {
         self.open_or_repeat(k.clone(), e, Some(0), summary);
         if let Some(o) = self.open.get_mut(&k) {
-            o.inc.end = Some(e.time);
+            o.end = Some(e.time);
         }
     }
 
@@ -507,10 +515,10 @@ impl Engine {
     /// (callgrind).
     fn close_at(&mut self, k: &Key, time: i64, evidence: impl FnOnce() -> Evidence) {
         if let Some(mut o) = self.open.remove(k) {
-            o.inc.end = Some(time);
+            o.end = Some(time);
             let keep = self.s.evidence_lines;
             push_evidence(&mut o, evidence(), keep);
-            self.closed(finish(o));
+            self.closed(finish(k, *o));
         }
     }
 
@@ -526,8 +534,8 @@ impl Engine {
         for k in keys {
             match self.open.remove(&k) {
                 Some(mut o) if o.quiet.is_some() => {
-                    o.inc.end = Some(o.inc.end.unwrap_or(o.last));
-                    self.closed(finish(o));
+                    o.end = Some(o.end.unwrap_or(o.last));
+                    self.closed(finish(&k, *o));
                 }
                 Some(o) => {
                     self.open.insert(k.clone(), o);
@@ -567,8 +575,8 @@ impl Engine {
             }
             if let Some(mut o) = self.open.remove(&k) {
                 // A zero-length incident keeps its end; a quiet one ends at its last repeat.
-                o.inc.end = Some(o.inc.end.unwrap_or(o.last));
-                self.closed(finish(o));
+                o.end = Some(o.end.unwrap_or(o.last));
+                self.closed(finish(&k, *o));
             }
         }
     }
@@ -592,7 +600,11 @@ impl Engine {
     pub fn finish(mut self) -> Vec<Incident> {
         self.close_quiet_at_ends();
         let mut out: Vec<Incident> = std::mem::take(&mut self.done).into();
-        out.extend(std::mem::take(&mut self.open).into_values().map(finish));
+        out.extend(
+            std::mem::take(&mut self.open)
+                .into_iter()
+                .map(|(k, o)| finish(&k, *o)),
+        );
         let cross = self.cross_director();
         out.extend(cross);
         cross::explain_split_brains(&mut out);

@@ -43,10 +43,8 @@ impl Engine {
                         .open
                         .get_mut(&key("virtual_service_down", e, e.vs, None))
                     {
-                        if !o.inc.summary.contains("sorry server") {
-                            o.inc
-                                .summary
-                                .push_str(&format!(", sorry server {r} in use"));
+                        if !o.summary.contains("sorry server") {
+                            o.summary.push_str(&format!(", sorry server {r} in use"));
                         }
                     }
                 }
@@ -92,7 +90,7 @@ impl Engine {
                 let k = key("vrrp_fault", e, None, None);
                 self.open_or_repeat(k.clone(), e, None, summary);
                 if let Some(o) = self.open.get_mut(&k) {
-                    o.inc.hint = hint;
+                    o.hint = hint;
                 }
             }
             Read::VrrpScriptFailed => {

@@ -35,29 +35,28 @@ pub(super) fn checker_of(msg: &str) -> String {
     }
 }
 
-pub(super) fn incident(
+/// Incident `k`, opening at `start` (not closing by a quiet window: the caller sets that,
+/// and its number).
+pub(super) fn open(
     k: &Key,
     start: i64,
     summary: String,
     first: Evidence,
     severity: crate::logs::rules::Severity,
-) -> Incident {
-    let spec = kind(k.kind);
-    Incident {
-        id: String::new(),
-        kind: k.kind,
-        severity,
-        host: Some(k.host.to_string()),
-        hosts: Vec::new(),
-        iname: k.iname.as_deref().map(str::to_string),
-        virtual_service: k.vs.map(|v| v.to_string()),
-        real_server: k.rs.map(|r| r.to_string()),
+) -> Open {
+    Open {
         start,
         end: None,
         count: 1,
-        evidence: vec![first],
+        severity,
         summary,
-        hint: spec.map_or("", |s| s.hint),
+        hint: kind(k.kind).map_or("", |s| s.hint),
+        evidence: vec![first],
+        quiet: None,
+        last: start,
+        tail: VecDeque::new(),
+        seq: 0,
+        by_look: false,
     }
 }
 
@@ -66,7 +65,7 @@ pub(super) fn incident(
 pub(super) fn push_evidence_with(o: &mut Open, keep: usize, fill: impl FnOnce(&mut Evidence)) {
     let first = keep.div_ceil(2);
     let room = keep - first;
-    if o.inc.evidence.len() >= first && room > 0 && o.tail.len() >= room {
+    if o.evidence.len() >= first && room > 0 && o.tail.len() >= room {
         if let Some(mut ev) = o.tail.pop_front() {
             fill(&mut ev);
             o.tail.push_back(ev);
@@ -85,8 +84,8 @@ pub(super) fn push_evidence_with(o: &mut Open, keep: usize, fill: impl FnOnce(&m
 /// Keeps the first evidence lines and the newest ones.
 pub(super) fn push_evidence(o: &mut Open, ev: Evidence, keep: usize) {
     let first = keep.div_ceil(2);
-    if o.inc.evidence.len() < first {
-        o.inc.evidence.push(ev);
+    if o.evidence.len() < first {
+        o.evidence.push(ev);
         return;
     }
     o.tail.push_back(ev);
@@ -95,11 +94,28 @@ pub(super) fn push_evidence(o: &mut Open, ev: Evidence, keep: usize) {
     }
 }
 
-pub(super) fn finish(o: Box<Open>) -> Incident {
-    let mut o = *o;
-    o.inc.evidence.extend(o.tail);
-    o.inc.id = id_of(&o.inc);
-    o.inc
+/// Open incident `k` as an [`Incident`], its evidence in order, its id made.
+pub(super) fn finish(k: &Key, o: Open) -> Incident {
+    let mut evidence = o.evidence;
+    evidence.extend(o.tail);
+    let mut inc = Incident {
+        id: String::new(),
+        kind: k.kind,
+        severity: o.severity,
+        host: Some(k.host.to_string()),
+        hosts: Vec::new(),
+        iname: k.iname.as_deref().map(str::to_string),
+        virtual_service: k.vs.map(|v| v.to_string()),
+        real_server: k.rs.map(|r| r.to_string()),
+        start: o.start,
+        end: o.end,
+        count: o.count,
+        evidence,
+        summary: o.summary,
+        hint: o.hint,
+    };
+    inc.id = id_of(&inc);
+    inc
 }
 
 /// A stable id: the same incident found twice (a restart, a second analysis) has the same.

@@ -39,7 +39,7 @@ impl Engine {
             .open
             .iter()
             .map(|(k, o)| {
-                let inc = finish(o.clone());
+                let inc = finish(k, (**o).clone());
                 Saved {
                     kind: k.kind.to_string(),
                     host: k.host.to_string(),
@@ -102,27 +102,24 @@ impl Engine {
                 continue;
             };
             let sev = self.s.severity_of(k.kind);
-            let mut inc = incident(&k, s.start, s.summary, first, sev);
+            let mut o = open(&k, s.start, s.summary, first, sev);
             if let Some(h) = &s.hint {
                 // As text, not an index: a state file outlives a reordering of CAUSES.
-                inc.hint = hint_at(k.kind, cause_index(h));
+                o.hint = hint_at(k.kind, cause_index(h));
             }
             // The first lines stay first, the others are the newest (as `push_evidence`).
             let head = self.s.evidence_lines.div_ceil(2);
             let rest: Vec<Evidence> = evidence.collect();
             let split = head.saturating_sub(1).min(rest.len());
-            inc.evidence.extend(rest[..split].iter().cloned());
-            inc.count = s.count;
-            inc.end = s.end;
+            o.evidence.extend(rest[..split].iter().cloned());
+            o.count = s.count;
+            o.end = s.end;
             self.seq += 1;
-            let o = Open {
-                inc,
-                quiet: s.quiet,
-                last: s.last,
-                tail: rest[split..].iter().cloned().collect(),
-                seq: self.seq,
-                by_look: s.by_look,
-            };
+            o.quiet = s.quiet;
+            o.last = s.last;
+            o.tail = rest[split..].iter().cloned().collect();
+            o.seq = self.seq;
+            o.by_look = s.by_look;
             let h = self.host(&k.host);
             h.last_time = h.last_time.max(s.last);
             self.insert_open(k, o);

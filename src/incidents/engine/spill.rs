@@ -182,8 +182,8 @@ impl Store {
     pub fn finish(mut self, mut e: Engine) -> io::Result<Found> {
         e.close_quiet_at_ends();
         self.take(&mut e)?;
-        for o in std::mem::take(&mut e.open).into_values() {
-            self.incident(finish(o))?;
+        for (k, o) in std::mem::take(&mut e.open) {
+            self.incident(finish(&k, *o))?;
         }
         let min_overlap = micros(e.s.split_brain_min_overlap);
         let transitions = std::mem::replace(&mut self.transitions, ExtSort::new(1)).finish()?;
