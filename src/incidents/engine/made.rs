@@ -1,6 +1,6 @@
 //! How an incident is made and kept while open: its key, its first fields, its evidence
-//! (the first lines and the newest), its stable id. (The detectors are in `detect`, the
-//! bookkeeping of what is open in the parent module.)
+//! (the first lines and the newest), its stable id, and the [`Incident`] it becomes. (The
+//! detectors are in `detect`, the bookkeeping of what is open in `open`.)
 
 use super::*;
 
@@ -35,28 +35,30 @@ pub(super) fn checker_of(msg: &str) -> String {
     }
 }
 
-/// Incident `k`, opening at `start` (not closing by a quiet window: the caller sets that,
-/// and its number).
-pub(super) fn open(
-    k: &Key,
-    start: i64,
-    summary: String,
-    first: Evidence,
-    severity: crate::logs::rules::Severity,
-) -> Open {
-    Open {
-        start,
-        end: None,
-        count: 1,
-        severity,
-        summary,
-        hint: kind(k.kind).map_or("", |s| s.hint),
-        evidence: vec![first],
-        quiet: None,
-        last: start,
-        tail: VecDeque::new(),
-        seq: 0,
-        by_look: false,
+impl Open {
+    /// Incident `k`, opening at `start` (not closing by a quiet window: the caller sets
+    /// that, and its number).
+    pub(super) fn new(
+        k: &Key,
+        start: i64,
+        summary: String,
+        first: Evidence,
+        severity: crate::logs::rules::Severity,
+    ) -> Open {
+        Open {
+            start,
+            end: None,
+            count: 1,
+            severity,
+            summary,
+            hint: kind(k.kind).map_or("", |s| s.hint),
+            evidence: vec![first],
+            quiet: None,
+            last: start,
+            tail: VecDeque::new(),
+            seq: 0,
+            by_look: false,
+        }
     }
 }
 

@@ -102,7 +102,7 @@ impl Engine {
                 continue;
             };
             let sev = self.s.severity_of(k.kind);
-            let mut o = open(&k, s.start, s.summary, first, sev);
+            let mut o = Open::new(&k, s.start, s.summary, first, sev);
             if let Some(h) = &s.hint {
                 // As text, not an index: a state file outlives a reordering of CAUSES.
                 o.hint = hint_at(k.kind, cause_index(h));
