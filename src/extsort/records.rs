@@ -1,5 +1,5 @@
-//! The sorter of byte records: [`super::ExtSort`]'s runs, file and merge, for items that
-//! come already encoded as a key and a payload, ordered by their keys' bytes.
+//! The sorter of byte records: [`super::ExtSort`]'s run file, and a merge of its own, for
+//! items that come already encoded as a key and a payload, ordered by their keys' bytes.
 //!
 //! `analyze`'s incidents go through it. Through `ExtSort` each one was converted to a
 //! serde struct, encoded, decoded with a dozen allocations and converted back, and the

@@ -1,6 +1,7 @@
-//! `analyze`'s way of keeping what the engine found: closed incidents and MASTER
-//! transitions leave the engine as they come and wait, sorted, in temporary files
-//! ([`crate::extsort`]), so memory follows what is open, not what was found. At the end the
+//! `analyze`'s way of keeping what the engine found: closed incidents (each encoded once,
+//! [`record`]) and MASTER transitions leave the engine as they come and wait, sorted, in
+//! temporary files ([`crate::extsort`]), so memory follows what is open, not what was
+//! found. At the end the
 //! cross-director verdicts are made in one pass over the transitions, instance by instance
 //! in time order, holding only the MASTER intervals that can still overlap a later one; the
 //! split brains are explained in one pass over them and the mismatches, both by start.

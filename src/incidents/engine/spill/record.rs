@@ -229,7 +229,12 @@ pub(super) fn decode(key: &[u8], payload: &[u8], slot: &mut Slot) -> io::Result<
     inc.kind = spec.name;
     k.opt(&mut inc.host)?;
     let mut n = 0;
-    while k.byte()? == 1 {
+    loop {
+        match k.byte()? {
+            0 => break,
+            1 => {}
+            _ => return Err(bad("a list of directors")),
+        }
         if n == inc.hosts.len() {
             inc.hosts.push(String::new());
         }
@@ -431,6 +436,30 @@ mod tests {
         let mut k = key.clone();
         k[8] = 0xff; // the kind's first byte: no kind is "\u{ff}…", nor valid UTF-8.
         assert!(decode(&k, &payload, &mut slot).is_err());
+        // Every marker of a present or absent text, or of a list's next director or end
+        // (0 or 1 where the key holds one), is refused when it is 2.
+        let mut k = key.clone();
+        let text_end =
+            |k: &[u8], from: usize| (from..k.len() - 1).find(|&n| k[n] == 0 && k[n + 1] == 1);
+        let host = text_end(&k, 8).unwrap() + 2; // after the kind
+        assert_eq!(k[host], 1, "the director is there");
+        k[host] = 2;
+        assert!(
+            decode(&k, &payload, &mut slot).is_err(),
+            "the director's marker"
+        );
+        k[host] = 1;
+        let mut list = text_end(&k, host + 1).unwrap() + 2;
+        assert_eq!(k[list], 1, "a first director");
+        while k[list] == 1 {
+            list = text_end(&k, list + 1).unwrap() + 2;
+        }
+        // The list's end: were any byte but 1 read as an end, the rest would decode.
+        k[list] = 2;
+        assert!(
+            decode(&k, &payload, &mut slot).is_err(),
+            "the directors' end"
+        );
         let mut p = payload.clone();
         p[..8].copy_from_slice(&u64::MAX.to_le_bytes()); // the id's length
         assert!(decode(&key, &p, &mut slot).is_err());
