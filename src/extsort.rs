@@ -59,7 +59,7 @@ struct RunFile {
 
 impl RunFile {
     /// Appends a run, written by `fill`, which says how many items it wrote.
-    fn write(&mut self, fill: &mut dyn FnMut(&mut dyn Write) -> io::Result<u64>) -> io::Result<()> {
+    fn write(&mut self, fill: impl FnOnce(&mut dyn Write) -> io::Result<u64>) -> io::Result<()> {
         if self.file.is_none() {
             self.file = Some(tempfile::tempfile()?);
         }
@@ -89,7 +89,7 @@ impl RunFile {
             let first: Vec<Run> = self.runs.drain(..FAN_IN).collect();
             let Some(file) = &self.file else { break };
             let read = file.try_clone()?;
-            self.write(&mut |w| merge(&read, &first, w))?;
+            self.write(|w| merge(&read, &first, w))?;
         }
         Ok(())
     }
@@ -190,10 +190,9 @@ fn write_items<T: Serialize, B: std::borrow::Borrow<T>>(
     runs: &mut RunFile,
     items: impl Iterator<Item = io::Result<B>>,
 ) -> io::Result<()> {
-    let mut items = Some(items);
-    runs.write(&mut |w| {
+    runs.write(|w| {
         let (mut n, mut rec) = (0, Vec::new());
-        for item in items.take().into_iter().flatten() {
+        for item in items {
             write_item(w, item?.borrow(), &mut rec)?;
             n += 1;
         }

@@ -116,7 +116,7 @@ impl Records {
     fn spill(&mut self) -> io::Result<()> {
         self.sort();
         let (arena, starts) = (&self.arena, &self.starts);
-        let written = self.runs.write(&mut |w| {
+        let written = self.runs.write(|w| {
             for &at in starts {
                 w.write_all(record_at(arena, at))?;
             }
