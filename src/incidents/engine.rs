@@ -143,7 +143,8 @@ struct Host {
     better_peer: HashMap<Name, String>,
     /// The open incidents that close after a quiet window, by when: a sweep at each event
     /// looks only at those due (checking every open incident at every line made `analyze`
-    /// quadratic).
+    /// quadratic). An entry may be earlier than its incident's deadline, never later: a
+    /// repeat leaves it, and the sweep moves it when it comes due.
     deadlines: std::collections::BTreeSet<(i64, u64)>,
 }
 

@@ -200,13 +200,15 @@ impl Engine {
 
     fn real_server_down(&mut self, e: &In<'_>) {
         let Some(rs) = e.rs else { return };
-        let reason = self
-            .at_ref(e)
-            .failures
-            .get(&rs)
-            .map(|l| format!(" ({})", checker_of(l)))
-            .unwrap_or_default();
+        // The checker's last failure names the reason, but only a summary being written
+        // reads it, and most downs repeat an open incident: it is lent to the summary
+        // (moved out of its map and back) rather than formatted at every down.
+        let failure = self.at(e).failures.get_mut(&rs).map(std::mem::take);
         let summary = || {
+            let reason = failure
+                .as_deref()
+                .map(|l| format!(" ({})", checker_of(l)))
+                .unwrap_or_default();
             format!(
                 "real server {rs} of {} taken out on {}{reason}",
                 text(e.vs),
@@ -214,6 +216,9 @@ impl Engine {
             )
         };
         self.open_or_repeat(key("real_server_down", e, e.vs, Some(rs)), e, None, summary);
+        if let (Some(f), Some(slot)) = (failure, self.at(e).failures.get_mut(&rs)) {
+            *slot = f;
+        }
         // Flapping: down again and again within the window.
         let (window, n) = (
             micros(self.s.flapping_window),

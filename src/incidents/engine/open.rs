@@ -54,9 +54,14 @@ impl Engine {
                 let old = o.deadline();
                 o.count += 1;
                 o.last = time;
+                // A later deadline is left for the sweep to find: it meets the old one
+                // first and puts it back at the new time ([`Engine::close_quiet_of`]);
+                // moving it at every repeat was two walks of the tree per repeated line. An
+                // earlier one (a line out of order) must move now, or the sweep would
+                // come too late.
                 if let (Some(old), Some(new), Some(h)) = (old, o.deadline(), self.hosts.get_mut(hx))
                 {
-                    if old != new {
+                    if new < old {
                         h.deadlines.remove(&(old, o.seq));
                         h.deadlines.insert((new, o.seq));
                     }
@@ -160,13 +165,27 @@ impl Engine {
                 return;
             }
             set.pop_first();
+            let Some(k) = self.by_seq.get(&seq) else {
+                continue;
+            };
+            // Closed another way meanwhile (its end event, keepalived's stop)? Or repeated
+            // since, so that its deadline is later (repeats do not move it, `open_or_fold`)?
+            match self.open.get(k) {
+                Some(o) if o.seq == seq => match o.deadline() {
+                    Some(d) if d > due => {
+                        set.insert((d, seq));
+                        continue;
+                    }
+                    _ => {}
+                },
+                _ => {
+                    self.by_seq.remove(&seq);
+                    continue;
+                }
+            }
             let Some(k) = self.by_seq.remove(&seq) else {
                 continue;
             };
-            // Closed another way meanwhile (its end event, keepalived's stop)?
-            if self.open.get(&k).is_none_or(|o| o.seq != seq) {
-                continue;
-            }
             if let Some(mut o) = self.open.remove(&k) {
                 // A zero-length incident keeps its end; a quiet one ends at its last repeat.
                 o.end = Some(o.end.unwrap_or(o.last));

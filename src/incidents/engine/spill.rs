@@ -131,7 +131,9 @@ impl Store {
     /// Moves the engine's closed incidents and transitions here (cheap when there are
     /// none: call it after every event).
     pub fn take(&mut self, e: &mut Engine) -> io::Result<()> {
-        for i in std::mem::take(&mut e.done) {
+        // Popped, not taken: the queue keeps its buffer for the next event's incidents
+        // (taking it freed the buffer and the next close allocated one again).
+        while let Some(i) = e.done.pop_front() {
             self.incident(i)?;
         }
         for t in e.transitions.drain(..) {

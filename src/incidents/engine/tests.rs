@@ -310,6 +310,53 @@ fn repeats_fold_into_one_incident_and_the_quiet_window_closes_it() {
     assert!(full.evidence[3].line.contains("10:00:04"));
 }
 
+/// The conntrack incidents of one director's lines, by start, with their counts.
+fn conntrack_rows(text: &str) -> Vec<String> {
+    let got = incidents(&[("x", text)]);
+    let mut full: Vec<&Incident> = got
+        .iter()
+        .filter(|i| i.kind == "conntrack_table_full")
+        .collect();
+    full.sort_by_key(|i| i.start);
+    full.iter()
+        .map(|i| format!("{} x{}", row(i), i.count))
+        .collect()
+}
+
+#[test]
+fn a_repeat_moves_the_quiet_window_on_and_a_line_out_of_order_moves_it_back() {
+    // Quiet for 60 s: the repeat at :50 keeps it open past 10:01:00 (the sweep at
+    // 10:01:30, a line of the same director, closes nothing), so the line at 10:01:40 is
+    // one more repeat, not a new incident.
+    let text = "Dec  2 10:00:00 lb1 kernel: nf_conntrack: table full, dropping packet
+Dec  2 10:00:50 lb1 kernel: nf_conntrack: table full, dropping packet
+Dec  2 10:01:30 lb1 Keepalived_vrrp[1]: (VI_1) Entering BACKUP STATE
+Dec  2 10:01:40 lb1 kernel: nf_conntrack: table full, dropping packet
+Dec  2 10:05:00 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE
+";
+    assert_eq!(
+        conntrack_rows(text),
+        ["conntrack_table_full lb1 10:00:00 10:01:40 x3"]
+    );
+    // A repeat stamped earlier than the one before (lines out of order) brings the end
+    // of the window back, here to 10:01:20, after the sweep at 10:01:10 had moved it on
+    // to 10:01:50: the line at 10:01:30 finds it closed and opens another.
+    let text = "Dec  2 10:00:00 lb1 kernel: nf_conntrack: table full, dropping packet
+Dec  2 10:00:50 lb1 kernel: nf_conntrack: table full, dropping packet
+Dec  2 10:01:10 lb1 Keepalived_vrrp[1]: (VI_1) Entering BACKUP STATE
+Dec  2 10:00:20 lb1 kernel: nf_conntrack: table full, dropping packet
+Dec  2 10:01:30 lb1 kernel: nf_conntrack: table full, dropping packet
+Dec  2 10:05:00 lb1 Keepalived_vrrp[1]: (VI_1) Entering MASTER STATE
+";
+    assert_eq!(
+        conntrack_rows(text),
+        [
+            "conntrack_table_full lb1 10:00:00 10:00:20 x3",
+            "conntrack_table_full lb1 10:01:30 10:01:30 x1"
+        ]
+    );
+}
+
 /// Lines in keepalived 2.x's own wording (`vrrp_state.c`, `check_api.c`), one host.
 fn syslog(lines: &[(&str, &str)]) -> String {
     lines
@@ -336,6 +383,40 @@ fn a_fault_names_its_cause_and_ends_when_the_instance_leaves_it() {
     assert_eq!(row(f), "vrrp_fault lb1 10:00:00 10:00:30 [VI_1]");
     assert!(f.summary.contains("(interface eth1 down)"), "{}", f.summary);
     assert_eq!(f.severity, Severity::Critical);
+}
+
+#[test]
+fn every_removal_after_a_check_failure_names_the_checker() {
+    // One failure line, then the server taken out twice: the second removal still has
+    // the checker's word for it (the reason is lent to the first summary, not used up).
+    let text = syslog(&[
+        (
+            "10:00:00",
+            "TCP_CHECK on service [10.2.0.12]:tcp:80 failed after 1 retries.",
+        ),
+        (
+            "10:00:00",
+            "Removing service [10.2.0.12]:tcp:80 from VS [10.1.0.100]:tcp:80",
+        ),
+        (
+            "10:00:20",
+            "Adding service [10.2.0.12]:tcp:80 to VS [10.1.0.100]:tcp:80",
+        ),
+        (
+            "10:00:40",
+            "Removing service [10.2.0.12]:tcp:80 from VS [10.1.0.100]:tcp:80",
+        ),
+    ]);
+    let got = incidents(&[("x", &text)]);
+    let downs: Vec<&str> = got
+        .iter()
+        .filter(|i| i.kind == "real_server_down")
+        .map(|i| i.summary.as_str())
+        .collect();
+    assert_eq!(downs.len(), 2, "{got:#?}");
+    for s in downs {
+        assert!(s.ends_with("on lb1 (TCP_CHECK failed)"), "{s}");
+    }
 }
 
 #[test]
