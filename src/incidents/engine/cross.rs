@@ -4,7 +4,7 @@
 use super::*;
 
 /// A VRRP instance entering or leaving MASTER on a director.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Transition {
     pub(super) time: i64,
     pub(super) host: String,

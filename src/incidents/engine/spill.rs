@@ -25,18 +25,6 @@ use verdicts::verdicts;
 const INCIDENTS_IN_MEMORY: usize = 4096;
 const TRANSITIONS_IN_MEMORY: usize = 16384;
 
-/// A MASTER transition, by instance then time (then arrival: the in-memory verdicts sort
-/// each instance's transitions stably by time).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-struct TRec {
-    iname: String,
-    time: i64,
-    seq: u64,
-    host: String,
-    master: bool,
-    line: String,
-}
-
 /// A mismatch incident as a split brain's explanation needs it, by instance then start.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct Mismatch {
@@ -96,7 +84,8 @@ pub struct Store {
     /// The encoding's buffers, reused.
     key: Vec<u8>,
     payload: Vec<u8>,
-    transitions: ExtSort<TRec>,
+    /// MASTER transitions ([`record::encode_transition`]), sorted as bytes too.
+    transitions: Records,
     mismatches: ExtSort<Mismatch>,
     seq: u64,
     /// Incidents held in memory by each sorter of [`Store::finish`].
@@ -121,7 +110,7 @@ impl Store {
             incidents: Records::new(incidents),
             key: Vec::new(),
             payload: Vec::new(),
-            transitions: ExtSort::new(transitions),
+            transitions: Records::new(transitions),
             mismatches: ExtSort::new(transitions),
             seq: 0,
             limit: incidents,
@@ -138,14 +127,8 @@ impl Store {
         }
         for t in e.transitions.drain(..) {
             self.seq += 1;
-            self.transitions.push(TRec {
-                iname: t.iname,
-                time: t.time,
-                seq: self.seq,
-                host: t.host,
-                master: t.master,
-                line: t.line,
-            })?;
+            record::encode_transition(&t, self.seq, &mut self.key, &mut self.payload);
+            self.transitions.push(&self.key, &self.payload)?;
         }
         Ok(())
     }
@@ -189,7 +172,7 @@ impl Store {
             self.incident(finish(&k, *o))?;
         }
         let min_overlap = micros(e.s.split_brain_min_overlap);
-        let transitions = std::mem::replace(&mut self.transitions, ExtSort::new(1)).finish()?;
+        let transitions = std::mem::replace(&mut self.transitions, Records::new(1)).finish()?;
         let mut brains = ExtSort::new(self.limit);
         {
             let mut out = |inc: Incident, seq: [u64; 3]| -> io::Result<()> {

@@ -11,6 +11,9 @@
 //! absent text is `00`, a present one `01` and the text (absent first, as `Option` sorts);
 //! a list is each text behind `01`, ended by `00` (a list before any longer one it
 //! begins, as slices sort).
+//!
+//! MASTER transitions wait for the verdicts the same way ([`encode_transition`]): keyed by
+//! instance, time and arrival.
 
 use super::*;
 
@@ -51,7 +54,7 @@ impl Default for Slot {
 fn bad(what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
-        format!("an incident stored damaged: {what}"),
+        format!("a record of the incidents' store damaged: {what}"),
     )
 }
 
@@ -289,6 +292,53 @@ pub(super) fn decode(key: &[u8], payload: &[u8], slot: &mut Slot) -> io::Result<
     Ok(())
 }
 
+/// Transition `t`, the `seq`-th to arrive, as a key that sorts by instance, time, then
+/// arrival (the in-memory verdicts sort each instance's transitions stably by time), and
+/// a payload with the rest.
+pub(super) fn encode_transition(
+    t: &cross::Transition,
+    seq: u64,
+    key: &mut Vec<u8>,
+    payload: &mut Vec<u8>,
+) {
+    key.clear();
+    text(key, &t.iname);
+    key.extend_from_slice(&flip(t.time));
+    key.extend_from_slice(&seq.to_be_bytes());
+    payload.clear();
+    payload.push(u8::from(t.master));
+    bytes(payload, t.host.as_bytes());
+    bytes(payload, t.line.as_bytes());
+}
+
+/// The transition of `key` and `payload` into `slot` (its buffers reused from one to the
+/// next).
+pub(super) fn decode_transition(
+    key: &[u8],
+    payload: &[u8],
+    slot: &mut cross::Transition,
+) -> io::Result<()> {
+    let mut k = Cursor(key);
+    k.text(&mut slot.iname)?;
+    slot.time = k.flipped()?;
+    k.u64_be()?;
+    if !k.0.is_empty() {
+        return Err(bad("a transition's key too long"));
+    }
+    let mut p = Cursor(payload);
+    slot.master = match p.byte()? {
+        0 => false,
+        1 => true,
+        _ => return Err(bad("a transition's state")),
+    };
+    p.bytes(&mut slot.host)?;
+    p.bytes(&mut slot.line)?;
+    if !p.0.is_empty() {
+        return Err(bad("a transition's payload too long"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,5 +515,59 @@ mod tests {
         assert!(decode(&key, &p, &mut slot).is_err());
         decode(&key, &payload, &mut slot).unwrap();
         assert_eq!(slot.inc, i);
+    }
+
+    #[test]
+    fn transitions_come_back_whole_and_sort_by_instance_time_and_arrival() {
+        let texts = ["", "VI_1", "VI_1\0", "VI_10", "VI_2", "lb-a", "é", "\0"];
+        let times = [i64::MIN, -1, 0, 1, 1_700_000_000_000_000, i64::MAX];
+        let items: Vec<(cross::Transition, u64)> = (0..400u64)
+            .map(|n| {
+                let mut d = Draw(n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+                let t = cross::Transition {
+                    time: times[d.pick(times.len())],
+                    host: d.text(&texts, texts.len()),
+                    iname: d.text(&texts, 5),
+                    master: d.pick(2) == 0,
+                    line: d.text(&texts, texts.len()),
+                };
+                // Arrivals in another order than the items', so that they decide ties.
+                (t, (n * 7919) % 400)
+            })
+            .collect();
+        let (mut key, mut payload) = (Vec::new(), Vec::new());
+        let mut slot = cross::Transition::default();
+        let mut keys = Vec::new();
+        for (t, seq) in &items {
+            encode_transition(t, *seq, &mut key, &mut payload);
+            decode_transition(&key, &payload, &mut slot).unwrap();
+            assert_eq!(
+                (&slot.iname, slot.time, &slot.host, slot.master, &slot.line),
+                (&t.iname, t.time, &t.host, t.master, &t.line)
+            );
+            keys.push(key.clone());
+        }
+        let order = |(t, seq): &(cross::Transition, u64)| (t.iname.clone(), t.time, *seq);
+        for a in 0..items.len() {
+            for b in 0..items.len() {
+                let want = order(&items[a]).cmp(&order(&items[b]));
+                assert_eq!(keys[a].cmp(&keys[b]), want, "{a} against {b}");
+            }
+        }
+        // Cut or damaged: an error, not a panic.
+        let t = &items[1].0;
+        encode_transition(t, 9, &mut key, &mut payload);
+        for n in 0..key.len() {
+            assert!(decode_transition(&key[..n], &payload, &mut slot).is_err());
+        }
+        for n in 0..payload.len() {
+            assert!(decode_transition(&key, &payload[..n], &mut slot).is_err());
+        }
+        let mut p = payload.clone();
+        p[0] = 2; // neither BACKUP nor MASTER
+        assert!(decode_transition(&key, &p, &mut slot).is_err());
+        let mut k = key.clone();
+        k.push(0);
+        assert!(decode_transition(&k, &payload, &mut slot).is_err());
     }
 }

@@ -30,34 +30,42 @@ impl Interval {
     }
 }
 
-/// [`Engine::cross_director`] over transitions sorted by instance and time, handing each
-/// verdict to `out` as soon as the ends it needs are known.
+/// [`Engine::cross_director`] over transitions sorted by instance and time
+/// ([`record::encode_transition`]), handing each verdict to `out` as soon as the ends it
+/// needs are known.
 pub(super) fn verdicts(
-    transitions: &Sorted<TRec>,
+    transitions: &SortedRecords,
     min_overlap: i64,
     s: &Settings,
     out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut it = transitions.iter()?.peekable();
+    let mut t = cross::Transition::default();
+    let mut inst: Option<Instance> = None;
     let mut hosts = Hosts::default();
-    while let Some(first) = it.next() {
-        let first = first?;
-        let iname = first.iname.clone();
-        let mut inst = Instance {
-            iname: &iname,
-            min_overlap,
-            failover: s.severity_of("vrrp_failover"),
-            split_brain: s.severity_of("split_brain"),
-            alive: std::collections::VecDeque::new(),
-            open: Vec::new(),
-            next: 0,
-            hosts: &mut hosts,
+    transitions.each(&mut |key, payload| {
+        record::decode_transition(key, payload, &mut t)?;
+        let cur = match &mut inst {
+            Some(i) if i.iname == t.iname => i,
+            _ => {
+                if let Some(done) = inst.take() {
+                    hosts = done.end(out)?;
+                }
+                inst.insert(Instance {
+                    iname: t.iname.clone(),
+                    min_overlap,
+                    failover: s.severity_of("vrrp_failover"),
+                    split_brain: s.severity_of("split_brain"),
+                    alive: std::collections::VecDeque::new(),
+                    open: Vec::new(),
+                    next: 0,
+                    hosts: std::mem::take(&mut hosts),
+                })
+            }
         };
-        inst.step(first, out)?;
-        while let Some(t) = it.next_if(|t| t.as_ref().map_or(true, |t| t.iname == iname)) {
-            inst.step(t?, out)?;
-        }
-        inst.end(out)?;
+        cur.step(&t, out)
+    })?;
+    if let Some(done) = inst {
+        done.end(out)?;
     }
     Ok(())
 }
@@ -70,15 +78,15 @@ struct Hosts {
 }
 
 impl Hosts {
-    fn number(&mut self, host: String) -> u32 {
-        if let Some(&n) = self.numbers.get(&host) {
+    fn number(&mut self, host: &str) -> u32 {
+        if let Some(&n) = self.numbers.get(host) {
             return n;
         }
         // More than 2^32 directors cannot be told apart here; a log naming that many is
         // not a fleet's.
         let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(host.clone());
-        self.numbers.insert(host, n);
+        self.names.push(host.to_string());
+        self.numbers.insert(host.to_string(), n);
         n
     }
 
@@ -88,8 +96,8 @@ impl Hosts {
 }
 
 /// One instance's verdicts in progress.
-struct Instance<'a> {
-    iname: &'a str,
+struct Instance {
+    iname: String,
     min_overlap: i64,
     /// The severities of the two kinds made here.
     failover: Severity,
@@ -99,12 +107,13 @@ struct Instance<'a> {
     /// Per director (by its number), its intervals not yet ended (the newest last).
     open: Vec<Vec<u64>>,
     next: u64,
-    hosts: &'a mut Hosts,
+    /// The directors' numbers, handed from one instance to the next.
+    hosts: Hosts,
 }
 
 type Out<'o> = dyn FnMut(Incident, [u64; 3]) -> io::Result<()> + 'o;
 
-impl Instance<'_> {
+impl Instance {
     fn pos(&self, idx: u64) -> Option<usize> {
         // `alive` is in order of idx.
         let (a, b) = self.alive.as_slices();
@@ -126,8 +135,8 @@ impl Instance<'_> {
         self.alive.get_mut(i)
     }
 
-    fn step(&mut self, t: TRec, out: &mut Out<'_>) -> io::Result<()> {
-        let host = self.hosts.number(t.host);
+    fn step(&mut self, t: &cross::Transition, out: &mut Out<'_>) -> io::Result<()> {
+        let host = self.hosts.number(&t.host);
         if !t.master {
             let Some(idx) = self.open.get_mut(host as usize).and_then(Vec::pop) else {
                 return Ok(());
@@ -166,7 +175,7 @@ impl Instance<'_> {
             host,
             start: t.time,
             end: None,
-            line: t.line,
+            line: t.line.clone(),
             pairs,
             failover: None,
             waits_prev,
@@ -215,7 +224,7 @@ impl Instance<'_> {
         let summary = format!("{}: MASTER moved from {ph} to {ch}", self.iname);
         let inc = cross::cross(
             ("vrrp_failover", self.failover),
-            self.iname,
+            &self.iname,
             vec![ph.to_string(), ch.to_string()],
             c.start,
             Some(c.start),
@@ -240,7 +249,7 @@ impl Instance<'_> {
         if let (Some(x), Some(y)) = (self.get(a), self.get(b)) {
             let names = [self.hosts.name(x.host), self.hosts.name(y.host)];
             if let Some(inc) = split_brain(
-                self.iname,
+                &self.iname,
                 [x, y],
                 names,
                 self.min_overlap,
@@ -252,8 +261,9 @@ impl Instance<'_> {
         Ok(())
     }
 
-    /// The input ended: what still waits is decided with the ends unknown.
-    fn end(mut self, out: &mut Out<'_>) -> io::Result<()> {
+    /// The input ended: what still waits is decided with the ends unknown. Gives back
+    /// the directors' numbers.
+    fn end(mut self, out: &mut Out<'_>) -> io::Result<Hosts> {
         let idxs: Vec<u64> = self.alive.iter().map(|v| v.idx).collect();
         for idx in idxs {
             let Some(v) = self.get_mut(idx) else { continue };
@@ -266,7 +276,7 @@ impl Instance<'_> {
                 self.pair(idx, other, out)?;
             }
         }
-        Ok(())
+        Ok(self.hosts)
     }
 }
 
