@@ -222,14 +222,30 @@ impl Engine {
         self.seen(Seen::of(ev), host);
     }
 
+    /// [`Engine::event`] with where the caller believes the director is in the engine's
+    /// list, its directors in order of first sight (`analyze`'s tally numbers them the
+    /// same way): checked by name, and looked up when wrong. In a merged input
+    /// consecutive events are of different directors, and the lookup hashed the name at
+    /// every event.
+    pub fn event_at(&mut self, ev: &EventRef<'_>, host: &str, hint: usize) {
+        let hx = self.host_hinted(host, hint);
+        self.seen_of(Seen::of(ev), host, hx);
+    }
+
+    /// [`Engine::tick`] with a hint, as [`Engine::event_at`].
+    pub fn tick_at(&mut self, host: &str, time: Option<i64>, hint: usize) {
+        let hx = self.host_hinted(host, hint);
+        let h = &mut self.hosts[hx];
+        h.last_time = time.map_or(h.last_time, |t| h.last_time.max(t));
+    }
+
     /// An event of a kind no detector reads ([`Engine::handles`]): only the director's
     /// clock moves (what a later event without a time, a crash's "last seen" and the end
     /// of the input's quiet windows go by). Its quiet windows close at the director's next
     /// event the detectors read, before that event is handled, so what closes and in which
     /// order is the same as if this event had been handled.
     pub fn tick(&mut self, host: &str, time: Option<i64>) {
-        let h = self.host(host);
-        h.last_time = time.map_or(h.last_time, |t| h.last_time.max(t));
+        self.tick_at(host, time, self.last_host);
     }
 
     /// One director's engine (`serve`): its failovers are told as they happen, from its
@@ -325,6 +341,11 @@ impl Engine {
     /// One event, as [`Seen`].
     pub fn seen(&mut self, ev: Seen<'_>, host: &str) {
         let hx = self.host_at(host);
+        self.seen_of(ev, host, hx);
+    }
+
+    /// [`Engine::seen`] of the director at `hx` in [`Engine::hosts`].
+    fn seen_of(&mut self, ev: Seen<'_>, host: &str, hx: usize) {
         let h = &mut self.hosts[hx];
         let prev = h.last_time;
         let time = ev.time.unwrap_or(prev);
@@ -381,6 +402,17 @@ impl Engine {
         });
         self.last_host = i;
         i
+    }
+
+    /// [`Engine::host_at`], trying `hint` first.
+    fn host_hinted(&mut self, host: &str, hint: usize) -> usize {
+        match self.hosts.get(hint) {
+            Some(h) if &*h.name == host => {
+                self.last_host = hint;
+                hint
+            }
+            _ => self.host_at(host),
+        }
     }
 
     /// The director's place in [`Engine::hosts`], if it has been seen: the last one looked

@@ -140,22 +140,24 @@ impl Sink for Tally {
                 self.host_seen[i] = true;
             }
         }
+        // Numbered before the filter, as the engine numbers directors (in order of first
+        // sight, every event): the number is the engine's hint.
+        let h = self.host_index(host);
         // The detectors see everything (a MASTER before `--since` still makes the split
         // brain after it); the filter applies to what is reported.
         if let Some(e) = &mut self.engine {
             if self.detected[ev.rule] {
-                e.event(ev, host);
+                e.event_at(ev, host, h);
                 if let (Some(st), None) = (&mut self.store, &self.spill_error) {
                     self.spill_error = st.take(e).err();
                 }
             } else {
-                e.tick(host, ev.time);
+                e.tick_at(host, ev.time, h);
             }
         }
         if !self.filter.keeps(ev.time, host) {
             return;
         }
-        let h = self.host_index(host);
         self.per[h][ev.rule].add(ev.time);
         if let Some(o) = &mut self.observer {
             o.event(ev, host);

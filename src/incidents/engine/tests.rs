@@ -649,3 +649,15 @@ fn an_event_of_a_kind_no_detector_reads_only_moves_the_clock() {
         );
     }
 }
+
+#[test]
+fn a_wrong_hint_of_where_a_director_is_is_not_believed() {
+    let mut e = Engine::new(Settings::default());
+    assert_eq!(e.host_hinted("lb-a", 0), 0);
+    assert_eq!(e.host_hinted("lb-b", 0), 1, "lb-a's place is not lb-b's");
+    assert_eq!(e.host_hinted("lb-a", 1), 0);
+    assert_eq!(e.host_hinted("lb-b", 1), 1);
+    assert_eq!(e.host_hinted("lb-c", 7), 2, "past the end: added");
+    let names: Vec<&str> = e.hosts.iter().map(|h| &*h.name).collect();
+    assert_eq!(names, ["lb-a", "lb-b", "lb-c"]);
+}
