@@ -11,6 +11,7 @@
 
 use super::{cause_index, hint_at, hint_for, kind, Evidence, Incident, Settings};
 use crate::logs::event::{bounded_line, bounded_line_into};
+use crate::logs::linear::bytes_eq;
 use crate::logs::pipeline::EventRef;
 use crate::logs::rules::Label;
 use crate::model::{RealServerId, VirtualServiceId};
@@ -407,7 +408,7 @@ impl Engine {
     /// [`Engine::host_at`], trying `hint` first.
     fn host_hinted(&mut self, host: &str, hint: usize) -> usize {
         match self.hosts.get(hint) {
-            Some(h) if &*h.name == host => {
+            Some(h) if bytes_eq(h.name.as_bytes(), host.as_bytes()) => {
                 self.last_host = hint;
                 hint
             }
@@ -419,7 +420,7 @@ impl Engine {
     /// up first.
     fn index_of(&self, host: &str) -> Option<usize> {
         match self.hosts.get(self.last_host) {
-            Some(h) if &*h.name == host => Some(self.last_host),
+            Some(h) if bytes_eq(h.name.as_bytes(), host.as_bytes()) => Some(self.last_host),
             _ => self.host_index.get(host).copied(),
         }
     }
