@@ -190,6 +190,14 @@ fn unpacked<'a>(input: impl Read + 'a) -> io::Result<Box<dyn io::BufRead + 'a>> 
     })
 }
 
+/// `piece` as text, when it lies in `text` (the splitter handed it out in place, not from
+/// its own buffer) from one character boundary to another. Found by address: the
+/// splitter's buffer is another allocation, so a piece from it is never inside `text`.
+fn in_place<'a>(text: &'a str, piece: &[u8]) -> Option<&'a str> {
+    let start = (piece.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    text.get(start..start.checked_add(piece.len())?)
+}
+
 /// When each director booted, for kernel times since boot (`analyze --boot-time`).
 #[derive(Debug, Clone, Default)]
 pub struct BootTimes {
@@ -342,7 +350,18 @@ impl Analyzer {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            split.feed(&buf[..n], &mut |l, cut| classifier.line(l, cut, tally));
+            let chunk = &buf[..n];
+            // The chunk's UTF-8 is checked once: the lines the splitter hands out in place
+            // from its valid part are text. (Lines across two reads, and after a byte
+            // that is not UTF-8, are checked one by one, as before.)
+            let text = match std::str::from_utf8(chunk) {
+                Ok(t) => t,
+                Err(e) => std::str::from_utf8(&chunk[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            split.feed(chunk, &mut |l, cut| match in_place(text, l) {
+                Some(t) => classifier.line_text(t, cut, tally),
+                None => classifier.line(l, cut, tally),
+            });
         }
         split.finish(&mut |l, cut| classifier.line(l, cut, tally));
         classifier.flush(tally);

@@ -144,3 +144,59 @@ fn streamed_json_is_serdes_text_of_the_summary() {
     empty.write_json(&mut out).unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), empty.to_json() + "\n");
 }
+
+/// A reader that hands out at most `size` bytes per read.
+struct Chunks<'a> {
+    data: &'a [u8],
+    size: usize,
+}
+
+impl std::io::Read for Chunks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.size.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn what_is_found_does_not_depend_on_where_reads_end() {
+    // Two-byte and three-byte characters, a byte that is not UTF-8, and a line cut at the
+    // cap (80 bytes) in the middle of a character: each read's chunk is checked as a
+    // whole, and a line across two reads, or after the bad byte, is checked alone.
+    let mut input = Vec::new();
+    input.extend_from_slice(
+        "Nov 25 10:00:00 lb1 Keepalived_vrrp[1]: (VI_é) Entering MASTER STATE\n".as_bytes(),
+    );
+    input.extend_from_slice(
+        b"Nov 25 10:00:01 lb1 Keepalived_vrrp[1]: (VI_\xff) Entering FAULT STATE\n",
+    );
+    input.extend_from_slice(
+        "Nov 25 10:00:02 lb2 Keepalived_vrrp[1]: (VI_€) Entering MASTER STATE ééééééééé\n"
+            .as_bytes(),
+    );
+    input.extend_from_slice(
+        "Nov 25 10:00:03 lb1 Keepalived_vrrp[1]: (VI_é) Entering FAULT STATE\n".as_bytes(),
+    );
+    input.extend_from_slice(
+        "Nov 25 10:00:04 lb1 Keepalived_vrrp[1]: (VI_é) Entering BACKUP STATE\n".as_bytes(),
+    );
+    let rules = Arc::new(Rules::builtin().unwrap());
+    let read = |size: usize| {
+        let rules = rules.clone();
+        let clock = YearClock::fixed(2024).with_zone(jiff::tz::TimeZone::UTC);
+        let mut a =
+            Analyzer::new(rules, clock, 80).with_incidents(crate::incidents::Settings::default());
+        a.read(Chunks { data: &input, size }).unwrap();
+        a.summary().to_json()
+    };
+    let whole = read(input.len());
+    assert!(
+        whole.contains("VI_é") && whole.contains('\u{fffd}'),
+        "{whole}"
+    );
+    for size in 1..=input.len() {
+        assert_eq!(read(size), whole, "reads of {size} bytes");
+    }
+}
