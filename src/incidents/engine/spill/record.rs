@@ -570,4 +570,22 @@ mod tests {
         k.push(0);
         assert!(decode_transition(&k, &payload, &mut slot).is_err());
     }
+
+    proptest::proptest! {
+        /// Any bytes at all, as a key and a payload, or a valid key with any payload:
+        /// decoded or refused, never a panic (a damaged temporary file is an error).
+        #[test]
+        fn any_bytes_decode_or_fail_without_a_panic(
+            key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let (mut slot, mut t) = (Slot::default(), cross::Transition::default());
+            let _ = decode(&key, &payload, &mut slot);
+            let _ = decode_transition(&key, &payload, &mut t);
+            let (mut k, mut p) = (Vec::new(), Vec::new());
+            encode(&incident(7, &["lb-a", "VI_1"]), [0, 1, 0], &mut k, &mut p);
+            let _ = decode(&k, &payload, &mut slot);
+            let _ = decode(&key, &p, &mut slot);
+        }
+    }
 }
