@@ -116,11 +116,12 @@ impl Summary {
         buf.truncate(buf.len() - 2);
         buf.extend_from_slice(b",\n  \"incidents\": [");
         let (mut any, mut failed) = (false, None);
+        let mut times = json::Times::default();
         each(&mut |i| {
             if failed.is_some() {
                 return;
             }
-            json::element(&mut buf, !any, i);
+            json::element(&mut buf, !any, i, &mut times);
             any = true;
             if buf.len() >= 1 << 16 {
                 failed = out.write_all(&buf).err();
