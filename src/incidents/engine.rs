@@ -392,7 +392,12 @@ impl Engine {
 
     /// The director's place in [`Engine::hosts`], added when it is new.
     fn host_at(&mut self, host: &str) -> usize {
-        let i = self.index_of(host).unwrap_or_else(|| {
+        self.host_hinted(host, self.last_host)
+    }
+
+    /// [`Engine::host_at`], trying `hint` first.
+    fn host_hinted(&mut self, host: &str, hint: usize) -> usize {
+        let i = self.index_hinted(host, hint).unwrap_or_else(|| {
             let name: Name = host.into();
             self.host_index.insert(name.clone(), self.hosts.len());
             self.hosts.push(Host {
@@ -405,22 +410,16 @@ impl Engine {
         i
     }
 
-    /// [`Engine::host_at`], trying `hint` first.
-    fn host_hinted(&mut self, host: &str, hint: usize) -> usize {
-        match self.hosts.get(hint) {
-            Some(h) if bytes_eq(h.name.as_bytes(), host.as_bytes()) => {
-                self.last_host = hint;
-                hint
-            }
-            _ => self.host_at(host),
-        }
-    }
-
     /// The director's place in [`Engine::hosts`], if it has been seen: the last one looked
     /// up first.
     fn index_of(&self, host: &str) -> Option<usize> {
-        match self.hosts.get(self.last_host) {
-            Some(h) if bytes_eq(h.name.as_bytes(), host.as_bytes()) => Some(self.last_host),
+        self.index_hinted(host, self.last_host)
+    }
+
+    /// [`Engine::index_of`], trying the place `hint` first (checked by name).
+    fn index_hinted(&self, host: &str, hint: usize) -> Option<usize> {
+        match self.hosts.get(hint) {
+            Some(h) if bytes_eq(h.name.as_bytes(), host.as_bytes()) => Some(hint),
             _ => self.host_index.get(host).copied(),
         }
     }

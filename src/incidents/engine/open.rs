@@ -131,15 +131,13 @@ impl Engine {
             .cloned()
             .collect();
         for k in keys {
-            match self.open.remove(&k) {
-                Some(mut o) if o.quiet.is_some() => {
-                    o.end = Some(o.end.unwrap_or(o.last));
-                    self.closed(finish(&k, *o));
+            match self.open.get(&k).map(|o| o.quiet.is_some()) {
+                Some(true) => {
+                    if let Some(o) = self.open.remove(&k) {
+                        self.close_quietly(&k, *o);
+                    }
                 }
-                Some(o) => {
-                    self.open.insert(k.clone(), o);
-                    self.close(&k, e);
-                }
+                Some(false) => self.close(&k, e),
                 None => {}
             }
         }
@@ -165,33 +163,32 @@ impl Engine {
                 return;
             }
             set.pop_first();
-            let Some(k) = self.by_seq.get(&seq) else {
+            let Some(k) = self.by_seq.remove(&seq) else {
                 continue;
             };
             // Closed another way meanwhile (its end event, keepalived's stop)? Or repeated
             // since, so that its deadline is later (repeats do not move it, `open_or_fold`)?
-            match self.open.get(k) {
-                Some(o) if o.seq == seq => match o.deadline() {
-                    Some(d) if d > due => {
+            match self.open.get(&k) {
+                Some(o) if o.seq == seq => {
+                    if let Some(d) = o.deadline().filter(|&d| d > due) {
                         set.insert((d, seq));
+                        self.by_seq.insert(seq, k);
                         continue;
                     }
-                    _ => {}
-                },
-                _ => {
-                    self.by_seq.remove(&seq);
-                    continue;
                 }
+                _ => continue,
             }
-            let Some(k) = self.by_seq.remove(&seq) else {
-                continue;
-            };
-            if let Some(mut o) = self.open.remove(&k) {
-                // A zero-length incident keeps its end; a quiet one ends at its last repeat.
-                o.end = Some(o.end.unwrap_or(o.last));
-                self.closed(finish(&k, *o));
+            if let Some(o) = self.open.remove(&k) {
+                self.close_quietly(&k, *o);
             }
         }
+    }
+
+    /// Closes open incident `k`, taken out of the table, without an end event: a
+    /// zero-length incident keeps its end, a quiet one ends at its last repeat.
+    fn close_quietly(&mut self, k: &Key, mut o: Open) {
+        o.end = Some(o.end.unwrap_or(o.last));
+        self.closed(finish(k, o));
     }
 
     /// The input ended: every director's incidents whose quiet window passed by its last
