@@ -27,8 +27,9 @@ pub(super) fn element(out: &mut Vec<u8>, first: bool, i: &Incident, times: &mut 
 pub(super) struct Times {
     /// The second (µs ÷ 10⁶, rounded down), if one was written.
     second: Option<i64>,
-    /// Its text up to the fraction (`2026-12-01T23:44:17`); `None` out of range.
-    prefix: Option<Vec<u8>>,
+    /// Its text up to the fraction (`2026-12-01T23:44:17`); empty out of range (a time
+    /// in range never is).
+    prefix: Vec<u8>,
 }
 
 impl Times {
@@ -37,18 +38,18 @@ impl Times {
         let second = t.div_euclid(1_000_000);
         if self.second != Some(second) {
             self.second = Some(second);
+            self.prefix.clear();
             let whole = second.checked_mul(1_000_000).and_then(Rfc3339Text::new);
-            self.prefix = whole.map(|w| {
-                let b = w.as_bytes();
-                b[..b.len() - 1].to_vec() // without its `Z`
-            });
+            if let Some(b) = whole.as_ref().map(Rfc3339Text::as_bytes) {
+                self.prefix.extend_from_slice(&b[..b.len() - 1]); // without its `Z`
+            }
         }
         out.push(b'"');
         // The range is checked for the time itself: jiff's last instant is a whole
         // second, so a time a microsecond after it shares an instant's second.
         let in_range = jiff::Timestamp::from_microsecond(t).is_ok();
-        if let (Some(p), true) = (&self.prefix, in_range) {
-            out.extend_from_slice(p);
+        if in_range && !self.prefix.is_empty() {
+            out.extend_from_slice(&self.prefix);
             let frac = t.rem_euclid(1_000_000);
             if frac != 0 {
                 let mut digits = [b'.', 0, 0, 0, 0, 0, 0];
