@@ -222,7 +222,7 @@ impl Analyzer {
             .map(|r| Engine::handles(&r.kind))
             .collect();
         Analyzer {
-            classifier: Classifier::new(rules, clock, NO_HOST).paired(),
+            classifier: Classifier::new(rules, clock, NO_HOST),
             tally: Tally {
                 engine: None,
                 store: None,
@@ -364,7 +364,6 @@ impl Analyzer {
             });
         }
         split.finish(&mut |l, cut| classifier.line(l, cut, tally));
-        classifier.flush(tally);
         Ok(())
     }
 

@@ -4,9 +4,7 @@
 //!
 //! A sink sees every line (for the line counters) and every event as a borrowed
 //! [`EventRef`]; it takes an owned [`Event`] only if it keeps one, so `analyze` over
-//! millions of lines allocates nothing per line. In `analyze` lines are classified in pairs
-//! (one prefilter pass over two lines, see [`Rules::winner_pair`]); in `serve` one at a
-//! time, so that an event is never held back waiting for the next line.
+//! millions of lines allocates nothing per line.
 
 use super::event::{bounded_line, wall_time, Event, MAX_EVENT_LINE};
 use super::frame::{clock_set_at, frame_text_with, frame_with, Frame, Stamps, Time, YearClock};
@@ -109,7 +107,7 @@ pub trait Sink {
 /// Frames and classifies the lines of one source.
 pub struct Classifier {
     rules: Arc<Rules>,
-    scratch: [Scratch; 2],
+    scratch: Scratch,
     clock: YearClock,
     /// The last syslog stamp read under `clock`.
     stamps: Stamps,
@@ -119,11 +117,6 @@ pub struct Classifier {
     boot: Option<i64>,
     /// Lines with a time since boot and no boot time known: their events are undated.
     undated: u64,
-    paired: bool,
-    /// The first line of a pair, waiting (paired mode only).
-    held: Held,
-    held_cut: bool,
-    holding: bool,
 }
 
 /// A line as it came: text already checked (`analyze` checks a read's whole chunk at once)
@@ -150,58 +143,17 @@ impl<'a> Piece<'a> {
     }
 }
 
-/// The waiting line of a pair, in a buffer of its kind (both kept, so that neither is
-/// allocated again).
-#[derive(Default)]
-struct Held {
-    text: String,
-    bytes: Vec<u8>,
-    is_text: bool,
-}
-
-impl Held {
-    fn set(&mut self, line: Piece<'_>) {
-        self.text.clear();
-        self.bytes.clear();
-        match line {
-            Piece::Text(t) => self.text.push_str(t),
-            Piece::Bytes(b) => self.bytes.extend_from_slice(b),
-        }
-        self.is_text = matches!(line, Piece::Text(_));
-    }
-
-    fn piece(&self) -> Piece<'_> {
-        if self.is_text {
-            Piece::Text(&self.text)
-        } else {
-            Piece::Bytes(&self.bytes)
-        }
-    }
-}
-
 impl Classifier {
-    /// One line at a time (`serve`).
     pub fn new(rules: Arc<Rules>, clock: YearClock, source: &str) -> Classifier {
         Classifier {
-            scratch: [rules.scratch(), rules.scratch()],
+            scratch: rules.scratch(),
             rules,
             clock,
             stamps: Stamps::default(),
             source: Arc::from(source),
             boot: None,
             undated: 0,
-            paired: false,
-            held: Held::default(),
-            held_cut: false,
-            holding: false,
         }
-    }
-
-    /// Two lines at a time (`analyze`: throughput over latency); call [`Classifier::flush`]
-    /// at the end of the input.
-    pub fn paired(mut self) -> Classifier {
-        self.paired = true;
-        self
     }
 
     /// Kernel times since boot become wall times from this boot instant.
@@ -272,8 +224,8 @@ impl Classifier {
     pub fn framed(&mut self, f: &Frame<'_>, bytes: &[u8], cut: bool, sink: &mut impl Sink) {
         let won = self
             .rules
-            .winner(&mut self.scratch[0], f.ident.as_deref(), &f.message);
-        self.emit(0, won, f, bytes, cut, sink);
+            .winner(&mut self.scratch, f.ident.as_deref(), &f.message);
+        self.emit(won, f, bytes, cut, sink);
     }
 
     /// One line, without its newline.
@@ -289,54 +241,13 @@ impl Classifier {
     }
 
     fn piece(&mut self, line: Piece<'_>, cut: bool, sink: &mut impl Sink) {
-        if !self.paired {
-            let f = line.frame(&self.clock, &mut self.stamps);
-            self.framed(&f, line.bytes(), cut, sink);
-            return;
-        }
-        if !self.holding {
-            self.held.set(line);
-            self.held_cut = cut;
-            self.holding = true;
-            return;
-        }
-        self.holding = false;
-        let held = std::mem::take(&mut self.held);
-        let first = held.piece();
-        let (a, b) = (
-            first.frame(&self.clock, &mut self.stamps),
-            line.frame(&self.clock, &mut self.stamps),
-        );
-        let [sa, sb] = &mut self.scratch;
-        let won = self.rules.winner_pair(
-            [sa, sb],
-            [
-                (a.ident.as_deref(), &a.message),
-                (b.ident.as_deref(), &b.message),
-            ],
-        );
-        self.emit(0, won[0], &a, first.bytes(), self.held_cut, sink);
-        self.emit(1, won[1], &b, line.bytes(), cut, sink);
-        self.held = held;
-    }
-
-    /// Classifies a line still waiting for its pair (paired mode: at the end of the
-    /// input).
-    pub fn flush(&mut self, sink: &mut impl Sink) {
-        if !std::mem::take(&mut self.holding) {
-            return;
-        }
-        let held = std::mem::take(&mut self.held);
-        let line = held.piece();
         let f = line.frame(&self.clock, &mut self.stamps);
-        self.framed(&f, line.bytes(), self.held_cut, sink);
-        self.held = held;
+        self.framed(&f, line.bytes(), cut, sink);
     }
 
     /// Reports one line (and its event, if a rule won) to the sink.
     fn emit(
         &mut self,
-        slot: usize,
         won: Option<usize>,
         f: &Frame<'_>,
         bytes: &[u8],
@@ -350,8 +261,7 @@ impl Classifier {
         }
         let Some(rule) = won else { return };
         let labels = if sink.wants_labels(rule) {
-            self.rules
-                .event_of(&mut self.scratch[slot], rule, &f.message)
+            self.rules.event_of(&mut self.scratch, rule, &f.message)
         } else {
             None
         };

@@ -1,11 +1,11 @@
-//! The pattern library's prefilter: which rules a message can possibly match, from one pass
-//! of an Aho-Corasick automaton.
+//! The pattern library's prefilter: which rules a message can possibly match, from one scan
+//! for the literals they require.
 //!
 //! For each rule, the regex's syntax tree is walked for a set of literals one of which every
 //! match must contain (`Entering MASTER STATE`, or `TCP_CHECK on service`, `HTTP_CHECK on
-//! service`, …). All of them go into one automaton. A message is scanned once; the rules
-//! whose literals occur, plus the few rules for which no useful literal exists, are the
-//! candidates, and only their regexes run. Most lines in a log match no rule and contain no
+//! service`, …). All of them go into one table (module `literals`). A message is scanned once;
+//! the rules whose literals occur, plus the few rules for which no useful literal exists,
+//! are the candidates, and only their regexes run. Most lines in a log match no rule and contain no
 //! literal, so they cost that one scan.
 //!
 //! The literal sets are a necessary condition, never a sufficient one: a literal found only
@@ -14,8 +14,6 @@
 //! whenever the language is not small and finite), and tests and a fuzz target compare the
 //! prefiltered classifier with trying every regex in order.
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// More alternatives than this in one literal set and the set is given up.
@@ -198,7 +196,7 @@ fn concat_sets(subs: &[Hir]) -> Vec<Set> {
 const MIN_COMMON: usize = 8;
 
 /// The literals a rule's regex requires, or `None` when the rule must be tried on every line.
-/// Fewer patterns make a smaller, faster automaton, so a set whose members share a long
+/// Fewer literals mean fewer compares in the scan, so a set whose members share a long
 /// substring is replaced by it (`TCP_CHECK on service `, `HTTP_CHECK on service `, … by
 /// `_CHECK on service `), and a member that contains another member is left out. (The
 /// prefilter takes [`requirements`]; this is its first set, for the tests.)
@@ -240,7 +238,7 @@ pub fn requirements_of(hir: &Hir) -> Vec<Set> {
     std::iter::once(first).chain(second).map(reduce).collect()
 }
 
-/// A set as the automaton takes it: a set whose members share a long substring is replaced
+/// A set as the scan takes it: a set whose members share a long substring is replaced
 /// by it, and a member that contains another member is left out.
 fn reduce(set: Set) -> Set {
     if set.len() > 1 {
@@ -277,9 +275,9 @@ fn common_substring(set: &Set) -> Option<Vec<u8>> {
 /// own bit is set).
 #[derive(Debug)]
 pub struct Prefilter {
-    /// The automaton and its unanchored start state.
-    dfa: Option<(DFA, StateID)>,
-    /// For each automaton pattern, the bits it sets.
+    /// Every literal of every rule.
+    literals: literals::Literals,
+    /// For each literal, the bits it sets.
     owners: Vec<Vec<usize>>,
     /// Rules without literals: candidates for every message.
     always: Vec<u64>,
@@ -337,22 +335,9 @@ impl Prefilter {
         for r in always {
             bits[r / 64] |= 1 << (r % 64);
         }
-        let dfa = if patterns.is_empty() {
-            None
-        } else {
-            // Standard semantics: every occurrence of every literal is reported, overlapping
-            // ones included (`Entering MASTER` inside `(VI_1) Entering MASTER STATE`).
-            let dfa = DFA::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&patterns)
-                .map_err(|e| BuildError(e.to_string()))?;
-            let start = dfa
-                .start_state(Anchored::No)
-                .map_err(|e| BuildError(e.to_string()))?;
-            Some((dfa, start))
-        };
+        let literals = literals::Literals::new(&patterns);
         Ok(Prefilter {
-            dfa,
+            literals,
             owners,
             always: bits,
             words,
@@ -385,61 +370,12 @@ impl Prefilter {
     /// [`Prefilter::admits`] read them).
     pub fn candidates(&self, message: &str, bits: &mut [u64]) {
         bits.copy_from_slice(&self.always);
-        let Some((dfa, start)) = &self.dfa else {
-            return;
-        };
-        // The automaton's own loop, not its iterator: one table step per byte. The match
-        // bookkeeping is out of line so that the state stays in a register (it was spilled
-        // to the stack, which put a store and a load into every step's dependency chain).
-        let mut sid = *start;
-        for &b in message.as_bytes() {
-            sid = self.step(dfa, sid, b, bits);
-        }
-    }
-
-    /// One byte: the next state, and its rules marked if it is a match state.
-    #[inline(always)]
-    fn step(&self, dfa: &DFA, sid: StateID, byte: u8, bits: &mut [u64]) -> StateID {
-        let next = dfa.next_state(Anchored::No, sid, byte);
-        if dfa.is_special(next) {
-            self.mark(dfa, next, bits);
-        }
-        next
-    }
-
-    /// [`Prefilter::candidates`] for two messages in one loop (see `Rules::classify_pair`).
-    pub fn candidates2(&self, m: [&str; 2], ba: &mut [u64], bb: &mut [u64]) {
-        ba.copy_from_slice(&self.always);
-        bb.copy_from_slice(&self.always);
-        let Some((dfa, start)) = &self.dfa else {
-            return;
-        };
-        let (a, b) = (m[0].as_bytes(), m[1].as_bytes());
-        let n = a.len().min(b.len());
-        let (mut sa, mut sb) = (*start, *start);
-        for (&x, &y) in a[..n].iter().zip(&b[..n]) {
-            sa = self.step(dfa, sa, x, ba);
-            sb = self.step(dfa, sb, y, bb);
-        }
-        for &x in &a[n..] {
-            sa = self.step(dfa, sa, x, ba);
-        }
-        for &y in &b[n..] {
-            sb = self.step(dfa, sb, y, bb);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn mark(&self, dfa: &DFA, sid: StateID, bits: &mut [u64]) {
-        if !dfa.is_match(sid) {
-            return;
-        }
-        for k in 0..dfa.match_len(sid) {
-            for &r in &self.owners[dfa.match_pattern(sid, k).as_usize()] {
+        let owners = &self.owners;
+        self.literals.each(message.as_bytes(), |lit| {
+            for &r in &owners[lit] {
                 bits[r / 64] |= 1 << (r % 64);
             }
-        }
+        });
     }
 
     /// Rules tried on every message (no literal found).
@@ -463,5 +399,6 @@ pub fn ones(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+mod literals;
 #[cfg(test)]
 mod tests;

@@ -388,24 +388,6 @@ impl Rules {
         self.event_of(scratch, i, message)
     }
 
-    /// [`Rules::winner`] for two messages, `(ident, message)` each, with one prefilter pass
-    /// over both: the scan is bound by the latency of its table loads, and two independent
-    /// chains of loads overlap.
-    pub fn winner_pair(
-        &self,
-        scratch: [&mut Scratch; 2],
-        lines: [(Option<&str>, &str); 2],
-    ) -> [Option<usize>; 2] {
-        let [sa, sb] = scratch;
-        let [(ia, ma), (ib, mb)] = lines;
-        if !(self.any_applies(ia) && self.any_applies(ib)) {
-            return [self.winner(sa, ia, ma), self.winner(sb, ib, mb)];
-        }
-        self.prefilter
-            .candidates2([ma, mb], &mut sa.candidates, &mut sb.candidates);
-        [self.pick(sa, ia, ma), self.pick(sb, ib, mb)]
-    }
-
     /// Rule `i`'s kind, shared.
     pub fn kind_arc(&self, i: usize) -> std::sync::Arc<str> {
         self.rules[i].kind_arc.clone()

@@ -214,7 +214,6 @@ impl Lines {
         }
         let mut c = crate::logs::pipeline::Classifier::new(self.rules.clone(), self.clock, host);
         c.line(line, false, &mut Into(e, host));
-        c.flush(&mut Into(e, host));
     }
 }
 

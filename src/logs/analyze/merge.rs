@@ -11,9 +11,8 @@
 //! at once (it belongs after its input's previous line); on a tie the input that began
 //! first, then the one given first. A waiting line is framed once, for its time, and kept
 //! with its frame ([`Places`]) until it is classified (framing it again was 7.5 % of a
-//! merge of four directors' files, perf); lines are classified one at a time rather than
-//! in pairs: a single input keeps [`Analyzer::read_named`]'s faster path. Memory: one read
-//! buffer and one line per input.
+//! merge of four directors' files, perf). A single input keeps [`Analyzer::read_named`]'s
+//! faster path. Memory: one read buffer and one line per input.
 
 use super::{Analyzer, Tally};
 use crate::lines::Splitter;
@@ -208,12 +207,9 @@ impl Analyzer {
         }
         Ok(pulled
             .iter_mut()
-            .map(|p| {
-                p.classifier.flush(&mut self.tally);
-                InputRead {
-                    undated: p.classifier.undated(),
-                    hostless: p.hostless,
-                }
+            .map(|p| InputRead {
+                undated: p.classifier.undated(),
+                hostless: p.hostless,
             })
             .collect())
     }

@@ -56,10 +56,10 @@ fn each_host_gets_its_kinds_with_first_and_last_times() {
     assert!(text.contains("host lb1:") && text.contains("2024-11-25T10:07:30Z"));
 }
 
-/// Lines go through in pairs; odd counts, mixed idents and lines no rule applies to must
-/// count exactly as classifying each line alone by the reference does.
+/// Odd counts, mixed idents and lines no rule applies to count exactly as classifying each
+/// line by the reference does.
 #[test]
-fn pairs_count_what_the_reference_counts_line_by_line() {
+fn counts_are_what_the_reference_counts_line_by_line() {
     let rules = Arc::new(Rules::builtin().unwrap());
     let clock = YearClock::fixed(2024);
     let mut text = String::new();
