@@ -1,21 +1,24 @@
 //! Scans every message of a log with the rules' literals six ways and prints the time of
 //! each (median of five rounds, one core), per byte and as a ratio to what `analyze` runs:
 //!
-//! - `lvsmon pair`: lvsmon's own prefilter, two messages per pass (`candidates2`, what the
-//!   classifier runs: two independent chains of table loads overlap);
-//! - `lvsmon one`: the same, one message per pass (`candidates`);
-//! - `aho-corasick`: aho-corasick's DFA over the literals, one chain, noting which literals
-//!   occur;
+//! - `lvsmon`: lvsmon's own prefilter (`Prefilter::candidates`, what the classifier runs
+//!   since round 14: every position probed in a hashed table of the literals' first bytes,
+//!   no probe waiting on another);
+//! - `aho-corasick 2`: aho-corasick's DFA over the literals, two messages per pass, noting
+//!   which literals occur (what lvsmon ran until round 14: two independent chains of table
+//!   loads overlap);
+//! - `aho-corasick`: the same, one chain;
 //! - `aho-corasick 4`: the same, four messages per pass (four chains);
 //! - `daachorse`: the `daachorse` crate's double-array automaton over the same literals,
 //!   noting the same (its results are checked equal to aho-corasick's, message by message),
 //!   with its 2-gram prefilter (which skips stretches where no literal can start) and
 //!   without it (`daachorse -pf`).
 //!
-//! The question it answers: is the scan slowed by its automaton's size (1.8 MB for
-//! aho-corasick's DFA, more than this machine's L2 cache) or bound by the latency of one
-//! table load after another? An automaton 40 times smaller scanning only a little faster
-//! chain for chain, and slower than two chains of the large one, says the latter.
+//! The question it first answered (round 10): is the scan slowed by its automaton's size
+//! (1.8 MB for aho-corasick's DFA, more than this machine's L2 cache) or bound by the
+//! latency of one table load after another? An automaton 40 times smaller scanning only a
+//! little faster chain for chain, and slower than two chains of the large one, said the
+//! latter; round 14's scan has no chain.
 
 use aho_corasick::automaton::Automaton;
 use std::time::{Duration, Instant};
@@ -72,6 +75,51 @@ fn ac_step(
         }
     }
     sid
+}
+
+/// The literals found in each message, `K` messages per pass (`K` chains of loads), folded
+/// into one number.
+fn ac_chains<const K: usize>(
+    dfa: &aho_corasick::dfa::DFA,
+    start: aho_corasick::automaton::StateID,
+    msgs: &[&str],
+) -> u64 {
+    let one = |m: &str| {
+        let mut f: Found = [0; 4];
+        let mut sid = start;
+        for &b in m.as_bytes() {
+            sid = ac_step(dfa, sid, b, &mut f);
+        }
+        fold(&f)
+    };
+    let mut s = 0u64;
+    for ch in msgs.chunks(K) {
+        let Ok(ms) = <[&str; K]>::try_from(ch) else {
+            s = ch.iter().map(|m| one(m)).fold(s, u64::wrapping_add);
+            continue;
+        };
+        let ms = ms.map(str::as_bytes);
+        let n = ms.iter().map(|m| m.len()).min().unwrap_or(0);
+        let mut f: [Found; K] = [[0; 4]; K];
+        let mut sid = [start; K];
+        for i in 0..n {
+            for ((m, sid), f) in ms.iter().zip(sid.iter_mut()).zip(f.iter_mut()) {
+                *sid = ac_step(dfa, *sid, m[i], f);
+            }
+        }
+        for ((m, sid), f) in ms.iter().zip(sid.iter_mut()).zip(f.iter_mut()) {
+            for &b in &m[n..] {
+                *sid = ac_step(dfa, *sid, b, f);
+            }
+        }
+        s = f.iter().map(|x| fold(x.as_slice())).fold(s, u64::wrapping_add);
+    }
+    s
+}
+
+fn fold(f: &[u64]) -> u64 {
+    f.iter()
+        .fold(0u64, |a, &w| a.wrapping_mul(31).wrapping_add(w))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -156,30 +204,8 @@ fn main() {
         "daachorse and aho-corasick disagree on {differ} messages"
     );
 
-    let fold = |f: &[u64]| {
-        f.iter()
-            .fold(0u64, |a, &w| a.wrapping_mul(31).wrapping_add(w))
-    };
     let mut bits = pf.bits();
-    let mut bits2 = pf.bits();
-    let pair = time(|| {
-        let mut s = 0u64;
-        for ch in msgs.chunks(2) {
-            match ch {
-                [a, b] => {
-                    pf.candidates2([a, b], &mut bits, &mut bits2);
-                    s = s.wrapping_add(fold(&bits)).wrapping_add(fold(&bits2));
-                }
-                [a] => {
-                    pf.candidates(a, &mut bits);
-                    s = s.wrapping_add(fold(&bits));
-                }
-                _ => {}
-            }
-        }
-        s
-    });
-    let one = time(|| {
+    let lvsmon = time(|| {
         let mut s = 0u64;
         for m in &msgs {
             pf.candidates(m, &mut bits);
@@ -187,41 +213,14 @@ fn main() {
         }
         s
     });
-    assert_eq!(pair.1, one.1, "one and two messages per pass disagree");
     let ac = time(|| {
         msgs.iter()
             .map(|m| fold(&ac_found(m)))
             .fold(0, u64::wrapping_add)
     });
-    // The same automaton, four messages per pass: four chains of loads.
-    let ac4 = time(|| {
-        let mut s = 0u64;
-        for ch in msgs.chunks(4) {
-            let [a, b, c, d] = ch else {
-                s = ch
-                    .iter()
-                    .map(|m| fold(&ac_found(m)))
-                    .fold(s, u64::wrapping_add);
-                continue;
-            };
-            let ms = [a.as_bytes(), b.as_bytes(), c.as_bytes(), d.as_bytes()];
-            let n = ms.iter().map(|m| m.len()).min().unwrap_or(0);
-            let mut f: [Found; 4] = [[0; 4]; 4];
-            let mut sid = [start; 4];
-            for i in 0..n {
-                for ((m, sid), f) in ms.iter().zip(sid.iter_mut()).zip(f.iter_mut()) {
-                    *sid = ac_step(&dfa, *sid, m[i], f);
-                }
-            }
-            for ((m, sid), f) in ms.iter().zip(sid.iter_mut()).zip(f.iter_mut()) {
-                for &b in &m[n..] {
-                    *sid = ac_step(&dfa, *sid, b, f);
-                }
-            }
-            s = f.iter().map(|x| fold(x)).fold(s, u64::wrapping_add);
-        }
-        s
-    });
+    // The same automaton, two and four messages per pass: two and four chains of loads.
+    let ac2 = time(|| ac_chains::<2>(&dfa, start, &msgs));
+    let ac4 = time(|| ac_chains::<4>(&dfa, start, &msgs));
     let dac = time(|| {
         msgs.iter()
             .map(|m| fold(&da_found(m)))
@@ -234,11 +233,12 @@ fn main() {
     });
     assert_eq!(ac.1, dac.1);
     assert_eq!(ac.1, dap.1);
+    assert_eq!(ac.1, ac2.1);
     assert_eq!(ac.1, ac4.1);
-    let base = pair.0.as_secs_f64();
+    let base = lvsmon.0.as_secs_f64();
     for (name, (t, _)) in [
-        ("lvsmon pair", pair),
-        ("lvsmon one", one),
+        ("lvsmon", lvsmon),
+        ("aho-corasick 2", ac2),
         ("aho-corasick", ac),
         ("aho-corasick 4", ac4),
         ("daachorse", dac),
