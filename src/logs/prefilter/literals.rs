@@ -5,29 +5,34 @@
 //! Why not the Aho-Corasick DFA this replaced: its scan is one table load per byte, and the
 //! address of each load is the result of the one before, so a message costs its length
 //! times the cache's latency (17 % of `analyze` on bench/logs.sh's file, perf). Here no
-//! probe depends on another, so the CPU runs many at once; and the table of first bytes is
+//! probe depends on another, so the CPU runs many at once; and the table a probe reads is
 //! a 4 KB bit set, in the cache for the whole run.
 
-/// Bits of the hash of a literal's first bytes. 2^12 buckets make the table of where each
-/// bucket starts 16 KB, which stays in the cache; with the built-in library's ~180
-/// literals, a probe at a position that starts none of them finds its bucket empty 96
-/// times in 100.
-const HASH_BITS: u32 = 12;
-const BUCKETS: usize = 1 << HASH_BITS;
-
 use crate::logs::linear::bytes_eq;
+use std::ops::Range;
+
+/// Bits of the hash a probe tests: a 4 KB bit set. With the built-in library's ~180
+/// literals, a position that starts none of them passes about one probe in 180.
+const HASH_BITS: u32 = 15;
+/// Bits of the hash that choose a bucket of literals (its top bits, so that a bit set
+/// means its bucket holds a literal): the table of where buckets start is 16 KB, read only
+/// by the probes that pass.
+const BUCKET_BITS: u32 = 12;
+const BUCKETS: usize = 1 << BUCKET_BITS;
 
 /// The literals, by the length of the prefix they are probed by.
 #[derive(Debug, Default)]
 pub struct Literals {
-    lits: Vec<Box<[u8]>>,
+    /// Every literal's bytes, one after another (a compare reads one array, not a pointer
+    /// per literal).
+    bytes: Vec<u8>,
     /// Literals of four bytes or more, probed by their first four.
     long: Table<4>,
     /// Literals of three bytes, probed by all three.
     three: Table<3>,
     /// Literals of one or two bytes (not made by the built-in library, whose literals have
     /// three bytes at least): searched for one by one.
-    short: Vec<usize>,
+    short: Vec<(usize, Range<usize>)>,
     /// The empty literal, which every message contains.
     empty: Vec<usize>,
 }
@@ -35,16 +40,15 @@ pub struct Literals {
 impl Literals {
     /// The literals; [`Literals::each`] reports them by their index here.
     pub fn new(lits: &[Vec<u8>]) -> Literals {
-        let mut out = Literals {
-            lits: lits.iter().map(|l| l.clone().into_boxed_slice()).collect(),
-            ..Literals::default()
-        };
+        let mut out = Literals::default();
         for (i, l) in lits.iter().enumerate() {
+            let at = out.bytes.len()..out.bytes.len() + l.len();
+            out.bytes.extend_from_slice(l);
             match l.len() {
                 0 => out.empty.push(i),
-                1 | 2 => out.short.push(i),
-                3 => out.three.add(l, i),
-                _ => out.long.add(l, i),
+                1 | 2 => out.short.push((i, at)),
+                3 => out.three.add(l, i, at),
+                _ => out.long.add(l, i, at),
             }
         }
         out.long.done();
@@ -55,30 +59,46 @@ impl Literals {
     /// Calls `found` with each literal that occurs in `hay`: at least once, and as often
     /// as it occurs for the literals of three bytes or more.
     pub fn each(&self, hay: &[u8], mut found: impl FnMut(usize)) {
-        self.long.each(hay, &self.lits, &mut found);
-        self.three.each(hay, &self.lits, &mut found);
-        for &i in &self.short {
-            if memchr::memmem::find(hay, &self.lits[i]).is_some() {
-                found(i);
+        self.long.each(hay, &self.bytes, &mut found);
+        self.three.each(hay, &self.bytes, &mut found);
+        for (i, at) in &self.short {
+            let lit = self.bytes.get(at.clone()).unwrap_or_default();
+            if memchr::memmem::find(hay, lit).is_some() {
+                found(*i);
             }
         }
         self.empty.iter().for_each(|&i| found(i));
     }
 }
 
+/// A literal in a [`Table`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    /// Its first bytes, as [`gram`] reads them.
+    gram: u32,
+    /// Where it is in [`Literals::bytes`].
+    start: u32,
+    end: u32,
+    /// Its index, for [`Literals::each`].
+    lit: u32,
+}
+
 /// The literals probed by their first `N` bytes.
 #[derive(Debug)]
 struct Table<const N: usize> {
+    /// A bit per hash: set when some literal's first `N` bytes hash to it.
+    bits: Box<[u64]>,
     /// Per bucket, where its entries start; it ends where the next one starts (one more
     /// than [`BUCKETS`]).
     heads: Box<[u32]>,
-    /// `(first N bytes, literal)`, by bucket.
-    entries: Vec<(u32, usize)>,
+    /// The literals, by bucket.
+    entries: Vec<Entry>,
 }
 
 impl<const N: usize> Default for Table<N> {
     fn default() -> Self {
         Table {
+            bits: vec![0; 1 << (HASH_BITS - 6)].into_boxed_slice(),
             heads: vec![0; BUCKETS + 1].into_boxed_slice(),
             entries: Vec::new(),
         }
@@ -93,26 +113,40 @@ fn gram<const N: usize>(w: &[u8; N]) -> u32 {
     u32::from_le_bytes(b)
 }
 
+/// The hash's bit and the bucket it falls in.
 #[inline(always)]
-fn bucket(g: u32) -> usize {
-    (g.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
+fn hash(g: u32) -> (usize, usize) {
+    let h = g.wrapping_mul(0x9E37_79B1);
+    (
+        (h >> (32 - HASH_BITS)) as usize,
+        (h >> (32 - BUCKET_BITS)) as usize,
+    )
 }
 
 impl<const N: usize> Table<N> {
-    fn add(&mut self, lit: &[u8], i: usize) {
-        if let Some(w) = lit.first_chunk::<N>() {
-            self.entries.push((gram(w), i));
-        }
+    /// Adds literal `i`, whose bytes are `at` in [`Literals::bytes`]. Places past 2^32
+    /// bytes would need a library of 4 GB of literals; they are clamped (and never match).
+    fn add(&mut self, lit: &[u8], i: usize, at: Range<usize>) {
+        let Some(w) = lit.first_chunk::<N>() else {
+            return;
+        };
+        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        let (bit, _) = hash(gram(w));
+        self.bits[bit / 64] |= 1 << (bit % 64);
+        self.entries.push(Entry {
+            gram: gram(w),
+            start: n(at.start),
+            end: n(at.end),
+            lit: n(i),
+        });
     }
 
-    /// Sorts the entries by bucket and fills in where each bucket starts. A library of
-    /// more than 2^32 literals would not fit in memory anyway.
+    /// Sorts the entries by bucket and fills in where each bucket starts.
     fn done(&mut self) {
-        self.entries
-            .sort_unstable_by_key(|&(g, i)| (bucket(g), g, i));
+        self.entries.sort_unstable_by_key(|e| (hash(e.gram).1, *e));
         let mut at = 0;
         for (b, head) in self.heads.iter_mut().enumerate() {
-            while self.entries.get(at).is_some_and(|&(g, _)| bucket(g) < b) {
+            while self.entries.get(at).is_some_and(|e| hash(e.gram).1 < b) {
                 at += 1;
             }
             *head = u32::try_from(at).unwrap_or(u32::MAX);
@@ -120,7 +154,7 @@ impl<const N: usize> Table<N> {
     }
 
     #[inline(always)]
-    fn each(&self, hay: &[u8], lits: &[Box<[u8]>], found: &mut impl FnMut(usize)) {
+    fn each(&self, hay: &[u8], bytes: &[u8], found: &mut impl FnMut(usize)) {
         if self.entries.is_empty() {
             return;
         }
@@ -129,35 +163,48 @@ impl<const N: usize> Table<N> {
                 continue;
             };
             let g = gram(w);
-            let b = bucket(g);
-            let (from, to) = (self.heads[b], self.heads[b + 1]);
-            if from != to {
-                self.verify(hay, at, g, from as usize..to as usize, lits, found);
+            let (bit, bucket) = hash(g);
+            if self.bits[bit / 64] >> (bit % 64) & 1 == 1 {
+                self.verify(hay, at, g, bucket, bytes, found);
             }
         }
     }
 
-    /// The literals of the bucket `entries` that start at `at` (whose first bytes are
-    /// `g`). Out of line: most probes do not get here, and the scan's loop stays small.
+    /// The literals of `bucket` that start at `at` (whose first bytes are `g`). Out of
+    /// line: most probes do not get here, and the scan's loop stays small.
     #[inline(never)]
     fn verify(
         &self,
         hay: &[u8],
         at: usize,
         g: u32,
-        entries: std::ops::Range<usize>,
-        lits: &[Box<[u8]>],
+        bucket: usize,
+        bytes: &[u8],
         found: &mut impl FnMut(usize),
     ) {
+        let (Some(&from), Some(&to)) = (self.heads.get(bucket), self.heads.get(bucket + 1)) else {
+            return;
+        };
         let rest = hay.get(at..).unwrap_or_default();
-        for &(e, i) in self.entries.get(entries).unwrap_or_default() {
-            let lit = &lits[i];
-            if e == g
-                && rest
-                    .get(..lit.len())
-                    .is_some_and(|r| bytes_eq(&r[N..], &lit[N..]))
+        for e in self
+            .entries
+            .get(from as usize..to as usize)
+            .unwrap_or_default()
+        {
+            if e.gram != g {
+                continue;
+            }
+            let lit = bytes
+                .get(e.start as usize..e.end as usize)
+                .unwrap_or_default();
+            fn tail<const N: usize>(x: &[u8]) -> &[u8] {
+                x.get(N..).unwrap_or_default()
+            }
+            if rest
+                .get(..lit.len())
+                .is_some_and(|r| bytes_eq(tail::<N>(r), tail::<N>(lit)))
             {
-                found(i);
+                found(e.lit as usize);
             }
         }
     }
