@@ -386,17 +386,44 @@ impl Prefilter {
 }
 
 /// The set bits of a bit set, ascending.
-pub fn ones(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
-    bits.iter().enumerate().flat_map(|(w, &word)| {
-        let mut word = word;
-        std::iter::from_fn(move || {
-            (word != 0).then(|| {
-                let b = word.trailing_zeros() as usize;
-                word &= word - 1;
-                w * 64 + b
-            })
-        })
-    })
+pub fn ones(bits: &[u64]) -> Ones<'_> {
+    Ones {
+        rest: bits,
+        word: 0,
+        base: 0,
+        next: 0,
+    }
+}
+
+/// The iterator of [`ones`]: a word at a time. (Written with `flat_map`, the iterator's
+/// bookkeeping was 2.2 % of `analyze` on bench/logs.sh's file, perf: every classified
+/// line walks it.)
+pub struct Ones<'a> {
+    rest: &'a [u64],
+    /// The bits of the current word not yet handed out.
+    word: u64,
+    /// The index of the current word's first bit.
+    base: usize,
+    /// The index of the next word's first bit.
+    next: usize,
+}
+
+impl Iterator for Ones<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.word == 0 {
+            let (&w, rest) = self.rest.split_first()?;
+            self.word = w;
+            self.rest = rest;
+            self.base = self.next;
+            self.next += 64;
+        }
+        let b = self.word.trailing_zeros() as usize;
+        self.word &= self.word - 1;
+        Some(self.base + b)
+    }
 }
 
 mod literals;

@@ -144,3 +144,22 @@ fn bit_sets_beyond_one_word_work() {
     p.candidates("x literal129 literal064 y", &mut bits);
     assert_eq!(ones(&bits).collect::<Vec<_>>(), [64, 129]);
 }
+
+proptest::proptest! {
+    /// The set bits, ascending, across words, empty words and the last bit of a word.
+    #[test]
+    fn ones_are_the_set_bits_in_order(words in proptest::collection::vec(
+        proptest::prop_oneof![
+            proptest::prelude::Just(0u64),
+            proptest::prelude::Just(u64::MAX),
+            proptest::prelude::Just(1u64 << 63),
+            proptest::prelude::any::<u64>(),
+        ],
+        0..5,
+    )) {
+        let naive: Vec<usize> = (0..words.len() * 64)
+            .filter(|&b| words[b / 64] >> (b % 64) & 1 == 1)
+            .collect();
+        proptest::prop_assert_eq!(ones(&words).collect::<Vec<_>>(), naive);
+    }
+}
