@@ -163,3 +163,33 @@ proptest::proptest! {
         proptest::prop_assert_eq!(ones(&words).collect::<Vec<_>>(), naive);
     }
 }
+
+/// A second set is looked for only when another rule's first literal holds this rule's:
+/// only then can a line hold this rule's first literal and be another rule's.
+#[test]
+fn a_second_set_counts_only_when_the_first_literal_is_shared() {
+    let set = |l: &[&str]| -> Set { l.iter().map(|s| s.as_bytes().to_vec()).collect() };
+    // `abc` is inside rule 1's `zabcz`: rule 0 needs `xyz` too.
+    let shared = Prefilter::from_requirements(vec![
+        vec![set(&["abc"]), set(&["xyz"])],
+        vec![set(&["zabcz"])],
+    ])
+    .unwrap();
+    assert_eq!(candidates(&shared, "zabcz"), [1]);
+    assert_eq!(candidates(&shared, "zabcz xyz"), [0, 1]);
+    // No other rule's literal holds `abc`: rule 0 is a candidate on `abc` alone.
+    let alone = Prefilter::from_requirements(vec![
+        vec![set(&["abc"]), set(&["xyz"])],
+        vec![set(&["qqq"])],
+    ])
+    .unwrap();
+    assert_eq!(candidates(&alone, "abc"), [0]);
+    assert_eq!(candidates(&alone, "qqq"), [1]);
+    // The same from regexes: ` to ` is not looked for after `Changing effective priority from `.
+    let p = Prefilter::new([
+        r"^Changing effective priority from \d+ to \d+$",
+        r"^\(\S+\) master ",
+    ])
+    .unwrap();
+    assert_eq!(candidates(&p, "Changing effective priority from 100"), [0]);
+}
