@@ -3,10 +3,10 @@
 //!
 //! For each rule, the regex's syntax tree is walked for a set of literals one of which every
 //! match must contain (`Entering MASTER STATE`, or `TCP_CHECK on service`, `HTTP_CHECK on
-//! service`, …). All of them go into one table (module `literals`). A message is scanned once;
-//! the rules whose literals occur, plus the few rules for which no useful literal exists,
-//! are the candidates, and only their regexes run. Most lines in a log match no rule and contain no
-//! literal, so they cost that one scan.
+//! service`, …). All of them go into one table (module `literals`). A message is scanned
+//! once; the rules whose literals occur, plus the few rules for which no useful literal
+//! exists, are the candidates, and only their regexes run. Most lines in a log match no
+//! rule and contain no literal, so they cost that one scan.
 //!
 //! The literal sets are a necessary condition, never a sufficient one: a literal found only
 //! makes a rule a candidate, and its regex decides. A wrong set would silently lose events,
@@ -270,22 +270,25 @@ fn common_substring(set: &Set) -> Option<Vec<u8>> {
 
 /// Leaves out the second sets that can only cost: a rule's second set keeps the rule from
 /// being a candidate for a line that holds its first literal and is another rule's (`TCP
-/// connection to … success.` and `… failed.`). When no other rule's first literal holds
-/// any of this rule's, a line with it is nearly always this rule's, and looking for the
-/// second set is pure cost: ` to ` of `Changing effective priority from \d+ to \d+` was
-/// found in more than a quarter of the lines of bench/logs.sh's file, each a compare.
+/// connection to … success.` and `… failed.`). When no literal another rule requires holds
+/// any of this rule's first ones, a line with it is nearly always this rule's, and looking
+/// for the second set is pure cost: ` to ` of `Changing effective priority from \d+ to
+/// \d+` was found in more than a quarter of the lines of bench/logs.sh's file, each a
+/// compare. (Only a matter of time: the regex decides either way.)
 fn drop_needless_seconds(reqs: &mut [Vec<Set>]) {
-    let firsts: Vec<Option<&Set>> = reqs.iter().map(|sets| sets.first()).collect();
-    let shared: Vec<bool> = firsts
+    let shared: Vec<bool> = reqs
         .iter()
         .enumerate()
-        .map(|(r, mine)| {
-            let Some(mine) = mine else { return false };
-            firsts.iter().enumerate().any(|(o, other)| {
+        .map(|(r, sets)| {
+            let Some(mine) = sets.first() else {
+                return false;
+            };
+            reqs.iter().enumerate().any(|(o, other)| {
                 o != r
-                    && other.is_some_and(|other| {
-                        other.iter().any(|m| mine.iter().any(|l| contains(m, l)))
-                    })
+                    && other
+                        .iter()
+                        .flatten()
+                        .any(|m| mine.iter().any(|l| contains(m, l)))
             })
         })
         .collect();
@@ -316,18 +319,14 @@ pub struct Prefilter {
     second: Vec<Option<usize>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot build the rule prefilter: {0}")]
-pub struct BuildError(String);
-
 impl Prefilter {
     /// One entry per rule: its regex's source.
-    pub fn new<'a>(regexes: impl IntoIterator<Item = &'a str>) -> Result<Prefilter, BuildError> {
+    pub fn new<'a>(regexes: impl IntoIterator<Item = &'a str>) -> Prefilter {
         Prefilter::from_requirements(regexes.into_iter().map(requirements).collect())
     }
 
     /// One entry per rule: its regex's [`requirements`].
-    pub fn from_requirements(mut reqs: Vec<Vec<Set>>) -> Result<Prefilter, BuildError> {
+    pub fn from_requirements(mut reqs: Vec<Vec<Set>>) -> Prefilter {
         drop_needless_seconds(&mut reqs);
         let words = reqs.len().div_ceil(64).max(1);
         let mut patterns: Vec<Vec<u8>> = Vec::new();
@@ -366,13 +365,13 @@ impl Prefilter {
             bits[r / 64] |= 1 << (r % 64);
         }
         let literals = literals::Literals::new(&patterns);
-        Ok(Prefilter {
+        Prefilter {
             literals,
             owners,
             always: bits,
             words,
             second,
-        })
+        }
     }
 
     /// A bit set sized for [`Prefilter::candidates`].

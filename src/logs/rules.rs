@@ -145,8 +145,6 @@ pub enum RulesError {
         rule: String,
         reason: String,
     },
-    #[error("cannot build the rule matcher: {0}")]
-    Matcher(String),
 }
 
 /// One compiled rule.
@@ -289,8 +287,7 @@ impl Rules {
             rules.push(rule);
             requirements.push(required);
         }
-        let prefilter = Prefilter::from_requirements(requirements)
-            .map_err(|e| RulesError::Matcher(e.to_string()))?;
+        let prefilter = Prefilter::from_requirements(requirements);
         let idents = if rules.iter().any(|r| r.idents.is_empty()) {
             None
         } else {

@@ -155,8 +155,7 @@ fn main() {
     let bytes: usize = msgs.iter().map(|m| m.len()).sum();
     let res = regexes();
     let pats = literals(&res);
-    let pf = lvsmon::logs::prefilter::Prefilter::new(res.iter().map(String::as_str))
-        .expect("build lvsmon's prefilter");
+    let pf = lvsmon::logs::prefilter::Prefilter::new(res.iter().map(String::as_str));
     let dfa = aho_corasick::dfa::DFA::builder()
         .match_kind(aho_corasick::MatchKind::Standard)
         .build(&pats)
