@@ -92,19 +92,16 @@ impl Rfc3339Text {
         put(11, i64::from(d.hour()), 2);
         put(14, i64::from(d.minute()), 2);
         put(17, i64::from(d.second()), 2);
-        let frac = micros.rem_euclid(1_000_000);
-        put(20, frac, 6);
-        for (i, c) in [
-            (4, b'-'),
-            (7, b'-'),
-            (10, b'T'),
-            (13, b':'),
-            (16, b':'),
-            (19, b'.'),
-        ] {
+        for (i, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
             b[1 + i] = c;
         }
-        let end = 1 + if frac == 0 { 19 } else { 26 };
+        let end = match fraction_text(micros) {
+            Some(f) => {
+                b[20..27].copy_from_slice(&f);
+                27
+            }
+            None => 20,
+        };
         b[end] = b'Z';
         b[0] = b'-';
         let start = if d.year() < 0 { 0 } else { 1 };
@@ -118,6 +115,22 @@ impl Rfc3339Text {
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
+}
+
+/// The fraction of a second of `micros` as RFC 3339 text writes it (`.` and six digits), or
+/// `None` for a whole second, which is written without one (`analyze`'s JSON writer, which
+/// keeps a second's text for the times that share it, writes the rest with this).
+pub fn fraction_text(micros: i64) -> Option<[u8; 7]> {
+    let mut v = micros.rem_euclid(1_000_000);
+    if v == 0 {
+        return None;
+    }
+    let mut digits = [b'.', 0, 0, 0, 0, 0, 0];
+    for d in digits[1..].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    Some(digits)
 }
 
 fn ser_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {

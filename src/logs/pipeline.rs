@@ -119,30 +119,6 @@ pub struct Classifier {
     undated: u64,
 }
 
-/// A line as it came: text already checked (`analyze` checks a read's whole chunk at once)
-/// or bytes whose UTF-8 is still to check.
-#[derive(Clone, Copy)]
-enum Piece<'a> {
-    Text(&'a str),
-    Bytes(&'a [u8]),
-}
-
-impl<'a> Piece<'a> {
-    fn frame(self, clock: &YearClock, stamps: &mut Stamps) -> Frame<'a> {
-        match self {
-            Piece::Text(t) => frame_text_with(t, clock, stamps),
-            Piece::Bytes(b) => frame_with(b, clock, stamps),
-        }
-    }
-
-    fn bytes(self) -> &'a [u8] {
-        match self {
-            Piece::Text(t) => t.as_bytes(),
-            Piece::Bytes(b) => b,
-        }
-    }
-}
-
 impl Classifier {
     pub fn new(rules: Arc<Rules>, clock: YearClock, source: &str) -> Classifier {
         Classifier {
@@ -220,40 +196,12 @@ impl Classifier {
         self.wall_time(&f)
     }
 
-    /// The line `f` was framed from (`bytes`, as read), classified on its own.
+    /// Classifies the line `f` was framed from (`bytes`, as read) and reports it, and its
+    /// event if a rule won, to the sink.
     pub fn framed(&mut self, f: &Frame<'_>, bytes: &[u8], cut: bool, sink: &mut impl Sink) {
         let won = self
             .rules
             .winner(&mut self.scratch, f.ident.as_deref(), &f.message);
-        self.emit(won, f, bytes, cut, sink);
-    }
-
-    /// One line, without its newline.
-    pub fn line(&mut self, bytes: &[u8], cut: bool, sink: &mut impl Sink) {
-        self.piece(Piece::Bytes(bytes), cut, sink);
-    }
-
-    /// [`Classifier::line`] of a line already known to be text: `analyze` checks the UTF-8
-    /// of each chunk it reads at once (checked line by line, it was 4.7 % of `analyze`'s
-    /// instructions on bench/logs.sh's file, callgrind).
-    pub fn line_text(&mut self, text: &str, cut: bool, sink: &mut impl Sink) {
-        self.piece(Piece::Text(text), cut, sink);
-    }
-
-    fn piece(&mut self, line: Piece<'_>, cut: bool, sink: &mut impl Sink) {
-        let f = line.frame(&self.clock, &mut self.stamps);
-        self.framed(&f, line.bytes(), cut, sink);
-    }
-
-    /// Reports one line (and its event, if a rule won) to the sink.
-    fn emit(
-        &mut self,
-        won: Option<usize>,
-        f: &Frame<'_>,
-        bytes: &[u8],
-        cut: bool,
-        sink: &mut impl Sink,
-    ) {
         sink.line(cut, won.is_some());
         if let (Some(Time::SinceBoot(us)), None) = (f.time, self.boot) {
             self.boot = clock_set_at(&f.message, us);
@@ -279,5 +227,19 @@ impl Classifier {
             rules: &self.rules,
         };
         sink.event(&ev);
+    }
+
+    /// One line, without its newline.
+    pub fn line(&mut self, bytes: &[u8], cut: bool, sink: &mut impl Sink) {
+        let f = frame_with(bytes, &self.clock, &mut self.stamps);
+        self.framed(&f, bytes, cut, sink);
+    }
+
+    /// [`Classifier::line`] of a line already known to be text: `analyze` checks the UTF-8
+    /// of each chunk it reads at once (checked line by line, it was 4.7 % of `analyze`'s
+    /// instructions on bench/logs.sh's file, callgrind).
+    pub fn line_text(&mut self, text: &str, cut: bool, sink: &mut impl Sink) {
+        let f = frame_text_with(text, &self.clock, &mut self.stamps);
+        self.framed(&f, text.as_bytes(), cut, sink);
     }
 }

@@ -419,7 +419,6 @@ pub fn ones(bits: &[u64]) -> Ones<'_> {
     Ones {
         rest: bits,
         word: 0,
-        base: 0,
         next: 0,
     }
 }
@@ -431,9 +430,7 @@ pub struct Ones<'a> {
     rest: &'a [u64],
     /// The bits of the current word not yet handed out.
     word: u64,
-    /// The index of the current word's first bit.
-    base: usize,
-    /// The index of the next word's first bit.
+    /// The index of the next word's first bit (the current word's is 64 less).
     next: usize,
 }
 
@@ -446,12 +443,11 @@ impl Iterator for Ones<'_> {
             let (&w, rest) = self.rest.split_first()?;
             self.word = w;
             self.rest = rest;
-            self.base = self.next;
             self.next += 64;
         }
         let b = self.word.trailing_zeros() as usize;
         self.word &= self.word - 1;
-        Some(self.base + b)
+        Some(self.next - 64 + b)
     }
 }
 

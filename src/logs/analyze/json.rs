@@ -9,7 +9,7 @@
 //! of the same [`Incident`], with any text in its strings.
 
 use crate::incidents::{Evidence, Incident};
-use crate::logs::event::Rfc3339Text;
+use crate::logs::event::{fraction_text, Rfc3339Text};
 
 /// Appends the incidents array's next element: `first` says whether one was written
 /// before. The array is the value of a field of the top-level object, so its elements are
@@ -50,15 +50,8 @@ impl Times {
         let in_range = jiff::Timestamp::from_microsecond(t).is_ok();
         if in_range && !self.prefix.is_empty() {
             out.extend_from_slice(&self.prefix);
-            let frac = t.rem_euclid(1_000_000);
-            if frac != 0 {
-                let mut digits = [b'.', 0, 0, 0, 0, 0, 0];
-                let mut v = frac;
-                for d in digits[1..].iter_mut().rev() {
-                    *d = b'0' + (v % 10) as u8;
-                    v /= 10;
-                }
-                out.extend_from_slice(&digits);
+            if let Some(f) = fraction_text(t) {
+                out.extend_from_slice(&f);
             }
             out.push(b'Z');
         }

@@ -198,13 +198,9 @@ impl<const N: usize> Table<N> {
             if e.gram != g || lit.len() < N {
                 continue;
             }
-            fn tail<const N: usize>(x: &[u8]) -> &[u8] {
-                x.get(N..).unwrap_or_default()
-            }
-            if rest
-                .get(..lit.len())
-                .is_some_and(|r| bytes_eq(tail::<N>(r), tail::<N>(lit)))
-            {
+            // The whole literal, its first bytes again: a word's compare more, and no
+            // slicing past them to get wrong.
+            if rest.get(..lit.len()).is_some_and(|r| bytes_eq(r, lit)) {
                 found(e.lit as usize);
             }
         }
