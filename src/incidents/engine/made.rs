@@ -20,18 +20,31 @@ pub(super) fn key(
     }
 }
 
-pub(super) fn text<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "a virtual service".to_string(), |v| v.to_string())
+pub(super) fn text(v: Option<VirtualServiceId>) -> String {
+    let mut s = String::with_capacity(32);
+    push_vs(&mut s, v);
+    s
+}
+
+/// The service's text, or "a virtual service" when the line did not name one.
+pub(super) fn push_vs(out: &mut String, v: Option<VirtualServiceId>) {
+    match v {
+        Some(v) => v.push_text(out),
+        None => out.push_str("a virtual service"),
+    }
 }
 
 /// `TCP_CHECK on service … failed` → `TCP_CHECK failed`, `Misc check for … failed …` →
 /// `MISC_CHECK failed`; other wordings as written.
-pub(super) fn checker_of(msg: &str) -> String {
+pub(super) fn push_checker_of(out: &mut String, msg: &str) {
     let mut words = msg.split_whitespace();
     match (words.next(), words.next()) {
-        (Some(w), _) if w.ends_with("_CHECK") => format!("{w} failed"),
-        (Some("Misc"), Some("check")) => "MISC_CHECK failed".to_string(),
-        _ => msg.trim().to_string(),
+        (Some(w), _) if w.ends_with("_CHECK") => {
+            out.push_str(w);
+            out.push_str(" failed");
+        }
+        (Some("Misc"), Some("check")) => out.push_str("MISC_CHECK failed"),
+        _ => out.push_str(msg.trim()),
     }
 }
 
@@ -107,8 +120,8 @@ pub(super) fn finish(k: &Key, o: Open) -> Incident {
         host: Some(k.host.to_string()),
         hosts: Vec::new(),
         iname: k.iname.as_deref().map(str::to_string),
-        virtual_service: k.vs.map(|v| v.to_string()),
-        real_server: k.rs.map(|r| r.to_string()),
+        virtual_service: k.vs.map(|v| v.text()),
+        real_server: k.rs.map(|r| r.text()),
         start: o.start,
         end: o.end,
         count: o.count,
@@ -138,5 +151,27 @@ pub(super) fn id_of(i: &Incident) -> String {
         field(x.as_deref().unwrap_or("\u{0}").as_bytes());
     }
     field(&i.start.to_le_bytes());
-    format!("{:016x}", h.finish())
+    hex16(h.finish())
+}
+
+/// `n` as sixteen lower-case hex digits, as `format!("{n:016x}")` writes it (that took
+/// 545 instructions an incident, callgrind).
+fn hex16(n: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    (0..16)
+        .rev()
+        .map(|i| char::from(HEX[(n >> (4 * i)) as usize & 0xf]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn hex16_writes_what_format_writes(n in any::<u64>()) {
+            prop_assert_eq!(super::hex16(n), format!("{n:016x}"));
+        }
+    }
 }

@@ -543,6 +543,16 @@ proptest! {
     }
 
     #[test]
+    fn the_fast_text_is_the_display_text(id in any_vs(), addr in any_ip(), port in any::<u16>()) {
+        prop_assert_eq!(id.text(), id.to_string());
+        let mut s = String::from("x");
+        id.push_text(&mut s);
+        prop_assert_eq!(s, format!("x{id}"));
+        let rs = RealServerId { addr, port };
+        prop_assert_eq!(rs.text(), rs.to_string());
+    }
+
+    #[test]
     fn virtual_service_labels_round_trip(id in any_vs()) {
         let l = id.labels();
         let [p, a, port, m] = l.as_array();
