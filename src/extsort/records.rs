@@ -27,6 +27,8 @@ pub struct Records {
     arena: Vec<u8>,
     /// Where each record in `arena` starts.
     starts: Vec<usize>,
+    /// The sort's buffer: each start with its key's prefix ([`prefix`]).
+    order: Vec<(u128, usize)>,
     limit: usize,
     runs: RunFile,
     len: u64,
@@ -60,12 +62,24 @@ fn key_at(arena: &[u8], at: usize) -> &[u8] {
     parts(&arena[at..]).0
 }
 
+/// A key's first 16 bytes, zeros after a shorter one, as a number: where two prefixes
+/// differ they order as their keys do (a key that ends first is the smaller, and its zeros
+/// are below the other key's byte there unless that byte is zero too, and then the
+/// prefixes do not differ there); where they are equal, the keys decide.
+fn prefix(key: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    let n = key.len().min(16);
+    b[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(b)
+}
+
 impl Records {
     /// A sorter keeping at most `limit` records (at least one) in memory.
     pub fn new(limit: usize) -> Records {
         Records {
             arena: Vec::new(),
             starts: Vec::new(),
+            order: Vec::new(),
             limit: limit.max(1),
             runs: RunFile::default(),
             len: 0,
@@ -105,11 +119,26 @@ impl Records {
     }
 
     /// Sorts the records in memory by key (the arena stays where it is: only their
-    /// starts move).
+    /// starts move). Each start is sorted with its key's first 16 bytes beside it, so
+    /// most comparisons read no key: reading both keys from the arena at every
+    /// comparison, each far from the last, was a twentieth of `analyze`'s instructions
+    /// (callgrind) and missed the cache.
     fn sort(&mut self) {
         let arena = &self.arena;
-        self.starts
-            .sort_unstable_by(|&a, &b| key_at(arena, a).cmp(key_at(arena, b)));
+        let mut order = std::mem::take(&mut self.order);
+        order.clear();
+        order.extend(
+            self.starts
+                .iter()
+                .map(|&at| (prefix(key_at(arena, at)), at)),
+        );
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| key_at(arena, a.1).cmp(key_at(arena, b.1)))
+        });
+        self.starts.clear();
+        self.starts.extend(order.iter().map(|&(_, at)| at));
+        self.order = order;
     }
 
     /// Writes the records in memory out as a sorted run; the buffers keep their capacity.
@@ -336,6 +365,19 @@ mod tests {
             w.sort();
             w
         });
+    }
+
+    proptest::proptest! {
+        /// Keys from a small alphabet with zeros, of lengths around the prefix's 16 bytes:
+        /// equal prefixes, keys ending in zeros, one key the start of the other.
+        #[test]
+        fn prefixes_then_keys_order_as_keys_do(
+            a in proptest::collection::vec(0u8..3, 0..24),
+            b in proptest::collection::vec(0u8..3, 0..24),
+        ) {
+            let by_prefix = prefix(&a).cmp(&prefix(&b)).then_with(|| a.cmp(&b));
+            proptest::prop_assert_eq!(by_prefix, a.cmp(&b));
+        }
     }
 
     #[test]
