@@ -102,15 +102,33 @@ impl Records {
 
     /// Adds a record: `key` orders it, `payload` comes back with it.
     pub fn push(&mut self, key: &[u8], payload: &[u8]) -> io::Result<()> {
-        let len = |b: &[u8]| {
-            u32::try_from(b.len()).map_err(|_| io::Error::other("a record too large to sort"))
+        self.push_with(
+            |a| a.extend_from_slice(key),
+            |a| a.extend_from_slice(payload),
+        )
+    }
+
+    /// [`Records::push`] of a record its caller encodes in place: `key` then `payload`
+    /// append their bytes to the buffer given (the encoding went to buffers of its own
+    /// and was copied here, a second copy of every incident, 500 bytes each).
+    pub fn push_with(
+        &mut self,
+        key: impl FnOnce(&mut Vec<u8>),
+        payload: impl FnOnce(&mut Vec<u8>),
+    ) -> io::Result<()> {
+        let at = self.arena.len();
+        self.arena.extend_from_slice(&[0; HEAD]);
+        key(&mut self.arena);
+        let k = self.arena.len() - at - HEAD;
+        payload(&mut self.arena);
+        let p = self.arena.len() - at - HEAD - k;
+        let (Ok(k), Ok(p)) = (u32::try_from(k), u32::try_from(p)) else {
+            self.arena.truncate(at);
+            return Err(io::Error::other("a record too large to sort"));
         };
-        let (k, p) = (len(key)?, len(payload)?);
-        self.starts.push(self.arena.len());
-        self.arena.extend_from_slice(&k.to_le_bytes());
-        self.arena.extend_from_slice(&p.to_le_bytes());
-        self.arena.extend_from_slice(key);
-        self.arena.extend_from_slice(payload);
+        self.arena[at..at + 4].copy_from_slice(&k.to_le_bytes());
+        self.arena[at + 4..at + HEAD].copy_from_slice(&p.to_le_bytes());
+        self.starts.push(at);
         self.len += 1;
         if self.starts.len() >= self.limit || self.arena.len() >= MAX_BYTES {
             self.spill()?;

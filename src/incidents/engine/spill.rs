@@ -81,10 +81,7 @@ impl Explained {
 pub struct Store {
     /// Each incident encoded once ([`record`]), sorted as bytes.
     incidents: Records,
-    /// The encoding's buffers, reused.
-    key: Vec<u8>,
-    payload: Vec<u8>,
-    /// MASTER transitions ([`record::encode_transition`]), sorted as bytes too.
+    /// MASTER transitions ([`record::transition_key`]), sorted as bytes too.
     transitions: Records,
     mismatches: ExtSort<Mismatch>,
     seq: u64,
@@ -108,8 +105,6 @@ impl Store {
     pub fn with_limits(incidents: usize, transitions: usize) -> Store {
         Store {
             incidents: Records::new(incidents),
-            key: Vec::new(),
-            payload: Vec::new(),
             transitions: Records::new(transitions),
             mismatches: ExtSort::new(transitions),
             seq: 0,
@@ -127,8 +122,11 @@ impl Store {
         }
         for t in e.transitions.drain(..) {
             self.seq += 1;
-            record::encode_transition(&t, self.seq, &mut self.key, &mut self.payload);
-            self.transitions.push(&self.key, &self.payload)?;
+            let seq = self.seq;
+            self.transitions.push_with(
+                |k| record::transition_key(&t, seq, k),
+                |p| record::transition_payload(&t, p),
+            )?;
         }
         Ok(())
     }
@@ -154,8 +152,10 @@ impl Store {
 
     /// `i` into the incidents' sorter.
     fn push(&mut self, i: &Incident, seq: [u64; 3]) -> io::Result<()> {
-        record::encode(i, seq, &mut self.key, &mut self.payload);
-        self.incidents.push(&self.key, &self.payload)
+        self.incidents.push_with(
+            |k| record::encode_key(i, seq, k),
+            |p| record::encode_payload(i, p),
+        )
     }
 
     /// Items held in memory now, all sorters together (for the test that memory does

@@ -12,7 +12,7 @@
 //! a list is each text behind `01`, ended by `00` (a list before any longer one it
 //! begins, as slices sort).
 //!
-//! MASTER transitions wait for the verdicts the same way ([`encode_transition`]): keyed by
+//! MASTER transitions wait for the verdicts the same way ([`transition_key`]): keyed by
 //! instance, time and arrival.
 
 use super::*;
@@ -59,8 +59,16 @@ fn bad(what: &str) -> io::Error {
 }
 
 /// `i` with sequence `seq` as a key and a payload (the buffers are cleared first).
+#[cfg(test)]
 pub(super) fn encode(i: &Incident, seq: [u64; 3], key: &mut Vec<u8>, payload: &mut Vec<u8>) {
     key.clear();
+    encode_key(i, seq, key);
+    payload.clear();
+    encode_payload(i, payload);
+}
+
+/// `i`'s key with sequence `seq`, appended to `key`.
+pub(super) fn encode_key(i: &Incident, seq: [u64; 3], key: &mut Vec<u8>) {
     key.extend_from_slice(&flip(i.start));
     text(key, i.kind);
     opt(key, i.host.as_deref());
@@ -75,8 +83,10 @@ pub(super) fn encode(i: &Incident, seq: [u64; 3], key: &mut Vec<u8>, payload: &m
     for n in seq {
         key.extend_from_slice(&n.to_be_bytes());
     }
+}
 
-    payload.clear();
+/// `i`'s payload, appended to `payload`.
+pub(super) fn encode_payload(i: &Incident, payload: &mut Vec<u8>) {
     bytes(payload, i.id.as_bytes());
     payload.push(match i.severity {
         Severity::Critical => 0,
@@ -295,6 +305,7 @@ pub(super) fn decode(key: &[u8], payload: &[u8], slot: &mut Slot) -> io::Result<
 /// Transition `t`, the `seq`-th to arrive, as a key that sorts by instance, time, then
 /// arrival (the in-memory verdicts sort each instance's transitions stably by time), and
 /// a payload with the rest.
+#[cfg(test)]
 pub(super) fn encode_transition(
     t: &cross::Transition,
     seq: u64,
@@ -302,10 +313,20 @@ pub(super) fn encode_transition(
     payload: &mut Vec<u8>,
 ) {
     key.clear();
+    transition_key(t, seq, key);
+    payload.clear();
+    transition_payload(t, payload);
+}
+
+/// `t`'s key with sequence `seq`, appended to `key`.
+pub(super) fn transition_key(t: &cross::Transition, seq: u64, key: &mut Vec<u8>) {
     text(key, &t.iname);
     key.extend_from_slice(&flip(t.time));
     key.extend_from_slice(&seq.to_be_bytes());
-    payload.clear();
+}
+
+/// `t`'s payload, appended to `payload`.
+pub(super) fn transition_payload(t: &cross::Transition, payload: &mut Vec<u8>) {
     payload.push(u8::from(t.master));
     bytes(payload, t.host.as_bytes());
     bytes(payload, t.line.as_bytes());

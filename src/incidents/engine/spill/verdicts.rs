@@ -31,7 +31,7 @@ impl Interval {
 }
 
 /// [`Engine::cross_director`] over transitions sorted by instance and time
-/// ([`record::encode_transition`]), handing each verdict to `out` as soon as the ends it
+/// ([`record::transition_key`]), handing each verdict to `out` as soon as the ends it
 /// needs are known.
 pub(super) fn verdicts(
     transitions: &SortedRecords,
