@@ -116,12 +116,12 @@ impl Summary {
         buf.truncate(buf.len() - 2);
         buf.extend_from_slice(b",\n  \"incidents\": [");
         let (mut any, mut failed) = (false, None);
-        let mut times = json::Times::default();
+        let mut memo = json::Memo::default();
         each(&mut |i| {
             if failed.is_some() {
                 return;
             }
-            json::element(&mut buf, !any, i, &mut times);
+            json::element(&mut buf, !any, i, &mut memo);
             any = true;
             if buf.len() >= 1 << 16 {
                 failed = out.write_all(&buf).err();
