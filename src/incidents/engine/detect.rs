@@ -66,12 +66,15 @@ impl Engine {
                 self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, q, summary);
             }
             Read::VrrpMaster => self.vrrp_state(e, true),
-            Read::VrrpHigherPriorityAdvert => {
+            // Only one director's failover is told from its side, naming the peer whose
+            // better advert it heard (`analyze` decides failovers across directors).
+            Read::VrrpHigherPriorityAdvert if self.one_director => {
                 if let (Some(i), Some(p)) = (&e.iname_name, e.peer) {
                     let h = self.at(e);
                     h.better_peer.insert(i.clone(), p.to_string());
                 }
             }
+            Read::VrrpHigherPriorityAdvert => {}
             Read::VrrpBackup => self.vrrp_state(e, false),
             // A MASTER that sends priority 0 resigns (it is stopping).
             Read::VrrpPriorityZeroSent => self.vrrp_state(e, false),
@@ -94,12 +97,12 @@ impl Engine {
                 }
             }
             Read::VrrpScriptFailed => {
-                let why = e.script.map(|s| format!("track script {s} failed"));
-                self.at(e).fault_reason = why;
+                let h = self.at(e);
+                set_reason(&mut h.fault_reason, e.script, "track script ", " failed");
             }
             Read::LinkDown => {
-                let why = e.interface.map(|i| format!("interface {i} down"));
-                self.at(e).fault_reason = why;
+                let h = self.at(e);
+                set_reason(&mut h.fault_reason, e.interface, "interface ", " down");
             }
             Read::VrrpFaultReason => {
                 // `(VI_1): entering FAULT state (interface eth0 down)`, `… due to script x`.
@@ -351,6 +354,21 @@ impl Engine {
             });
         }
     }
+}
+
+/// Why the next FAULT happens: `before`, `name`, `after` ("track script chk failed"), in
+/// the buffer of the last reason (a track script fails every few seconds while it does);
+/// none without a name.
+fn set_reason(reason: &mut Option<String>, name: Option<&str>, before: &str, after: &str) {
+    let Some(name) = name else {
+        *reason = None;
+        return;
+    };
+    let r = reason.get_or_insert_with(String::new);
+    r.clear();
+    r.push_str(before);
+    r.push_str(name);
+    r.push_str(after);
 }
 
 /// Adds `time` to the recent times of a flapping count, keeping only those within `window`
