@@ -11,6 +11,18 @@
 use crate::incidents::{Evidence, Incident};
 use crate::logs::event::{fraction_text, Rfc3339Text};
 
+/// A key: the newline and the indentation, the name, and the comma before it unless it
+/// is the first, made one literal (three copies a key were a tenth of the JSON's
+/// instructions, callgrind).
+macro_rules! field {
+    ($out:expr, $indent:literal, $name:literal, true) => {
+        $out.extend_from_slice(concat!($indent, "\"", $name, "\": ").as_bytes())
+    };
+    ($out:expr, $indent:literal, $name:literal, false) => {
+        $out.extend_from_slice(concat!(",", $indent, "\"", $name, "\": ").as_bytes())
+    };
+}
+
 /// Appends the incidents array's next element: `first` says whether one was written
 /// before. The array is the value of a field of the top-level object, so its elements are
 /// at depth 2 (four spaces), as serde_json's pretty printer puts them.
@@ -92,39 +104,38 @@ pub(super) fn end(out: &mut Vec<u8>, any: bool) {
 
 /// One incident as an object whose fields are at depth 3.
 fn incident(out: &mut Vec<u8>, i: &Incident, memo: &mut Memo) {
-    const F: &[u8] = b"\n      \"";
     out.push(b'{');
-    field(out, F, b"id", true);
+    field!(out, "\n      ", "id", true);
     string(out, &i.id);
-    field(out, F, b"kind", false);
+    field!(out, "\n      ", "kind", false);
     string(out, i.kind);
-    field(out, F, b"severity", false);
+    field!(out, "\n      ", "severity", false);
     string(out, i.severity.as_str());
     if let Some(h) = &i.host {
-        field(out, F, b"host", false);
+        field!(out, "\n      ", "host", false);
         string(out, h);
     }
     if !i.hosts.is_empty() {
-        field(out, F, b"hosts", false);
+        field!(out, "\n      ", "hosts", false);
         array(out, &i.hosts, |out, h| string(out, h));
     }
-    field(out, F, b"iname", false);
+    field!(out, "\n      ", "iname", false);
     opt_string(out, i.iname.as_deref());
-    field(out, F, b"virtual_service", false);
+    field!(out, "\n      ", "virtual_service", false);
     opt_string(out, i.virtual_service.as_deref());
-    field(out, F, b"real_server", false);
+    field!(out, "\n      ", "real_server", false);
     opt_string(out, i.real_server.as_deref());
-    field(out, F, b"start", false);
+    field!(out, "\n      ", "start", false);
     time(out, Some(i.start), memo);
-    field(out, F, b"end", false);
+    field!(out, "\n      ", "end", false);
     time(out, i.end, memo);
-    field(out, F, b"count", false);
+    field!(out, "\n      ", "count", false);
     out.extend_from_slice(itoa::Buffer::new().format(i.count).as_bytes());
-    field(out, F, b"evidence", false);
+    field!(out, "\n      ", "evidence", false);
     array(out, &i.evidence, |out, e| evidence(out, e, memo));
-    field(out, F, b"summary", false);
+    field!(out, "\n      ", "summary", false);
     string(out, &i.summary);
-    field(out, F, b"hint", false);
+    field!(out, "\n      ", "hint", false);
     memo.hint(out, i.hint);
     out.extend_from_slice(b"\n    }");
 }
@@ -150,25 +161,14 @@ fn array<T>(out: &mut Vec<u8>, items: &[T], mut each: impl FnMut(&mut Vec<u8>, &
 
 /// One piece of evidence as an object whose fields are at depth 5.
 fn evidence(out: &mut Vec<u8>, e: &Evidence, memo: &mut Memo) {
-    const F: &[u8] = b"\n          \"";
     out.push(b'{');
-    field(out, F, b"time", true);
+    field!(out, "\n          ", "time", true);
     time(out, e.time, memo);
-    field(out, F, b"host", false);
+    field!(out, "\n          ", "host", false);
     string(out, &e.host);
-    field(out, F, b"line", false);
+    field!(out, "\n          ", "line", false);
     string(out, &e.line);
     out.extend_from_slice(b"\n        }");
-}
-
-/// A key: `indent` is the newline, the indentation and the opening quote.
-fn field(out: &mut Vec<u8>, indent: &[u8], name: &[u8], first: bool) {
-    if !first {
-        out.push(b',');
-    }
-    out.extend_from_slice(indent);
-    out.extend_from_slice(name);
-    out.extend_from_slice(b"\": ");
 }
 
 fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
