@@ -189,6 +189,16 @@ fn the_kernels_clock_line_dates_its_boot() {
 }
 
 proptest::proptest! {
+    /// The pid read by hand is the pid searched and parsed, on texts of digits, brackets,
+    /// colons, signs and letters (ten digits and more overflow or do not fit the fast
+    /// path).
+    #[test]
+    fn pids_read_as_searched_and_parsed(p in "[0-9]{0,12}[\\]:+a ]{0,3}[0-9:]{0,4}") {
+        proptest::prop_assert_eq!(pid_then_colon(&p), pid_then_colon_searched(&p));
+    }
+}
+
+proptest::proptest! {
     /// Lines framed one after another with one cache of stamps frame exactly as each
     /// framed alone: neighbours share a stamp, differ from it by a byte, a fraction, a
     /// padding or a missing space, or are other transports.
