@@ -9,7 +9,7 @@
 //! reuses. The caller's key encoding must order the bytes as it wants the items ordered,
 //! and keys must be unique (ties come back in no particular order).
 
-use super::{At, Run, RunFile, READ_BUF};
+use super::{append_exact, At, Run, RunFile, READ_BUF};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 
@@ -250,13 +250,7 @@ impl Reader<'_> {
         self.rec.resize(HEAD, 0);
         self.r.read_exact(&mut self.rec)?;
         let (k, p) = head(&self.rec);
-        // Read as far as the lengths say, never sized by them up front: damaged lengths
-        // in the temporary file end in an error, not a 4 GiB buffer.
-        let want = k as u64 + p as u64;
-        (&mut self.r).take(want).read_to_end(&mut self.rec)?;
-        if self.rec.len() as u64 != HEAD as u64 + want {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
+        append_exact(&mut self.r, k as u64 + p as u64, &mut self.rec)?;
         Ok(true)
     }
 
@@ -406,9 +400,12 @@ mod tests {
         }
         let s = s.finish().unwrap();
         let f = s.file.as_ref().unwrap();
-        // A payload length of 4 GiB - 1 in the first run's first record.
-        f.write_at(&u32::MAX.to_le_bytes(), 4).unwrap();
-        let r = s.each(&mut |_, _| Ok(()));
-        assert_eq!(r.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        // A payload length of 4 GiB - 1 in the first run's first record (read as far as
+        // it goes), then one of 100,000 bytes, past the file's end (read at once).
+        for len in [u32::MAX, 100_000] {
+            f.write_at(&len.to_le_bytes(), 4).unwrap();
+            let r = s.each(&mut |_, _| Ok(()));
+            assert_eq!(r.unwrap_err().kind(), io::ErrorKind::UnexpectedEof, "{len}");
+        }
     }
 }
