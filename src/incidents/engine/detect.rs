@@ -348,7 +348,7 @@ impl Engine {
             self.transition(Transition {
                 time,
                 host: host.to_string(),
-                iname: iname.to_string(),
+                iname: String::from(&*iname),
                 master: false,
                 line: format!("keepalived {why}"),
             });

@@ -117,7 +117,8 @@ pub(super) fn finish(k: &Key, o: Open) -> Incident {
         id: String::new(),
         kind: k.kind,
         severity: o.severity,
-        host: Some(k.host.to_string()),
+        // `String::from`, not `to_string`: an `Arc<str>`'s goes through `Display`.
+        host: Some(String::from(&*k.host)),
         hosts: Vec::new(),
         iname: k.iname.as_deref().map(str::to_string),
         virtual_service: k.vs.map(|v| v.text()),
