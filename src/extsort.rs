@@ -325,8 +325,8 @@ impl<'a, T: DeserializeOwned + Ord> Merge<'a, T> {
         let mut len = [0; 4];
         r.read_exact(&mut len)?;
         let len = u64::from(u32::from_le_bytes(len));
-        // Read as far as the length says, never sized by it up front: a damaged length in
-        // the temporary file ends in an error, not a 4 GiB buffer.
+        // A damaged length in the temporary file ends in an error, not a 4 GiB buffer
+        // (`append_exact` sizes the buffer by the length only up to 1 MiB).
         rec.clear();
         append_exact(r, len, rec)?;
         let item: T = bincode::deserialize(rec).map_err(io::Error::other)?;
