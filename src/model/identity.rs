@@ -92,12 +92,22 @@ impl Protocol {
     }
 }
 
+impl Protocol {
+    /// The kernel's name ([`Protocol::name`]) written without `write!`.
+    fn write_name(self, out: &mut impl fmt::Write) -> fmt::Result {
+        match self.static_name() {
+            Some(n) => out.write_str(n),
+            None => {
+                out.write_str("IP_")?;
+                out.write_str(itoa::Buffer::new().format(self.0))
+            }
+        }
+    }
+}
+
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.static_name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "IP_{}", self.0),
-        }
+        self.write_name(f)
     }
 }
 
@@ -332,20 +342,7 @@ impl RealServerId {
 
 impl fmt::Display for VirtualServiceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            VirtualServiceId::Inet { proto, addr, port } => {
-                write!(f, "{proto} ")?;
-                f.write_str(IpText::with_port(addr, port).as_str())
-            }
-            VirtualServiceId::Fwmark { mark, family } => {
-                write!(f, "FWM {mark}")?;
-                match family {
-                    FwmFamily::Unknown => Ok(()),
-                    FwmFamily::V4 => f.write_str(" IPv4"),
-                    FwmFamily::V6 => f.write_str(" IPv6"),
-                }
-            }
-        }
+        self.write_text(f)
     }
 }
 
@@ -362,28 +359,8 @@ impl VirtualServiceId {
     /// summary written with `format!` and this type's `Display` took a thousand
     /// instructions (callgrind).
     pub fn push_text(&self, out: &mut String) {
-        match *self {
-            VirtualServiceId::Inet { proto, addr, port } => {
-                match proto.static_name() {
-                    Some(n) => out.push_str(n),
-                    None => {
-                        out.push_str("IP_");
-                        out.push_str(itoa::Buffer::new().format(proto.0));
-                    }
-                }
-                out.push(' ');
-                out.push_str(IpText::with_port(addr, port).as_str());
-            }
-            VirtualServiceId::Fwmark { mark, family } => {
-                out.push_str("FWM ");
-                out.push_str(itoa::Buffer::new().format(mark));
-                out.push_str(match family {
-                    FwmFamily::Unknown => "",
-                    FwmFamily::V4 => " IPv4",
-                    FwmFamily::V6 => " IPv6",
-                });
-            }
-        }
+        // Writing to a `String` cannot fail.
+        let _ = self.write_text(out);
     }
 
     /// [`VirtualServiceId::push_text`] into a string of its own.
@@ -391,6 +368,26 @@ impl VirtualServiceId {
         let mut s = String::with_capacity(32);
         self.push_text(&mut s);
         s
+    }
+
+    /// The text form, piece by piece (no `write!`): `Display` and `push_text` both.
+    fn write_text(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        match *self {
+            VirtualServiceId::Inet { proto, addr, port } => {
+                proto.write_name(out)?;
+                out.write_str(" ")?;
+                out.write_str(IpText::with_port(addr, port).as_str())
+            }
+            VirtualServiceId::Fwmark { mark, family } => {
+                out.write_str("FWM ")?;
+                out.write_str(itoa::Buffer::new().format(mark))?;
+                out.write_str(match family {
+                    FwmFamily::Unknown => "",
+                    FwmFamily::V4 => " IPv4",
+                    FwmFamily::V6 => " IPv6",
+                })
+            }
+        }
     }
 }
 

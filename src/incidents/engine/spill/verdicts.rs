@@ -300,11 +300,7 @@ fn split_brain(
     }
     let mut hosts = vec![names[0].to_string(), names[1].to_string()];
     hosts.sort();
-    // Written piece by piece: half a million of them on ten directors' logs.
-    let mut summary = String::with_capacity(iname.len() + hosts[0].len() + hosts[1].len() + 24);
-    for piece in [iname, " had two masters, ", &hosts[0], " and ", &hosts[1]] {
-        summary.push_str(piece);
-    }
+    let summary = cross::split_brain_summary(iname, [&hosts[0], &hosts[1]]);
     let evidence = [(a, names[0]), (b, names[1])]
         .iter()
         .map(|(x, host)| Evidence {
