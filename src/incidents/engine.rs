@@ -121,8 +121,13 @@ struct Host {
     last_time: i64,
     /// Per instance: the times of its recent state changes.
     changes: HashMap<String, VecDeque<i64>>,
-    /// Per real server: the times it was taken down recently.
+    /// Per real server: the times it was taken down recently. Swept of those not taken
+    /// down for two windows (`detect::sweep_downs`): one entry per real server ever
+    /// taken down grew with the input, not with what is open (ten directors' logs: a
+    /// quarter of a million entries, each down a cache miss into them).
     downs: HashMap<(Option<VirtualServiceId>, RealServerId), VecDeque<i64>>,
+    /// How many [`Host::downs`] held after the last sweep.
+    downs_swept: usize,
     /// Per real server: the checker's last failure, for the reason.
     failures: HashMap<RealServerId, String>,
     /// Per virtual service: the sorry server in use.

@@ -234,9 +234,11 @@ impl Engine {
             micros(self.s.flapping_window),
             self.s.real_server_flapping_cycles,
         );
-        let downs = self.at(e).downs.entry((e.vs, rs)).or_default();
+        let h = self.at(e);
+        let downs = h.downs.entry((e.vs, rs)).or_default();
         push_recent(downs, e.time, window, n);
         let cycles = downs.len();
+        sweep_downs(h, window);
         if cycles >= n {
             let w = self.s.flapping_window;
             let summary = || {
@@ -369,6 +371,20 @@ fn set_reason(reason: &mut Option<String>, name: Option<&str>, before: &str, aft
     r.push_str(before);
     r.push_str(name);
     r.push_str(after);
+}
+
+/// Drops the real servers of `h` not taken down within two flapping windows of its
+/// newest event, once the map has doubled since the last sweep (amortised: a sweep per
+/// as many downs as it keeps). Their times could only count again for a line more than
+/// a window older than the director's newest, and such a line's cycles are not sought.
+fn sweep_downs(h: &mut Host, window: i64) {
+    const LEAST: usize = 1024;
+    if h.downs.len() <= h.downs_swept.saturating_mul(2).max(LEAST) {
+        return;
+    }
+    let since = h.last_time.saturating_sub(window.saturating_mul(2));
+    h.downs.retain(|_, t| t.back().is_some_and(|&t| t >= since));
+    h.downs_swept = h.downs.len();
 }
 
 /// Adds `time` to the recent times of a flapping count, keeping only those within `window`

@@ -661,3 +661,67 @@ fn a_wrong_hint_of_where_a_director_is_is_not_believed() {
     let names: Vec<&str> = e.hosts.iter().map(|h| &*h.name).collect();
     assert_eq!(names, ["lb-a", "lb-b", "lb-c"]);
 }
+
+/// A real server down at `t` seconds after 10:00:00 on lb1, as a syslog line.
+fn removal(t: u32, rs: &str) -> String {
+    format!(
+        "Dec  2 {:02}:{:02}:{:02} lb1 Keepalived_healthcheckers[1]: Removing service [{rs}]:tcp:80 from VS [10.1.0.100]:tcp:80",
+        10 + t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+#[test]
+fn the_downs_counted_for_flapping_follow_the_window_not_the_input() {
+    let mut c = classifier();
+    let mut feed = Feed(Engine::new(Settings::default()).with_history(10));
+    let window = Settings::default().flapping_window as u32;
+    // Five other real servers taken down every second for two hours, each once.
+    let mut most = 0;
+    for t in 0..7200u32 {
+        for k in 0..5 {
+            let n = t * 5 + k;
+            let rs = format!("10.3.{}.{}", n / 250, n % 250);
+            c.line(removal(t, &rs).as_bytes(), false, &mut feed);
+        }
+        most = most.max(feed.0.hosts[0].downs.len());
+    }
+    // Two windows' downs are kept; a sweep waits for the map to double.
+    let kept = 2 * window as usize * 5;
+    assert!(most <= 3 * kept, "{most} entries for {} downs", 7200 * 5);
+    assert!(most >= kept, "{most}: the window's downs were dropped");
+}
+
+#[test]
+fn a_sweep_of_old_downs_keeps_the_ones_inside_the_window() {
+    let mut c = classifier();
+    let mut feed = Feed(Engine::new(Settings::default()));
+    // 10.2.0.12 out at 0 s and 300 s, two thousand others meanwhile (sweeps run), and
+    // out again at 500 s: its third removal in the window.
+    let mut lines = vec![removal(0, "10.2.0.12")];
+    for n in 0..2000u32 {
+        lines.push(removal(
+            1 + n * 150 / 1000,
+            &format!("10.3.{}.{}", n / 250, n % 250),
+        ));
+    }
+    lines.push(removal(300, "10.2.0.12"));
+    for n in 2000..4000u32 {
+        lines.push(removal(
+            301 + (n - 2000) / 10,
+            &format!("10.3.{}.{}", n / 250, n % 250),
+        ));
+    }
+    lines.push(removal(500, "10.2.0.12"));
+    for l in &lines {
+        c.line(l.as_bytes(), false, &mut feed);
+    }
+    let got = feed.0.finish();
+    let flapping: Vec<_> = got
+        .iter()
+        .filter(|i| i.kind == "real_server_flapping")
+        .map(|i| i.real_server.as_deref())
+        .collect();
+    assert_eq!(flapping, [Some("10.2.0.12:80")]);
+}
