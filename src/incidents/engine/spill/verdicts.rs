@@ -32,18 +32,21 @@ impl Interval {
 
 /// [`Engine::cross_director`] over transitions sorted by instance and time
 /// ([`record::transition_key`]), handing each verdict to `out` as soon as the ends it
-/// needs are known.
+/// needs are known. Returns the most intervals it held at once (what its memory follows:
+/// the intervals that overlap, not the transitions).
 pub(super) fn verdicts(
     transitions: &SortedRecords,
     min_overlap: i64,
     s: &Settings,
     out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>,
-) -> io::Result<()> {
+) -> io::Result<usize> {
     let mut t = cross::Transition::default();
     let mut inst: Option<Instance> = None;
     let mut hosts = Hosts::default();
+    let mut most = 0;
     transitions.each(&mut |key, payload| {
         record::decode_transition(key, payload, &mut t)?;
+        most = inst.as_ref().map_or(most, |i| most.max(i.alive.len()));
         let cur = match &mut inst {
             Some(i) if i.iname == t.iname => i,
             _ => {
@@ -65,9 +68,10 @@ pub(super) fn verdicts(
         cur.step(&t, out)
     })?;
     if let Some(done) = inst {
+        most = most.max(done.alive.len());
         done.end(out)?;
     }
-    Ok(())
+    Ok(most)
 }
 
 /// The directors' names, each numbered once for the whole pass.
@@ -154,12 +158,22 @@ impl Instance {
             .retain(|v| !(v.idle() && Some(v.idx) != newest && v.end.is_some_and(|e| e <= now)));
         let idx = self.next;
         self.next += 1;
-        // A failover from the previous interval, once its end is known.
+        // A failover from the previous interval: now when it has ended (usually: the
+        // old master leaves, then the new one takes over), else once it ends. Left to
+        // wait for an end already past, it was decided only when the instance's
+        // transitions ran out, and every interval of the instance stayed alive until
+        // then: hundreds, each walked at every transition (a third of the verdicts'
+        // time on ten directors' logs, and memory that grew with the input).
         let mut waits_prev = false;
+        let mut failover_now = None;
         if let Some(prev) = newest.and_then(|p| self.get_mut(p)) {
             if prev.host != host {
-                prev.failover = Some(idx);
-                waits_prev = true;
+                if prev.end.is_some() {
+                    failover_now = Some(prev.idx);
+                } else {
+                    prev.failover = Some(idx);
+                    waits_prev = true;
+                }
             }
         }
         // A split brain with every interval of another director not ended by now.
@@ -185,7 +199,10 @@ impl Instance {
             self.open.resize_with(h + 1, Vec::new);
         }
         self.open[h].push(idx);
-        Ok(())
+        match failover_now {
+            Some(prev) => self.failover(prev, idx, out),
+            None => Ok(()),
+        }
     }
 
     /// Interval `idx` ended: the verdicts that waited for it are made.
@@ -318,4 +335,59 @@ fn split_brain(
         summary,
         evidence,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The verdicts over `n` handovers of one instance between two directors, the old
+    /// master leaving a second before the new one takes over: the failovers found and
+    /// the most intervals held at once.
+    fn handovers(n: i64) -> (usize, usize) {
+        let mut r = Records::new(64);
+        let mut seq = 0;
+        for i in 0..n {
+            let host = ["lb-a", "lb-b"][(i % 2) as usize];
+            for (dt, master) in [(0, true), (9, false)] {
+                let t = cross::Transition {
+                    time: (i * 10 + dt) * 1_000_000,
+                    host: host.to_string(),
+                    iname: "VI_1".to_string(),
+                    master,
+                    line: format!("{host} line {i}"),
+                };
+                seq += 1;
+                r.push_with(
+                    |k| record::transition_key(&t, seq, k),
+                    |p| record::transition_payload(&t, p),
+                )
+                .unwrap();
+            }
+        }
+        let sorted = r.finish().unwrap();
+        let mut failovers = 0;
+        let most = verdicts(&sorted, 2_000_000, &Settings::default(), &mut |i, _| {
+            failovers += usize::from(i.kind == "vrrp_failover");
+            Ok(())
+        })
+        .unwrap();
+        (failovers, most)
+    }
+
+    #[test]
+    fn intervals_are_held_while_a_verdict_needs_them_not_to_the_end() {
+        let (few, held_few) = handovers(10);
+        let (many, held_many) = handovers(5_000);
+        assert_eq!(
+            (few, many),
+            (9, 4_999),
+            "one failover per handover after the first"
+        );
+        assert!(
+            held_many <= 3,
+            "{held_many} intervals held for 5,000 handovers"
+        );
+        assert_eq!(held_few, held_many);
+    }
 }
