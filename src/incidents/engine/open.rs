@@ -63,7 +63,7 @@ impl Engine {
                 {
                     if new < old {
                         h.deadlines.remove(&(old, o.seq));
-                        h.deadlines.insert((new, o.seq));
+                        h.due(new, o.seq);
                     }
                 }
             }
@@ -77,7 +77,9 @@ impl Engine {
                 fill(&mut first);
                 let k = slot.key();
                 let severity = self.s.severity_of(k.kind);
-                self.opened.push((k.kind, severity.as_str()));
+                if self.counting {
+                    self.opened.push((k.kind, severity.as_str()));
+                }
                 self.seq += 1;
                 let mut o = Open::new(k, time, summary(), first, severity);
                 o.quiet = quiet;
@@ -153,13 +155,19 @@ impl Engine {
     /// [`Engine::close_quiet`] of the director at `h` in [`Engine::hosts`].
     pub(super) fn close_quiet_of(&mut self, h: usize, now: i64) {
         loop {
-            let Some(set) = self.hosts.get_mut(h).map(|h| &mut h.deadlines) else {
+            let Some(host) = self.hosts.get_mut(h) else {
                 return;
             };
+            if host.next_due >= now {
+                return;
+            }
+            let set = &mut host.deadlines;
             let Some(&(due, seq)) = set.first() else {
+                host.next_due = i64::MAX;
                 return;
             };
             if due >= now {
+                host.next_due = due;
                 return;
             }
             set.pop_first();
@@ -171,7 +179,7 @@ impl Engine {
             match self.open.get(&k) {
                 Some(o) if o.seq == seq => {
                     if let Some(d) = o.deadline().filter(|&d| d > due) {
-                        set.insert((d, seq));
+                        host.due(d, seq);
                         self.by_seq.insert(seq, k);
                         continue;
                     }
@@ -206,7 +214,7 @@ impl Engine {
 fn schedule(h: Option<&mut Host>, by_seq: &mut HashMap<u64, Key>, k: &Key, o: &Open) {
     if let Some(d) = o.deadline() {
         if let Some(h) = h {
-            h.deadlines.insert((d, o.seq));
+            h.due(d, o.seq);
         }
         by_seq.insert(o.seq, k.clone());
     }

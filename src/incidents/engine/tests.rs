@@ -725,3 +725,64 @@ fn a_sweep_of_old_downs_keeps_the_ones_inside_the_window() {
         .collect();
     assert_eq!(flapping, [Some("10.2.0.12:80")]);
 }
+
+#[test]
+fn each_fault_takes_the_hint_of_its_own_cause() {
+    let text = syslog(&[
+        (
+            "10:00:00",
+            "VRRP_Script(chk_haproxy) failed (exited with status 1)",
+        ),
+        ("10:00:01", "(VI_1) Entering FAULT STATE"),
+        ("10:00:10", "(VI_1) Entering BACKUP STATE"),
+        (
+            "10:01:00",
+            "(VI_2): entering FAULT state (interface eth1 down)",
+        ),
+        ("10:01:00", "(VI_2) Entering FAULT STATE"),
+        ("10:01:10", "(VI_2) Entering BACKUP STATE"),
+        (
+            "10:02:00",
+            "VRRP_Script(chk_haproxy) failed (exited with status 1)",
+        ),
+        ("10:02:01", "(VI_1) Entering FAULT STATE"),
+    ]);
+    let got = incidents(&[("x", &text)]);
+    let faults: Vec<(&str, &str)> = got
+        .iter()
+        .filter(|i| i.kind == "vrrp_fault")
+        .map(|i| (i.summary.as_str(), i.hint))
+        .collect();
+    let script = hint_for("vrrp_fault", Some("track script chk_haproxy failed"));
+    let link = hint_for("vrrp_fault", Some("interface eth1 down"));
+    assert_ne!(script, link);
+    assert_eq!(
+        faults,
+        [
+            (
+                "VI_1 is in FAULT on lb1 (track script chk_haproxy failed)",
+                script
+            ),
+            ("VI_2 is in FAULT on lb1 (interface eth1 down)", link),
+            (
+                "VI_1 is in FAULT on lb1 (track script chk_haproxy failed)",
+                script
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_engine_nobody_asks_keeps_no_list_of_what_it_opened() {
+    let mut c = classifier();
+    let mut feed = Feed(Engine::new(Settings::default()));
+    for n in 0..500u32 {
+        c.line(
+            removal(n, &format!("10.3.{}.{}", n / 250, n % 250)).as_bytes(),
+            false,
+            &mut feed,
+        );
+    }
+    assert_eq!(feed.0.open.len(), 500);
+    assert!(feed.0.opened.is_empty(), "{}", feed.0.opened.len());
+}
