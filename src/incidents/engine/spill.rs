@@ -168,7 +168,13 @@ impl Store {
     pub fn finish(mut self, mut e: Engine) -> io::Result<Found> {
         e.close_quiet_at_ends();
         self.take(&mut e)?;
-        for (k, o) in std::mem::take(&mut e.open) {
+        // In the order they opened: each open incident's blocks were allocated about when
+        // it opened, beside those of the ones opened then, so this walk reads memory
+        // mostly forward. In the table's order each one was a few cache misses (a
+        // quarter of a million still open at the end of ten directors' logs).
+        let mut open: Vec<(Key, Box<Open>)> = std::mem::take(&mut e.open).into_iter().collect();
+        open.sort_unstable_by_key(|(_, o)| o.seq);
+        for (k, o) in open {
             self.incident(finish(&k, *o))?;
         }
         let min_overlap = micros(e.s.split_brain_min_overlap);
