@@ -115,7 +115,9 @@ impl Open {
 #[derive(Debug, Default, Clone)]
 struct Host {
     name: Name,
-    inames: HashSet<Name>,
+    /// Its instances' names, each shared by every key that names it, and where each is.
+    inames: Vec<Name>,
+    iname_index: HashMap<Name, u32>,
     /// keepalived is running (a start was seen, and no stop after it).
     running: bool,
     last_time: i64,
@@ -218,16 +220,29 @@ impl Host {
         }
     }
 
-    /// The shared copy of an instance's name.
-    fn iname(&mut self, iname: &str) -> Name {
-        if let Some(n) = self.inames.get(iname) {
-            return n.clone();
+    /// Where the shared copy of an instance's name is, made the first time it is seen
+    /// (`None` beyond [`MAX_INAMES`]).
+    fn iname_ix(&mut self, iname: &str) -> Option<u32> {
+        if let Some(&i) = self.iname_index.get(iname) {
+            return Some(i);
         }
+        if self.inames.len() >= MAX_INAMES {
+            return None;
+        }
+        let i = u32::try_from(self.inames.len()).ok()?;
         let n: Name = iname.into();
-        if self.inames.len() < MAX_INAMES {
-            self.inames.insert(n.clone());
+        self.inames.push(n.clone());
+        self.iname_index.insert(n, i);
+        Some(i)
+    }
+
+    /// The shared copy of instance name `iname` at `ix` ([`Host::iname_ix`]), or a copy
+    /// of its own when it has none.
+    fn iname_at(&self, ix: Option<u32>, iname: &str) -> Name {
+        match ix.and_then(|i| self.inames.get(i as usize)) {
+            Some(n) => n.clone(),
+            None => iname.into(),
         }
-        n
     }
 }
 
@@ -390,15 +405,13 @@ impl Engine {
         let prev = h.last_time;
         let time = ev.time.unwrap_or(prev);
         h.last_time = prev.max(time);
-        let host_name = h.name.clone();
-        let iname_name = ev.iname.map(|i| h.iname(i));
+        let iname_ix = ev.iname.and_then(|i| h.iname_ix(i));
         let e = In {
             time,
             prev,
             host,
             hx,
-            host_name,
-            iname_name,
+            iname_ix,
             read: Read::of(ev.kind),
             iname: ev.iname,
             vs: ev.vs,

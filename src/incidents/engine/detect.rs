@@ -12,7 +12,7 @@ impl Engine {
             Read::RealServerDown => self.real_server_down(e),
             Read::RealServerUp => {
                 if let Some(rs) = e.rs {
-                    self.close(&key("real_server_down", e, e.vs, Some(rs)), e);
+                    self.close(&self.key("real_server_down", e, e.vs, Some(rs)), e);
                 }
             }
             Read::CheckFailed => {
@@ -33,15 +33,20 @@ impl Engine {
                         sorry.map_or(String::new(), |s| format!(", sorry server {s} in use"))
                     )
                 };
-                self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, None, summary);
+                self.open_or_repeat(
+                    self.key("virtual_service_down", e, e.vs, None),
+                    e,
+                    None,
+                    summary,
+                );
             }
-            Read::QuorumGained => self.close(&key("virtual_service_down", e, e.vs, None), e),
+            Read::QuorumGained => self.close(&self.key("virtual_service_down", e, e.vs, None), e),
             Read::SorryServerOn => {
                 if let (Some(v), Some(r)) = (e.vs, e.rs) {
                     self.at(e).sorry.insert(v, r);
-                    if let Some(o) = self
-                        .open
-                        .get_mut(&key("virtual_service_down", e, e.vs, None))
+                    if let Some(o) =
+                        self.open
+                            .get_mut(&self.key("virtual_service_down", e, e.vs, None))
                     {
                         if !o.summary.contains("sorry server") {
                             o.summary.push_str(&format!(", sorry server {r} in use"));
@@ -63,15 +68,20 @@ impl Engine {
                     )
                 };
                 let q = Some(self.s.quiet_window);
-                self.open_or_repeat(key("virtual_service_down", e, e.vs, None), e, q, summary);
+                self.open_or_repeat(
+                    self.key("virtual_service_down", e, e.vs, None),
+                    e,
+                    q,
+                    summary,
+                );
             }
             Read::VrrpMaster => self.vrrp_state(e, true),
             // Only one director's failover is told from its side, naming the peer whose
             // better advert it heard (`analyze` decides failovers across directors).
             Read::VrrpHigherPriorityAdvert if self.one_director => {
-                if let (Some(i), Some(p)) = (&e.iname_name, e.peer) {
+                if let (Some(i), Some(p)) = (self.iname_of(e), e.peer) {
                     let h = self.at(e);
-                    h.better_peer.insert(i.clone(), p.to_string());
+                    h.better_peer.insert(i, p.to_string());
                 }
             }
             Read::VrrpHigherPriorityAdvert => {}
@@ -100,7 +110,7 @@ impl Engine {
                     }
                     s
                 };
-                let k = key("vrrp_fault", e, None, None);
+                let k = self.key("vrrp_fault", e, None, None);
                 self.open_or_repeat(k.clone(), e, None, summary);
                 if let Some(o) = self.open.get_mut(&k) {
                     o.hint = hint;
@@ -136,7 +146,7 @@ impl Engine {
                     )
                 };
                 let q = Some(self.s.quiet_window);
-                self.open_or_repeat(key("vrrp_auth_mismatch", e, None, None), e, q, summary);
+                self.open_or_repeat(self.key("vrrp_auth_mismatch", e, None, None), e, q, summary);
             }
             Read::VrrpVipMismatch
             | Read::VrrpVridConflict
@@ -150,7 +160,12 @@ impl Engine {
                 };
                 let summary = || format!("{} on {}: {what}", e.iname.unwrap_or("VRRP"), e.host);
                 let q = Some(self.s.quiet_window);
-                self.open_or_repeat(key("vrrp_config_mismatch", e, None, None), e, q, summary);
+                self.open_or_repeat(
+                    self.key("vrrp_config_mismatch", e, None, None),
+                    e,
+                    q,
+                    summary,
+                );
             }
             Read::KeepalivedStarted => {
                 let h = self.at(e);
@@ -169,7 +184,7 @@ impl Engine {
                             e.host
                         )
                     };
-                    self.instant(key("keepalived_crash", e, None, None), e, summary);
+                    self.instant(self.key("keepalived_crash", e, None, None), e, summary);
                 }
             }
             Read::KeepalivedStopped => {
@@ -186,7 +201,7 @@ impl Engine {
                     )
                 };
                 // The two lines of one death are one incident.
-                let k = key("keepalived_crash", e, None, None);
+                let k = self.key("keepalived_crash", e, None, None);
                 match self.open.get_mut(&k) {
                     Some(o) if o.last == e.time => {
                         push_evidence(o, e.evidence(), self.s.evidence_lines)
@@ -197,17 +212,27 @@ impl Engine {
             Read::KeepalivedConfigError => {
                 let summary = || format!("keepalived on {} rejected its configuration", e.host);
                 let q = Some(self.s.quiet_window);
-                self.open_or_repeat(key("keepalived_config_error", e, None, None), e, q, summary);
+                self.open_or_repeat(
+                    self.key("keepalived_config_error", e, None, None),
+                    e,
+                    q,
+                    summary,
+                );
             }
             Read::ConntrackTableFull => {
                 let summary = || format!("the conntrack table of {} is full", e.host);
                 let q = Some(self.s.quiet_window);
-                self.open_or_repeat(key("conntrack_table_full", e, None, None), e, q, summary);
+                self.open_or_repeat(
+                    self.key("conntrack_table_full", e, None, None),
+                    e,
+                    q,
+                    summary,
+                );
             }
             Read::IpvsSyncError => {
                 let summary = || format!("IPVS connection sync fails on {}", e.host);
                 let q = Some(self.s.quiet_window);
-                self.open_or_repeat(key("ipvs_sync_errors", e, None, None), e, q, summary);
+                self.open_or_repeat(self.key("ipvs_sync_errors", e, None, None), e, q, summary);
             }
         }
     }
@@ -236,7 +261,12 @@ impl Engine {
             }
             s
         };
-        self.open_or_repeat(key("real_server_down", e, e.vs, Some(rs)), e, None, summary);
+        self.open_or_repeat(
+            self.key("real_server_down", e, e.vs, Some(rs)),
+            e,
+            None,
+            summary,
+        );
         if let (Some(f), Some(slot)) = (failure, self.at(e).failures.get_mut(&rs)) {
             *slot = f;
         }
@@ -261,7 +291,7 @@ impl Engine {
             };
             let q = Some(w);
             self.open_or_repeat(
-                key("real_server_flapping", e, e.vs, Some(rs)),
+                self.key("real_server_flapping", e, e.vs, Some(rs)),
                 e,
                 q,
                 summary,
@@ -276,11 +306,11 @@ impl Engine {
         // Only entering another state ends a FAULT: the "sent 0 priority" that follows
         // "Entering FAULT STATE" is the resignation of a MASTER going to FAULT.
         if matches!(e.read, Some(Read::VrrpMaster | Read::VrrpBackup)) {
-            self.close(&key("vrrp_fault", e, None, None), e);
+            self.close(&self.key("vrrp_fault", e, None, None), e);
         }
         let h = self.at(e);
         let was_master = if master {
-            let name = e.iname_name.clone().unwrap_or_else(|| iname.into());
+            let name = h.iname_at(e.iname_ix, iname);
             !h.masters.insert(name)
         } else {
             h.masters.remove(iname)
@@ -317,14 +347,14 @@ impl Engine {
             let w = self.s.flapping_window;
             let summary = || format!("{iname} changed state {count} times in {w} s on {}", e.host);
             let q = Some(w);
-            self.open_or_repeat(key("vrrp_flapping", e, None, None), e, q, summary);
+            self.open_or_repeat(self.key("vrrp_flapping", e, None, None), e, q, summary);
         }
     }
 
     /// One director's side of a failover (`serve`): it took MASTER from a standby state, or
     /// it left MASTER (for the director whose better advert it heard, when one was).
     fn local_failover(&mut self, e: &In<'_>, iname: &str, master: bool, was_master: bool) {
-        let Some(name) = e.iname_name.clone() else {
+        let Some(name) = self.iname_of(e) else {
             return;
         };
         let h = self.at(e);
@@ -347,7 +377,7 @@ impl Engine {
             },
             _ => return,
         };
-        self.instant(key("vrrp_failover", e, None, None), e, || summary);
+        self.instant(self.key("vrrp_failover", e, None, None), e, || summary);
     }
 
     /// Every instance MASTER on `host` leaves it (keepalived stopped, or died unseen: then

@@ -4,19 +4,29 @@
 
 use super::*;
 
-/// The key of an incident of `kind` for event `e`.
-pub(super) fn key(
-    kind: &'static str,
-    e: &In<'_>,
-    vs: Option<VirtualServiceId>,
-    rs: Option<RealServerId>,
-) -> Key {
-    Key {
-        kind,
-        host: e.host_name.clone(),
-        iname: e.iname_name.clone(),
-        vs,
-        rs,
+impl Engine {
+    /// The key of an incident of `kind` for event `e`, its names shared with its
+    /// director's.
+    pub(super) fn key(
+        &self,
+        kind: &'static str,
+        e: &In<'_>,
+        vs: Option<VirtualServiceId>,
+        rs: Option<RealServerId>,
+    ) -> Key {
+        let h = &self.hosts[e.hx];
+        Key {
+            kind,
+            host: h.name.clone(),
+            iname: e.iname.map(|i| h.iname_at(e.iname_ix, i)),
+            vs,
+            rs,
+        }
+    }
+
+    /// The shared copy of event `e`'s instance name, if it names one.
+    pub(super) fn iname_of(&self, e: &In<'_>) -> Option<Name> {
+        e.iname.map(|i| self.hosts[e.hx].iname_at(e.iname_ix, i))
     }
 }
 

@@ -607,7 +607,7 @@ fn an_event_of_a_kind_no_detector_reads_only_moves_the_clock() {
     let rs: RealServerId = "10.1.0.12:80".parse().unwrap();
     // A sorry server in use, for the kinds that would take it away.
     e.host(&host).sorry.insert(vs, rs);
-    let mut inames: Vec<Name> = e.host(&host).inames.iter().cloned().collect();
+    let mut inames: Vec<Name> = e.host(&host).inames.clone();
     inames.sort();
     assert!(inames.len() >= 2, "{inames:?}");
     let mut kinds: Vec<&str> = rules.rules().iter().map(|r| r.kind.as_str()).collect();
@@ -785,4 +785,39 @@ fn an_engine_nobody_asks_keeps_no_list_of_what_it_opened() {
     }
     assert_eq!(feed.0.open.len(), 500);
     assert!(feed.0.opened.is_empty(), "{}", feed.0.opened.len());
+}
+
+#[test]
+fn keys_share_their_directors_names_up_to_the_bound() {
+    let mut c = classifier();
+    let mut feed = Feed(Engine::new(Settings::default()));
+    let fault =
+        |i: usize| format!("Dec  2 10:00:00 lb1 Keepalived_vrrp[1]: (VI_{i}) Entering FAULT STATE");
+    let auth = "Dec  2 10:00:01 lb1 Keepalived_vrrp[1]: (VI_0) received an invalid passwd!";
+    for l in [fault(0), auth.to_string()] {
+        c.line(l.as_bytes(), false, &mut feed);
+    }
+    let e = &feed.0;
+    let h = &e.hosts[0];
+    let keys: Vec<&Key> = e.open.keys().collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for k in &keys {
+        assert!(Arc::ptr_eq(&k.host, &h.name), "{k:?}");
+        let iname = k.iname.as_ref().expect("an instance");
+        assert!(Arc::ptr_eq(iname, &h.inames[0]), "{k:?}");
+    }
+    // Beyond the bound, instances still open their incidents, each key with its own copy.
+    for i in 1..MAX_INAMES + 10 {
+        c.line(fault(i).as_bytes(), false, &mut feed);
+    }
+    let e = &feed.0;
+    assert_eq!(e.hosts[0].inames.len(), MAX_INAMES);
+    assert_eq!(e.hosts[0].iname_index.len(), MAX_INAMES);
+    let last = format!("VI_{}", MAX_INAMES + 9);
+    let k = e
+        .open
+        .keys()
+        .find(|k| k.iname.as_deref() == Some(last.as_str()))
+        .expect("the last instance's FAULT is open");
+    assert_eq!(k.kind, "vrrp_fault");
 }
