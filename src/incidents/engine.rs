@@ -179,6 +179,7 @@ pub struct Engine {
     /// ([`Engine::seen_counting`]): `analyze` never takes them, and the list grew with
     /// every incident opened (half a million on ten directors' logs).
     opened: Vec<(&'static str, &'static str)>,
+    /// Set while [`Engine::seen_counting`] or [`Engine::observe_counting`] runs.
     counting: bool,
     /// The key of each incident in a director's [`Host::deadlines`].
     by_seq: HashMap<u64, Key>,
