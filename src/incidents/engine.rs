@@ -136,8 +136,6 @@ struct Host {
     sorry: HashMap<VirtualServiceId, RealServerId>,
     /// Why an instance went to FAULT (a track script, a link), last seen.
     fault_reason: Option<String>,
-    /// The last reason a FAULT had, and its hint ([`Host::fault_hint`]).
-    fault_hint: Option<(Option<String>, &'static str)>,
     /// Instances MASTER now (a director can be MASTER of dozens: looked up at every state
     /// change, where a list was scanned name by name).
     masters: std::collections::BTreeSet<Name>,
@@ -207,18 +205,6 @@ impl Host {
     fn due(&mut self, deadline: i64, seq: u64) {
         self.deadlines.insert((deadline, seq));
         self.next_due = self.next_due.min(deadline);
-    }
-
-    /// [`hint_for`] a FAULT for `reason`, the last one's when the reason is the same.
-    fn fault_hint(&mut self, reason: Option<&str>) -> &'static str {
-        match &self.fault_hint {
-            Some((last, hint)) if last.as_deref() == reason => hint,
-            _ => {
-                let hint = hint_for("vrrp_fault", reason);
-                self.fault_hint = Some((reason.map(str::to_string), hint));
-                hint
-            }
-        }
     }
 
     /// Where the shared copy of an instance's name is, made the first time it is seen

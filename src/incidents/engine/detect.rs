@@ -90,14 +90,11 @@ impl Engine {
             Read::VrrpPriorityZeroSent => self.vrrp_state(e, false),
             Read::VrrpFault => {
                 self.vrrp_state(e, false);
-                // The reason is lent to the summary (moved out and back), and its hint is
-                // the last one's when the reason is (a track script fails the same way
-                // each time): copying the reason and finding its hint, lower-casing it
-                // and searching it for every cause's words, at every FAULT were a third
-                // of what a FAULT cost (time-stamp counter, ten directors' logs).
-                let h = self.at(e);
-                let reason = h.fault_reason.take();
-                let hint = h.fault_hint(reason.as_deref());
+                // The reason is lent to the summary (moved out and back): copying it, and
+                // lower-casing a copy to find its hint, at every FAULT were a third of what
+                // a FAULT cost (time-stamp counter, ten directors' logs).
+                let reason = self.at(e).fault_reason.take();
+                let hint = hint_for("vrrp_fault", reason.as_deref());
                 let summary = || {
                     let mut s = String::with_capacity(64);
                     s.push_str(e.iname.unwrap_or("an instance"));
