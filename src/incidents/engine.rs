@@ -169,7 +169,7 @@ pub struct Engine {
     /// Boxed: an open incident is large, and a hash table keeps a quarter to a half of its
     /// slots empty (tens of thousands of real servers out made the table two thirds of
     /// `analyze`'s memory, massif).
-    open: HashMap<Key, Box<Open>>,
+    open: table::OpenTable,
     done: VecDeque<Incident>,
     /// Closed incidents kept (`None`: all, as `analyze` wants).
     history: Option<usize>,
@@ -237,7 +237,7 @@ impl Engine {
     pub fn new(s: Settings) -> Engine {
         Engine {
             s,
-            open: HashMap::default(),
+            open: table::OpenTable::default(),
             done: VecDeque::new(),
             history: None,
             opened: Vec::new(),
@@ -528,6 +528,7 @@ mod reads;
 mod saved;
 mod snapshot;
 mod spill;
+mod table;
 
 pub use saved::Saved;
 pub use spill::{Found, Store};

@@ -39,7 +39,7 @@ impl Engine {
             .open
             .iter()
             .map(|(k, o)| {
-                let inc = finish(k, (**o).clone());
+                let inc = finish(k, o.clone());
                 Saved {
                     kind: k.kind.to_string(),
                     host: k.host.to_string(),
