@@ -166,9 +166,7 @@ struct Host {
 #[derive(Debug, Clone)]
 pub struct Engine {
     s: Settings,
-    /// Boxed: an open incident is large, and a hash table keeps a quarter to a half of its
-    /// slots empty (tens of thousands of real servers out made the table two thirds of
-    /// `analyze`'s memory, massif).
+    /// What is open, by key ([`table::OpenTable`]).
     open: table::OpenTable,
     done: VecDeque<Incident>,
     /// Closed incidents kept (`None`: all, as `analyze` wants).
@@ -489,7 +487,7 @@ impl Engine {
         out.extend(
             std::mem::take(&mut self.open)
                 .into_iter()
-                .map(|(k, o)| finish(&k, *o)),
+                .map(|(k, o)| finish(&k, o)),
         );
         let cross = self.cross_director();
         out.extend(cross);

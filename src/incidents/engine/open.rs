@@ -44,7 +44,7 @@ impl Engine {
         summary: impl FnOnce() -> String,
         fill: impl FnOnce(&mut Evidence),
     ) {
-        use std::collections::hash_map::Entry;
+        use indexmap::map::Entry;
         self.version += 1;
         let keep = self.s.evidence_lines;
         match self.open.entry(k) {
@@ -85,7 +85,7 @@ impl Engine {
                 o.quiet = quiet;
                 o.seq = self.seq;
                 schedule(self.hosts.get_mut(hx), &mut self.by_seq, k, &o);
-                slot.insert(Box::new(o));
+                slot.insert(o);
             }
         }
     }
@@ -94,7 +94,7 @@ impl Engine {
     pub(super) fn insert_open(&mut self, k: Key, o: Open) {
         let hx = self.host_at(&k.host);
         schedule(self.hosts.get_mut(hx), &mut self.by_seq, &k, &o);
-        self.open.insert(k, Box::new(o));
+        self.open.insert(k, o);
     }
 
     /// A zero-length incident (a crash, a failover).
@@ -119,7 +119,7 @@ impl Engine {
             o.end = Some(time);
             let keep = self.s.evidence_lines;
             push_evidence(&mut o, evidence(), keep);
-            self.closed(finish(k, *o));
+            self.closed(finish(k, o));
         }
     }
 
@@ -136,7 +136,7 @@ impl Engine {
             match self.open.get(&k).map(|o| o.quiet.is_some()) {
                 Some(true) => {
                     if let Some(o) = self.open.remove(&k) {
-                        self.close_quietly(&k, *o);
+                        self.close_quietly(&k, o);
                     }
                 }
                 Some(false) => self.close(&k, e),
@@ -187,7 +187,7 @@ impl Engine {
                 _ => continue,
             }
             if let Some(o) = self.open.remove(&k) {
-                self.close_quietly(&k, *o);
+                self.close_quietly(&k, o);
             }
         }
     }

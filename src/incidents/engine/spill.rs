@@ -172,10 +172,10 @@ impl Store {
         // it opened, beside those of the ones opened then, so this walk reads memory
         // mostly forward. In the table's order each one was a few cache misses (a
         // quarter of a million still open at the end of ten directors' logs).
-        let mut open: Vec<(Key, Box<Open>)> = std::mem::take(&mut e.open).into_iter().collect();
+        let mut open: Vec<(Key, Open)> = std::mem::take(&mut e.open).into_iter().collect();
         open.sort_unstable_by_key(|(_, o)| o.seq);
         for (k, o) in open {
-            self.incident(finish(&k, *o))?;
+            self.incident(finish(&k, o))?;
         }
         let min_overlap = micros(e.s.split_brain_min_overlap);
         let transitions = std::mem::replace(&mut self.transitions, Records::new(1)).finish()?;

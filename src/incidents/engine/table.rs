@@ -6,20 +6,30 @@
 //! adverts) are a handful, looked up by most events (every MASTER and BACKUP closes a
 //! FAULT, every "no destination" repeats a service down), and kept apart they stay in
 //! cache.
+//!
+//! Each part is an [`indexmap::IndexMap`]: the incidents themselves lie side by side in
+//! one vector, appended as they open, and the hash table holds only their places. An
+//! incident opening writes at the end of the vector, which is in cache, not into a
+//! random slot of a table of 96-byte keys plus a box of its own: on ten directors' logs
+//! that write, the table's growth (which moves every key again) and the box were half
+//! of what a real server taken out cost (time-stamp counter). Dense, the incidents need
+//! no box to spare a hash table's empty slots.
 
-use super::{HashMap, Key, Open};
-use std::collections::hash_map::Entry;
+use super::{Key, Open};
+use indexmap::map::Entry;
+
+type Map = indexmap::IndexMap<Key, Open, foldhash::fast::RandomState>;
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct OpenTable {
     /// Keys naming a real server.
-    real_servers: HashMap<Key, Box<Open>>,
+    real_servers: Map,
     /// Every other key.
-    rest: HashMap<Key, Box<Open>>,
+    rest: Map,
 }
 
 impl OpenTable {
-    fn part(&self, k: &Key) -> &HashMap<Key, Box<Open>> {
+    fn part(&self, k: &Key) -> &Map {
         if k.rs.is_some() {
             &self.real_servers
         } else {
@@ -27,7 +37,7 @@ impl OpenTable {
         }
     }
 
-    fn part_mut(&mut self, k: &Key) -> &mut HashMap<Key, Box<Open>> {
+    fn part_mut(&mut self, k: &Key) -> &mut Map {
         if k.rs.is_some() {
             &mut self.real_servers
         } else {
@@ -39,27 +49,29 @@ impl OpenTable {
         self.real_servers.len() + self.rest.len()
     }
 
-    pub(super) fn entry(&mut self, k: Key) -> Entry<'_, Key, Box<Open>> {
+    pub(super) fn entry(&mut self, k: Key) -> Entry<'_, Key, Open> {
         self.part_mut(&k).entry(k)
     }
 
     pub(super) fn get(&self, k: &Key) -> Option<&Open> {
-        self.part(k).get(k).map(|o| &**o)
+        self.part(k).get(k)
     }
 
     pub(super) fn get_mut(&mut self, k: &Key) -> Option<&mut Open> {
-        self.part_mut(k).get_mut(k).map(|o| &mut **o)
+        self.part_mut(k).get_mut(k)
     }
 
     pub(super) fn contains_key(&self, k: &Key) -> bool {
         self.part(k).contains_key(k)
     }
 
-    pub(super) fn remove(&mut self, k: &Key) -> Option<Box<Open>> {
-        self.part_mut(k).remove(k)
+    /// Takes `k`'s incident out (the last one takes its place: order is not kept, and
+    /// nothing reads it).
+    pub(super) fn remove(&mut self, k: &Key) -> Option<Open> {
+        self.part_mut(k).swap_remove(k)
     }
 
-    pub(super) fn insert(&mut self, k: Key, o: Box<Open>) {
+    pub(super) fn insert(&mut self, k: Key, o: Open) {
         self.part_mut(&k).insert(k, o);
     }
 
@@ -68,19 +80,14 @@ impl OpenTable {
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = (&Key, &Open)> {
-        self.real_servers
-            .iter()
-            .chain(self.rest.iter())
-            .map(|(k, o)| (k, &**o))
+        self.real_servers.iter().chain(self.rest.iter())
     }
 }
 
 impl IntoIterator for OpenTable {
-    type Item = (Key, Box<Open>);
-    type IntoIter = std::iter::Chain<
-        std::collections::hash_map::IntoIter<Key, Box<Open>>,
-        std::collections::hash_map::IntoIter<Key, Box<Open>>,
-    >;
+    type Item = (Key, Open);
+    type IntoIter =
+        std::iter::Chain<indexmap::map::IntoIter<Key, Open>, indexmap::map::IntoIter<Key, Open>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.real_servers.into_iter().chain(self.rest)
