@@ -42,6 +42,13 @@ fn micros(seconds: u64) -> i64 {
     i64::try_from(seconds).unwrap_or(i64::MAX / 2_000_000) * 1_000_000
 }
 
+/// The recent times of a flapping count, oldest first ([`detect::push_recent`]): as many
+/// as the threshold, held inline up to four (the defaults are three and four). A list
+/// of its own per real server was an allocation at each first down and, for the sweep
+/// of old downs, a cache miss per real server (a third of what a real server taken out
+/// cost on ten directors' logs, time-stamp counter).
+type Recent = smallvec::SmallVec<[i64; 4]>;
+
 /// What identifies one open incident.
 // The hand-written equality is the derived one, only quicker (names that are one are
 // equal), so the derived hash, which reads the text, agrees with it.
@@ -122,12 +129,12 @@ struct Host {
     running: bool,
     last_time: i64,
     /// Per instance: the times of its recent state changes.
-    changes: HashMap<String, VecDeque<i64>>,
+    changes: HashMap<String, Recent>,
     /// Per real server: the times it was taken down recently. Swept of those not taken
     /// down for two windows (`detect::sweep_downs`): one entry per real server ever
     /// taken down grew with the input, not with what is open (ten directors' logs: a
     /// quarter of a million entries, each down a cache miss into them).
-    downs: HashMap<(Option<VirtualServiceId>, RealServerId), VecDeque<i64>>,
+    downs: HashMap<(Option<VirtualServiceId>, RealServerId), Recent>,
     /// How many [`Host::downs`] held after the last sweep.
     downs_swept: usize,
     /// Per real server: the checker's last failure, for the reason.

@@ -333,7 +333,7 @@ impl Engine {
         let h = self.at(e);
         // Looked up before an entry is made: the name is copied only the first time.
         if !h.changes.contains_key(iname) {
-            h.changes.insert(iname.to_string(), VecDeque::new());
+            h.changes.insert(iname.to_string(), Recent::new());
         }
         let Some(changes) = h.changes.get_mut(iname) else {
             return;
@@ -421,17 +421,54 @@ fn sweep_downs(h: &mut Host, window: i64) {
         return;
     }
     let since = h.last_time.saturating_sub(window.saturating_mul(2));
-    h.downs.retain(|_, t| t.back().is_some_and(|&t| t >= since));
+    h.downs.retain(|_, t| t.last().is_some_and(|&t| t >= since));
     h.downs_swept = h.downs.len();
 }
 
 /// Adds `time` to the recent times of a flapping count, keeping only those within `window`
 /// and at most the newest `n`: "n or more within the window" needs no more, and a burst of
 /// lines with one timestamp (a replayed log, a storm) must not grow the list without end
-/// (it grew by a byte per line under `serve`, heaptrack).
-fn push_recent(times: &mut std::collections::VecDeque<i64>, time: i64, window: i64, n: usize) {
-    times.push_back(time);
-    while times.front().is_some_and(|&t| t < time - window) || times.len() > n.max(1) {
-        times.pop_front();
+/// (it grew by a byte per line under `serve`, heaptrack). The oldest go while one is out
+/// of the window or there are more than `n` (a line out of order may leave an older time
+/// behind a newer one, as before).
+pub(super) fn push_recent(times: &mut Recent, time: i64, window: i64, n: usize) {
+    times.push(time);
+    let keep = n.max(1);
+    let len = times.len();
+    let old = times
+        .iter()
+        .enumerate()
+        .take_while(|&(i, &t)| t < time - window || len - i > keep)
+        .count();
+    times.drain(..old);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The inline list keeps what the list of its own kept, times out of order
+        /// included: the oldest popped while one is out of the window or there are too
+        /// many.
+        #[test]
+        fn recent_times_keep_what_a_queue_kept(
+            times in proptest::collection::vec(0i64..50, 1..40),
+            window in 0i64..20,
+            n in 0usize..7,
+        ) {
+            let mut inline = Recent::new();
+            let mut queue = VecDeque::new();
+            for &t in &times {
+                push_recent(&mut inline, t, window, n);
+                queue.push_back(t);
+                while queue.front().is_some_and(|&f| f < t - window) || queue.len() > n.max(1) {
+                    queue.pop_front();
+                }
+                let want: Vec<i64> = queue.iter().copied().collect();
+                prop_assert_eq!(inline.as_slice(), want.as_slice());
+            }
+        }
     }
 }
