@@ -1,6 +1,8 @@
 //! The verdicts across directors as a stream: [`Engine::cross_director`]'s failovers and
 //! split brains from MASTER transitions sorted by instance and time, each made as soon as
-//! the end it needs is known, holding only the intervals a verdict may still need.
+//! the end it needs is known, holding only the intervals a verdict may still need. The
+//! mismatches, sorted by instance and start too, are read in step with the transitions,
+//! so a split brain leaves already explained ([`cross::explain_split_brains`]).
 
 use super::*;
 
@@ -32,17 +34,19 @@ impl Interval {
 
 /// [`Engine::cross_director`] over transitions sorted by instance and time
 /// ([`record::transition_key`]), handing each verdict to `out` as soon as the ends it
-/// needs are known. Returns the most intervals it held at once (what its memory follows:
-/// the intervals that overlap, not the transitions).
+/// needs are known. Returns the most it held at once (what its memory follows: the
+/// intervals and mismatches that overlap, not the transitions).
 pub(super) fn verdicts(
     transitions: &SortedRecords,
+    mismatches: &Sorted<Mismatch>,
     min_overlap: i64,
     s: &Settings,
     out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>,
-) -> io::Result<usize> {
+) -> io::Result<Held> {
     let mut t = cross::Transition::default();
     let mut inst: Option<Instance> = None;
     let mut hosts = Hosts::default();
+    let mut why = Why::new(mismatches)?;
     let mut most = 0;
     transitions.each(&mut |key, payload| {
         record::decode_transition(key, payload, &mut t)?;
@@ -51,8 +55,9 @@ pub(super) fn verdicts(
             Some(i) if i.iname == t.iname => i,
             _ => {
                 if let Some(done) = inst.take() {
-                    hosts = done.end(out)?;
+                    hosts = done.end(&mut why, out)?;
                 }
+                why.clear();
                 inst.insert(Instance {
                     iname: t.iname.clone(),
                     min_overlap,
@@ -62,16 +67,152 @@ pub(super) fn verdicts(
                     open: Vec::new(),
                     next: 0,
                     hosts: std::mem::take(&mut hosts),
+                    last: None,
                 })
             }
         };
-        cur.step(&t, out)
+        why.read(&cur.iname, t.time)?;
+        cur.step(&t, &mut why, out)
     })?;
     if let Some(done) = inst {
         most = most.max(done.alive.len());
-        done.end(out)?;
+        done.end(&mut why, out)?;
     }
-    Ok(most)
+    Ok(Held {
+        intervals: most,
+        mismatches: why.most,
+    })
+}
+
+/// The most [`verdicts`] held at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Held {
+    pub(super) intervals: usize,
+    pub(super) mismatches: usize,
+}
+
+/// The mismatches of the instance being decided, read in step with its transitions: a
+/// split brain decided at a transition ends by then, so every mismatch that can explain
+/// it has begun by then and is held ([`Why::read`]); only those that may still meet a
+/// split brain to come are kept. (Before, the split brains went through a sorter of their
+/// own to meet the mismatches, and their explanations through another to meet them
+/// again: a tenth of `analyze` on ten directors' logs, where half the incidents are
+/// split brains, perf.)
+struct Why<'m> {
+    mismatches: std::iter::Peekable<Box<dyn Iterator<Item = io::Result<Mismatch>> + 'm>>,
+    /// The instance's mismatches begun by the last transition read and not known to end
+    /// before every split brain still to come.
+    held: Vec<Mismatch>,
+    /// How many were held after the last sweep ([`Why::sweep`]).
+    swept: usize,
+    /// The most held at once.
+    most: usize,
+}
+
+impl<'m> Why<'m> {
+    fn new(mismatches: &'m Sorted<Mismatch>) -> io::Result<Why<'m>> {
+        Ok(Why {
+            mismatches: mismatches.iter()?.peekable(),
+            held: Vec::new(),
+            swept: 0,
+            most: 0,
+        })
+    }
+
+    /// A new instance: nothing held is its.
+    fn clear(&mut self) {
+        self.held.clear();
+        self.swept = 0;
+    }
+
+    /// The next mismatch of instance `iname` begun by `until`, those of instances before
+    /// it passed over.
+    fn next(&mut self, iname: &str, until: i64) -> io::Result<Option<Mismatch>> {
+        loop {
+            let take = match self.mismatches.peek() {
+                None => return Ok(None),
+                Some(Err(_)) => true,
+                Some(Ok(m)) if m.iname.as_str() < iname => {
+                    self.mismatches.next();
+                    continue;
+                }
+                Some(Ok(m)) => m.iname == iname && m.start <= until,
+            };
+            return if take {
+                self.mismatches.next().transpose()
+            } else {
+                Ok(None)
+            };
+        }
+    }
+
+    /// Holds the mismatches of `iname` begun by `t`.
+    fn read(&mut self, iname: &str, t: i64) -> io::Result<()> {
+        while let Some(m) = self.next(iname, t)? {
+            if m.said.is_some() {
+                self.held.push(m);
+            }
+        }
+        self.most = self.most.max(self.held.len());
+        Ok(())
+    }
+
+    /// Drops the mismatches ended before `from`, once as many were added as kept
+    /// (amortised: one pass per as many mismatches as it keeps).
+    fn sweep(&mut self, from: i64) {
+        if self.held.len() > self.swept.saturating_mul(2).max(64) {
+            self.held.retain(|m| m.end.is_none_or(|e| e >= from));
+            self.swept = self.held.len();
+        }
+    }
+
+    /// Adds to `why` what mismatch `m` says, if it explains split brain `b`: one of its
+    /// directors, and their times meet (from [`cross::EXPLAINS_FROM`] before its start to
+    /// its end).
+    fn add(m: &Mismatch, b: &Incident, why: &mut BTreeSet<String>) {
+        let from = b.start - cross::EXPLAINS_FROM;
+        if let (true, Some(s)) = (
+            b.hosts.contains(&m.host)
+                && m.end.is_none_or(|e| e >= from)
+                && b.end.is_none_or(|e| m.start <= e),
+            &m.said,
+        ) {
+            why.insert(format!("{}: {s}", m.host));
+        }
+    }
+
+    /// What the held mismatches say of split brain `b`.
+    fn of(&self, b: &Incident) -> BTreeSet<String> {
+        let mut why = BTreeSet::new();
+        for m in &self.held {
+            Why::add(m, b, &mut why);
+        }
+        why
+    }
+
+    /// The rest of instance `iname`'s mismatches (its transitions ran out), each offered
+    /// to the split brains decided at its end, and not held.
+    fn rest(&mut self, iname: &str, brains: &mut [Pending]) -> io::Result<()> {
+        while let Some(m) = self.next(iname, i64::MAX)? {
+            for (b, _, why) in brains.iter_mut() {
+                Why::add(&m, b, why);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A split brain decided at its instance's end, its sequence, and what explains it so far.
+type Pending = (Incident, [u64; 3], BTreeSet<String>);
+
+/// Split brain `b` with what explains it: `"; lb-a: …; lb-b: …"` after its summary.
+fn explained(mut b: Incident, why: BTreeSet<String>) -> Incident {
+    if !why.is_empty() {
+        let why: Vec<String> = why.into_iter().collect();
+        b.summary.push_str("; ");
+        b.summary.push_str(&why.join("; "));
+    }
+    b
 }
 
 /// The directors' names, each numbered once for the whole pass.
@@ -113,6 +254,9 @@ struct Instance {
     next: u64,
     /// The directors' numbers, handed from one instance to the next.
     hosts: Hosts,
+    /// Split brains decided at the instance's end, waiting for the rest of its mismatches
+    /// (`None` before the end).
+    last: Option<Vec<Pending>>,
 }
 
 type Out<'o> = dyn FnMut(Incident, [u64; 3]) -> io::Result<()> + 'o;
@@ -139,7 +283,16 @@ impl Instance {
         self.alive.get_mut(i)
     }
 
-    fn step(&mut self, t: &cross::Transition, out: &mut Out<'_>) -> io::Result<()> {
+    fn step(
+        &mut self,
+        t: &cross::Transition,
+        why: &mut Why<'_>,
+        out: &mut Out<'_>,
+    ) -> io::Result<()> {
+        // A split brain still to come starts no earlier than the oldest interval held.
+        if let Some(v) = self.alive.front() {
+            why.sweep(v.start - cross::EXPLAINS_FROM);
+        }
         let host = self.hosts.number(&t.host);
         if !t.master {
             let Some(idx) = self.open.get_mut(host as usize).and_then(Vec::pop) else {
@@ -148,7 +301,7 @@ impl Instance {
             if let Some(v) = self.get_mut(idx) {
                 v.end = Some(t.time);
             }
-            return self.ended(idx, out);
+            return self.ended(idx, why, out);
         }
         // Intervals no later one can overlap and no verdict waits for go; the newest stays
         // (the next one's failover looks at it).
@@ -206,7 +359,7 @@ impl Instance {
     }
 
     /// Interval `idx` ended: the verdicts that waited for it are made.
-    fn ended(&mut self, idx: u64, out: &mut Out<'_>) -> io::Result<()> {
+    fn ended(&mut self, idx: u64, why: &Why<'_>, out: &mut Out<'_>) -> io::Result<()> {
         let Some(v) = self.get_mut(idx) else {
             return Ok(());
         };
@@ -220,7 +373,7 @@ impl Instance {
         // order). So it is decided now, and an interval that stays MASTER to the end
         // does not keep every later one waiting.
         for other in pairs {
-            self.pair(idx.min(other), idx.max(other), out)?;
+            self.pair(idx.min(other), idx.max(other), why, out)?;
         }
         Ok(())
     }
@@ -257,7 +410,7 @@ impl Instance {
 
     /// The split brain of intervals `a` < `b`, the first end known (or never to be);
     /// neither waits for the other any more.
-    fn pair(&mut self, a: u64, b: u64, out: &mut Out<'_>) -> io::Result<()> {
+    fn pair(&mut self, a: u64, b: u64, why: &Why<'_>, out: &mut Out<'_>) -> io::Result<()> {
         for (x, y) in [(a, b), (b, a)] {
             if let Some(v) = self.get_mut(x) {
                 v.pairs.retain(|&o| o != y);
@@ -272,7 +425,11 @@ impl Instance {
                 self.min_overlap,
                 self.split_brain,
             ) {
-                out(inc, [1, a, b])?;
+                let w = why.of(&inc);
+                match &mut self.last {
+                    Some(last) => last.push((inc, [1, a, b], w)),
+                    None => out(explained(inc, w), [1, a, b])?,
+                }
             }
         }
         Ok(())
@@ -280,7 +437,8 @@ impl Instance {
 
     /// The input ended: what still waits is decided with the ends unknown. Gives back
     /// the directors' numbers.
-    fn end(mut self, out: &mut Out<'_>) -> io::Result<Hosts> {
+    fn end(mut self, why: &mut Why<'_>, out: &mut Out<'_>) -> io::Result<Hosts> {
+        self.last = Some(Vec::new());
         let idxs: Vec<u64> = self.alive.iter().map(|v| v.idx).collect();
         for idx in idxs {
             let Some(v) = self.get_mut(idx) else { continue };
@@ -290,8 +448,13 @@ impl Instance {
                 self.failover(idx, cur, out)?;
             }
             for other in later {
-                self.pair(idx, other, out)?;
+                self.pair(idx, other, why, out)?;
             }
+        }
+        let mut last = self.last.take().unwrap_or_default();
+        why.rest(&self.iname, &mut last)?;
+        for (b, seq, w) in last {
+            out(explained(b, w), seq)?;
         }
         Ok(self.hosts)
     }
@@ -342,10 +505,12 @@ mod tests {
     use super::*;
 
     /// The verdicts over `n` handovers of one instance between two directors, the old
-    /// master leaving a second before the new one takes over: the failovers found and
-    /// the most intervals held at once.
-    fn handovers(n: i64) -> (usize, usize) {
+    /// master leaving a second before the new one takes over, each director complaining
+    /// of the other's adverts while it is MASTER: the failovers found and the most held
+    /// at once.
+    fn handovers(n: i64) -> (usize, Held) {
         let mut r = Records::new(64);
+        let mut ms = ExtSort::new(64);
         let mut seq = 0;
         for i in 0..n {
             let host = ["lb-a", "lb-b"][(i % 2) as usize];
@@ -364,15 +529,32 @@ mod tests {
                 )
                 .unwrap();
             }
+            seq += 1;
+            ms.push(Mismatch {
+                iname: "VI_1".to_string(),
+                start: (i * 10 + 1) * 1_000_000,
+                seq,
+                host: host.to_string(),
+                end: Some((i * 10 + 3) * 1_000_000),
+                said: Some("received an invalid passwd".to_string()),
+            })
+            .unwrap();
         }
         let sorted = r.finish().unwrap();
+        let ms = ms.finish().unwrap();
         let mut failovers = 0;
-        let most = verdicts(&sorted, 2_000_000, &Settings::default(), &mut |i, _| {
-            failovers += usize::from(i.kind == "vrrp_failover");
-            Ok(())
-        })
+        let held = verdicts(
+            &sorted,
+            &ms,
+            2_000_000,
+            &Settings::default(),
+            &mut |i, _| {
+                failovers += usize::from(i.kind == "vrrp_failover");
+                Ok(())
+            },
+        )
         .unwrap();
-        (failovers, most)
+        (failovers, held)
     }
 
     #[test]
@@ -385,9 +567,19 @@ mod tests {
             "one failover per handover after the first"
         );
         assert!(
-            held_many <= 3,
-            "{held_many} intervals held for 5,000 handovers"
+            held_many.intervals <= 3,
+            "{held_many:?} held for 5,000 handovers"
         );
-        assert_eq!(held_few, held_many);
+        assert_eq!(held_few.intervals, held_many.intervals);
+    }
+
+    #[test]
+    fn mismatches_are_held_while_a_split_brain_may_meet_them_not_to_the_end() {
+        let (_, held) = handovers(5_000);
+        // The sweep runs once as many were added as it kept, from 64 on.
+        assert!(
+            held.mismatches <= 2 * 64 + 2,
+            "{held:?} held for 5,000 mismatches"
+        );
     }
 }
