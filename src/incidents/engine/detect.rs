@@ -4,7 +4,7 @@
 use super::*;
 
 impl Engine {
-    /// What each kind of event opens, repeats or closes ([`reads::READS`] says which kinds
+    /// What each kind of event opens, repeats or closes (`reads::READS` says which kinds
     /// are read, and as what).
     pub(super) fn detect(&mut self, e: &In<'_>) {
         let Some(read) = e.read else { return };
@@ -431,7 +431,7 @@ fn sweep_downs(h: &mut Host, window: i64) {
 /// (it grew by a byte per line under `serve`, heaptrack). The oldest go while one is out
 /// of the window or there are more than `n` (a line out of order may leave an older time
 /// behind a newer one, as before).
-pub(super) fn push_recent(times: &mut Recent, time: i64, window: i64, n: usize) {
+fn push_recent(times: &mut Recent, time: i64, window: i64, n: usize) {
     times.push(time);
     let keep = n.max(1);
     let len = times.len();

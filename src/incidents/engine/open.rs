@@ -44,7 +44,7 @@ impl Engine {
         summary: impl FnOnce() -> String,
         fill: impl FnOnce(&mut Evidence),
     ) {
-        use indexmap::map::Entry;
+        use table::Entry;
         self.version += 1;
         let keep = self.s.evidence_lines;
         match self.open.entry(k) {

@@ -4,7 +4,7 @@
 //! found. At the end the cross-director verdicts are made in one pass over the
 //! transitions, instance by instance in time order, holding only the MASTER intervals that
 //! can still overlap a later one; the mismatches, by instance and start too, are read in
-//! step, so each split brain is explained as it is decided ([`verdicts`]).
+//! step, so each split brain is explained as it is decided ([`verdicts()`]).
 //!
 //! The result is exactly [`Engine::finish`]'s: the same incidents, fields and order (a test
 //! compares them).

@@ -84,7 +84,7 @@ pub(super) fn verdicts(
     })
 }
 
-/// The most [`verdicts`] held at once.
+/// The most [`verdicts()`] held at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Held {
     pub(super) intervals: usize,
