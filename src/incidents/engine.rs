@@ -175,7 +175,11 @@ pub struct Engine {
     s: Settings,
     /// What is open, by key ([`table::OpenTable`]).
     open: table::OpenTable,
-    done: VecDeque<Incident>,
+    /// Closed incidents, not yet made into [`Incident`]s: `analyze`'s store writes each
+    /// straight from its key and what it held open, never making the texts of its
+    /// director, instance and identities (four allocations an incident, a million
+    /// incidents on ten directors' logs); [`Engine::finish`] makes them.
+    done: VecDeque<(Key, Open)>,
     /// Closed incidents kept (`None`: all, as `analyze` wants).
     history: Option<usize>,
     /// Incidents opened by the event being handled, kept only while a caller counts them
@@ -374,10 +378,10 @@ impl Engine {
     }
 
     /// Moves a closed incident to the history, dropping the oldest beyond its bound.
-    fn closed(&mut self, inc: Incident) {
+    fn closed(&mut self, k: Key, o: Open) {
         self.version += 1;
         self.shifts += 1;
-        self.done.push_back(inc);
+        self.done.push_back((k, o));
         if let Some(n) = self.history {
             while self.done.len() > n {
                 self.done.pop_front();
@@ -490,12 +494,11 @@ impl Engine {
     /// verdicts (failovers, split brains) decided from every director's transitions.
     pub fn finish(mut self) -> Vec<Incident> {
         self.close_quiet_at_ends();
-        let mut out: Vec<Incident> = std::mem::take(&mut self.done).into();
-        out.extend(
-            std::mem::take(&mut self.open)
-                .into_iter()
-                .map(|(k, o)| finish(&k, o)),
-        );
+        let mut out: Vec<Incident> = std::mem::take(&mut self.done)
+            .into_iter()
+            .chain(std::mem::take(&mut self.open))
+            .map(|(k, o)| finish(&k, o))
+            .collect();
         let cross = self.cross_director();
         out.extend(cross);
         cross::explain_split_brains(&mut out);

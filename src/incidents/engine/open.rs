@@ -115,11 +115,11 @@ impl Engine {
     /// making its two strings for nothing was 0.9 % of `analyze`'s instructions
     /// (callgrind).
     pub(super) fn close_at(&mut self, k: &Key, time: i64, evidence: impl FnOnce() -> Evidence) {
-        if let Some(mut o) = self.open.remove(k) {
+        if let Some((k, mut o)) = self.open.remove_entry(k) {
             o.end = Some(time);
             let keep = self.s.evidence_lines;
             push_evidence(&mut o, evidence(), keep);
-            self.closed(finish(k, o));
+            self.closed(k, o);
         }
     }
 
@@ -135,8 +135,8 @@ impl Engine {
         for k in keys {
             match self.open.get(&k).map(|o| o.quiet.is_some()) {
                 Some(true) => {
-                    if let Some(o) = self.open.remove(&k) {
-                        self.close_quietly(&k, o);
+                    if let Some((k, o)) = self.open.remove_entry(&k) {
+                        self.close_quietly(k, o);
                     }
                 }
                 Some(false) => self.close(&k, e),
@@ -186,17 +186,17 @@ impl Engine {
                 }
                 _ => continue,
             }
-            if let Some(o) = self.open.remove(&k) {
-                self.close_quietly(&k, o);
+            if let Some((k, o)) = self.open.remove_entry(&k) {
+                self.close_quietly(k, o);
             }
         }
     }
 
     /// Closes open incident `k`, taken out of the table, without an end event: a
     /// zero-length incident keeps its end, a quiet one ends at its last repeat.
-    fn close_quietly(&mut self, k: &Key, mut o: Open) {
+    fn close_quietly(&mut self, k: Key, mut o: Open) {
         o.end = Some(o.end.unwrap_or(o.last));
-        self.closed(finish(k, o));
+        self.closed(k, o);
     }
 
     /// The input ended: every director's incidents whose quiet window passed by its last

@@ -67,10 +67,11 @@ impl OpenTable {
         self.part(k).contains_key(k)
     }
 
-    /// Takes `k`'s incident out (the last one takes its place: order is not kept, and
-    /// nothing reads it).
-    pub(super) fn remove(&mut self, k: &Key) -> Option<Open> {
-        self.part_mut(k).swap_remove(k)
+    /// Takes `k`'s incident out with the table's own copy of its key, which the closed
+    /// incident keeps (the last one takes its place: order is not kept, and nothing
+    /// reads it).
+    pub(super) fn remove_entry(&mut self, k: &Key) -> Option<(Key, Open)> {
+        self.part_mut(k).swap_remove_entry(k)
     }
 
     pub(super) fn insert(&mut self, k: Key, o: Open) {
@@ -83,6 +84,13 @@ impl OpenTable {
 
     pub(super) fn iter(&self) -> impl Iterator<Item = (&Key, &Open)> {
         self.real_servers.iter().chain(self.rest.iter())
+    }
+}
+
+impl OpenTable {
+    /// The real servers' incidents, in the table's order, and the rest.
+    pub(super) fn into_parts(self) -> (indexmap::map::IntoIter<Key, Open>, Map) {
+        (self.real_servers.into_iter(), self.rest)
     }
 }
 

@@ -10,7 +10,9 @@
 //! text sorts before any longer one it begins, as `str` does, whatever follows it); an
 //! absent text is `00`, a present one `01` and the text (absent first, as `Option` sorts);
 //! a list is each text behind `01`, ended by `00` (a list before any longer one it
-//! begins, as slices sort).
+//! begins, as slices sort); a sequence number is its length in bytes, then its
+//! big-endian bytes. The payload is never compared: its numbers are LEB128, its times
+//! distances from the start, and it holds no id (made again from the key's fields).
 //!
 //! MASTER transitions wait for the verdicts the same way ([`transition_key`]): keyed by
 //! instance, time and arrival.
@@ -58,47 +60,100 @@ fn bad(what: &str) -> io::Error {
     )
 }
 
+/// What an incident's key holds, borrowed from an [`Incident`] ([`Head::of`]) or from an
+/// open incident's key ([`super::Store`] writes closed incidents straight from the engine).
+pub(super) struct Head<'a> {
+    pub(super) start: i64,
+    pub(super) kind: &'a str,
+    pub(super) host: Option<&'a str>,
+    pub(super) hosts: &'a [String],
+    pub(super) iname: Option<&'a str>,
+    pub(super) virtual_service: Option<&'a str>,
+    pub(super) real_server: Option<&'a str>,
+}
+
+impl<'a> Head<'a> {
+    pub(super) fn of(i: &'a Incident) -> Head<'a> {
+        Head {
+            start: i.start,
+            kind: i.kind,
+            host: i.host.as_deref(),
+            hosts: &i.hosts,
+            iname: i.iname.as_deref(),
+            virtual_service: i.virtual_service.as_deref(),
+            real_server: i.real_server.as_deref(),
+        }
+    }
+}
+
+/// What an incident's payload holds. Not its id: that is made again from the key's
+/// fields when it is read ([`decode`]), as it was made from them when it closed.
+pub(super) struct Body<'a> {
+    pub(super) severity: Severity,
+    pub(super) hint: &'static str,
+    pub(super) end: Option<i64>,
+    pub(super) count: u64,
+    /// Its evidence lines, in order, in up to three runs (an open incident's first lines
+    /// and the two halves of its ring of newest ones).
+    pub(super) evidence: [&'a [Evidence]; 3],
+    pub(super) summary: &'a str,
+}
+
+impl<'a> Body<'a> {
+    pub(super) fn of(i: &'a Incident) -> Body<'a> {
+        Body {
+            severity: i.severity,
+            hint: i.hint,
+            end: i.end,
+            count: i.count,
+            evidence: [&i.evidence, &[], &[]],
+            summary: &i.summary,
+        }
+    }
+}
+
 /// `i` with sequence `seq` as a key and a payload (the buffers are cleared first).
 #[cfg(test)]
 pub(super) fn encode(i: &Incident, seq: [u64; 3], key: &mut Vec<u8>, payload: &mut Vec<u8>) {
     key.clear();
-    encode_key(i, seq, key);
+    encode_key(&Head::of(i), seq, key);
     payload.clear();
-    encode_payload(i, payload);
+    encode_payload(&Body::of(i), i.start, payload);
 }
 
 /// `i`'s key with sequence `seq`, appended to `key`.
-pub(super) fn encode_key(i: &Incident, seq: [u64; 3], key: &mut Vec<u8>) {
+pub(super) fn encode_key(i: &Head<'_>, seq: [u64; 3], key: &mut Vec<u8>) {
     key.extend_from_slice(&flip(i.start));
     text(key, i.kind);
-    opt(key, i.host.as_deref());
-    for h in &i.hosts {
+    opt(key, i.host);
+    for h in i.hosts {
         key.push(1);
         text(key, h);
     }
     key.push(0);
-    opt(key, i.iname.as_deref());
-    opt(key, i.virtual_service.as_deref());
-    opt(key, i.real_server.as_deref());
+    opt(key, i.iname);
+    opt(key, i.virtual_service);
+    opt(key, i.real_server);
     for n in seq {
-        key.extend_from_slice(&n.to_be_bytes());
+        ordered(key, n);
     }
 }
 
-/// `i`'s payload, appended to `payload`.
-pub(super) fn encode_payload(i: &Incident, payload: &mut Vec<u8>) {
-    bytes(payload, i.id.as_bytes());
+/// `i`'s payload, appended to `payload`; its times are written from the incident's
+/// `start`.
+pub(super) fn encode_payload(i: &Body<'_>, start: i64, payload: &mut Vec<u8>) {
     payload.push(match i.severity {
         Severity::Critical => 0,
         Severity::Warning => 1,
         Severity::Info => 2,
     });
     payload.push(cause_index(i.hint));
-    time(payload, i.end);
-    payload.extend_from_slice(&i.count.to_le_bytes());
-    payload.extend_from_slice(&(i.evidence.len() as u64).to_le_bytes());
-    for e in &i.evidence {
-        time(payload, e.time);
+    time(payload, i.end, start);
+    varint(payload, i.count);
+    let lines: usize = i.evidence.iter().map(|run| run.len()).sum();
+    varint(payload, lines as u64);
+    for e in i.evidence.iter().flat_map(|run| run.iter()) {
+        time(payload, e.time, start);
         bytes(payload, e.host.as_bytes());
         bytes(payload, e.line.as_bytes());
     }
@@ -131,18 +186,41 @@ fn opt(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
+/// A number in a key: how many bytes it takes, then those bytes, big-endian. A longer
+/// one is a larger number, so the bytes sort as the numbers do; a sequence number takes
+/// three bytes or four, not eight.
+fn ordered(out: &mut Vec<u8>, n: u64) {
+    let len = 8 - n.leading_zeros() as usize / 8;
+    out.push(len as u8);
+    out.extend_from_slice(&n.to_be_bytes()[8 - len..]);
+}
+
+/// A number in a payload, in seven-bit groups, low first (LEB128): lengths and counts
+/// take a byte or two, not eight (the incidents' records were 435 MB on ten directors'
+/// logs, written to the sorters' files and read back).
+fn varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
 /// Bytes behind their length (the payload is never compared).
 fn bytes(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+    varint(out, b.len() as u64);
     out.extend_from_slice(b);
 }
 
-fn time(out: &mut Vec<u8>, t: Option<i64>) {
+/// A time as its distance from `base` (the incident's start: seconds or minutes, where
+/// the time itself takes eight bytes), zigzagged so that one before it is small too.
+fn time(out: &mut Vec<u8>, t: Option<i64>, base: i64) {
     match t {
         None => out.push(0),
         Some(t) => {
             out.push(1);
-            out.extend_from_slice(&t.to_le_bytes());
+            let d = t.wrapping_sub(base);
+            varint(out, ((d << 1) ^ (d >> 63)) as u64);
         }
     }
 }
@@ -164,11 +242,31 @@ impl<'a> Cursor<'a> {
         Ok(self.take(1)?[0])
     }
 
-    fn u64_le(&mut self) -> io::Result<u64> {
-        let b = self.take(8)?;
-        Ok(u64::from_le_bytes(
-            b.try_into().map_err(|_| bad("a number"))?,
-        ))
+    fn varint(&mut self) -> io::Result<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                // The tenth byte holds one bit: more is a number too large.
+                return if shift == 63 && b > 1 {
+                    Err(bad("a number too large"))
+                } else {
+                    Ok(n)
+                };
+            }
+        }
+        Err(bad("a number too long"))
+    }
+
+    fn ordered(&mut self) -> io::Result<u64> {
+        let len = usize::from(self.byte()?);
+        if len > 8 {
+            return Err(bad("a number's length"));
+        }
+        let mut b = [0; 8];
+        b[8 - len..].copy_from_slice(self.take(len)?);
+        Ok(u64::from_be_bytes(b))
     }
 
     fn u64_be(&mut self) -> io::Result<u64> {
@@ -212,17 +310,22 @@ impl<'a> Cursor<'a> {
 
     /// A payload's text into `out`.
     fn bytes(&mut self, out: &mut String) -> io::Result<()> {
-        let n = usize::try_from(self.u64_le()?).map_err(|_| bad("a length"))?;
+        let n = usize::try_from(self.varint()?).map_err(|_| bad("a length"))?;
         let b = self.take(n)?;
         out.clear();
         out.push_str(std::str::from_utf8(b).map_err(|_| bad("a text"))?);
         Ok(())
     }
 
-    fn time(&mut self) -> io::Result<Option<i64>> {
+    /// A time written by `time` from `base`.
+    fn time(&mut self, base: i64) -> io::Result<Option<i64>> {
         match self.byte()? {
             0 => Ok(None),
-            1 => Ok(Some(self.u64_le()? as i64)),
+            1 => {
+                let z = self.varint()?;
+                let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
+                Ok(Some(base.wrapping_add(d)))
+            }
             _ => Err(bad("a time")),
         }
     }
@@ -259,14 +362,13 @@ pub(super) fn decode(key: &[u8], payload: &[u8], slot: &mut Slot) -> io::Result<
     k.opt(&mut inc.virtual_service)?;
     k.opt(&mut inc.real_server)?;
     for s in seq.iter_mut() {
-        *s = k.u64_be()?;
+        *s = k.ordered()?;
     }
     if !k.0.is_empty() {
         return Err(bad("a key too long"));
     }
 
     let mut p = Cursor(payload);
-    p.bytes(&mut inc.id)?;
     inc.severity = match p.byte()? {
         0 => Severity::Critical,
         1 => Severity::Warning,
@@ -274,11 +376,11 @@ pub(super) fn decode(key: &[u8], payload: &[u8], slot: &mut Slot) -> io::Result<
         _ => return Err(bad("a severity")),
     };
     inc.hint = hint_at(spec.name, p.byte()?);
-    inc.end = p.time()?;
-    inc.count = p.u64_le()?;
-    let evidence = usize::try_from(p.u64_le()?).map_err(|_| bad("a length"))?;
-    // Never sized by the count up front: each line costs at least 17 bytes.
-    if evidence > p.0.len() / 17 {
+    inc.end = p.time(inc.start)?;
+    inc.count = p.varint()?;
+    let evidence = usize::try_from(p.varint()?).map_err(|_| bad("a length"))?;
+    // Never sized by the count up front: each line costs at least 3 bytes.
+    if evidence > p.0.len() / 3 {
         return Err(bad("an evidence count"));
     }
     inc.evidence.truncate(evidence);
@@ -291,7 +393,7 @@ pub(super) fn decode(key: &[u8], payload: &[u8], slot: &mut Slot) -> io::Result<
             });
         }
         let e = &mut inc.evidence[n];
-        e.time = p.time()?;
+        e.time = p.time(inc.start)?;
         p.bytes(&mut e.host)?;
         p.bytes(&mut e.line)?;
     }
@@ -299,6 +401,9 @@ pub(super) fn decode(key: &[u8], payload: &[u8], slot: &mut Slot) -> io::Result<
     if !p.0.is_empty() {
         return Err(bad("a payload too long"));
     }
+    let mut id = std::mem::take(&mut inc.id);
+    id_into(inc, &mut id);
+    inc.id = id;
     Ok(())
 }
 
@@ -322,7 +427,7 @@ pub(super) fn encode_transition(
 pub(super) fn transition_key(t: &cross::Transition, seq: u64, key: &mut Vec<u8>) {
     text(key, &t.iname);
     key.extend_from_slice(&flip(t.time));
-    key.extend_from_slice(&seq.to_be_bytes());
+    ordered(key, seq);
 }
 
 /// `t`'s payload, appended to `payload`.
@@ -342,7 +447,7 @@ pub(super) fn decode_transition(
     let mut k = Cursor(key);
     k.text(&mut slot.iname)?;
     slot.time = k.flipped()?;
-    k.u64_be()?;
+    k.ordered()?;
     if !k.0.is_empty() {
         return Err(bad("a transition's key too long"));
     }
@@ -361,252 +466,5 @@ pub(super) fn decode_transition(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::incidents::KINDS;
-
-    /// A xorshift stream.
-    struct Draw(u64);
-
-    impl Draw {
-        fn pick(&mut self, m: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % m as u64) as usize
-        }
-
-        /// One of the first `m` texts.
-        fn text(&mut self, texts: &[&str], m: usize) -> String {
-            texts[self.pick(m.min(texts.len()))].to_string()
-        }
-    }
-
-    /// An incident of fields drawn from small sets (seeded by `n`), so that many share
-    /// their first fields and the later ones decide their order.
-    fn incident(n: u64, texts: &[&str]) -> Incident {
-        let mut d = Draw(n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-        let all = texts.len();
-        let kind = KINDS[d.pick(2)];
-        let severity = [Severity::Critical, Severity::Warning, Severity::Info][d.pick(3)];
-        let host = (d.pick(3) > 0).then(|| d.text(texts, 3));
-        let hosts = (0..d.pick(4)).map(|_| d.text(texts, 3)).collect();
-        let iname = (d.pick(3) > 0).then(|| d.text(texts, 4));
-        let virtual_service = (d.pick(2) > 0).then(|| d.text(texts, all));
-        let real_server = (d.pick(2) > 0).then(|| d.text(texts, all));
-        let start = [i64::MIN, -1, 0, 1_700_000_000_000_000, i64::MAX][d.pick(5)];
-        let end = (d.pick(2) > 0).then(|| d.pick(1 << 20) as i64 - 5);
-        let evidence = (0..d.pick(4))
-            .map(|k| Evidence {
-                time: (k % 2 == 0).then_some(k as i64),
-                host: d.text(texts, all),
-                line: d.text(texts, all),
-            })
-            .collect();
-        Incident {
-            id: format!("{n:016x}"),
-            kind: kind.name,
-            severity,
-            host,
-            hosts,
-            iname,
-            virtual_service,
-            real_server,
-            start,
-            end,
-            count: n * 7,
-            evidence,
-            summary: d.text(texts, all),
-            hint: kind.hint,
-        }
-    }
-
-    /// The order [`Engine::finish`] gives incidents (as the sorter before this one
-    /// compared them).
-    #[allow(clippy::type_complexity)]
-    fn order(
-        i: &Incident,
-        seq: [u64; 3],
-    ) -> (
-        i64,
-        &str,
-        &Option<String>,
-        &[String],
-        &Option<String>,
-        &Option<String>,
-        &Option<String>,
-        [u64; 3],
-    ) {
-        (
-            i.start,
-            i.kind,
-            &i.host,
-            &i.hosts,
-            &i.iname,
-            &i.virtual_service,
-            &i.real_server,
-            seq,
-        )
-    }
-
-    #[test]
-    fn comes_back_whole_into_a_reused_slot_and_keys_sort_as_incidents_do() {
-        // Texts that are empty, prefixes of each other, and hold NUL, 0x01 and 0xff-free
-        // multibyte characters.
-        let texts = [
-            "", "a", "a\0", "a\0b", "ab", "a\u{1}", "\0", "lb-a", "lb-a\0\0", "é", "ée", "z",
-        ];
-        let items: Vec<(Incident, [u64; 3])> = (0..600u64)
-            .map(|n| (incident(n, &texts), [0, n % 3, 0]))
-            .collect();
-        let mut slot = Slot::default();
-        let (mut key, mut payload) = (Vec::new(), Vec::new());
-        let mut keys = Vec::new();
-        for (i, seq) in &items {
-            encode(i, *seq, &mut key, &mut payload);
-            decode(&key, &payload, &mut slot).unwrap();
-            assert_eq!(&slot.inc, i);
-            assert_eq!(slot.seq, *seq);
-            keys.push(key.clone());
-        }
-        for a in 0..items.len() {
-            for b in 0..items.len() {
-                let want = order(&items[a].0, items[a].1).cmp(&order(&items[b].0, items[b].1));
-                assert_eq!(keys[a].cmp(&keys[b]), want, "{a} against {b}");
-            }
-        }
-    }
-
-    #[test]
-    fn damaged_bytes_are_an_error_not_a_panic() {
-        // One with every part: a director, directors, an instance and evidence.
-        let i = (0..)
-            .map(|n| incident(n, &["lb-a", "VI_1", "x\0y"]))
-            .find(|i| {
-                i.host.is_some()
-                    && !i.hosts.is_empty()
-                    && i.iname.is_some()
-                    && !i.evidence.is_empty()
-            })
-            .unwrap();
-        let (mut key, mut payload) = (Vec::new(), Vec::new());
-        encode(&i, [1, 2, 3], &mut key, &mut payload);
-        let mut slot = Slot::default();
-        for n in 0..key.len() {
-            assert!(
-                decode(&key[..n], &payload, &mut slot).is_err(),
-                "key cut at {n}"
-            );
-        }
-        for n in 0..payload.len() {
-            assert!(
-                decode(&key, &payload[..n], &mut slot).is_err(),
-                "payload cut at {n}"
-            );
-        }
-        let mut k = key.clone();
-        k[8] = 0xff; // the kind's first byte: no kind is "\u{ff}…", nor valid UTF-8.
-        assert!(decode(&k, &payload, &mut slot).is_err());
-        // Every marker of a present or absent text, or of a list's next director or end
-        // (0 or 1 where the key holds one), is refused when it is 2.
-        let mut k = key.clone();
-        let text_end =
-            |k: &[u8], from: usize| (from..k.len() - 1).find(|&n| k[n] == 0 && k[n + 1] == 1);
-        let host = text_end(&k, 8).unwrap() + 2; // after the kind
-        assert_eq!(k[host], 1, "the director is there");
-        k[host] = 2;
-        assert!(
-            decode(&k, &payload, &mut slot).is_err(),
-            "the director's marker"
-        );
-        k[host] = 1;
-        let mut list = text_end(&k, host + 1).unwrap() + 2;
-        assert_eq!(k[list], 1, "a first director");
-        while k[list] == 1 {
-            list = text_end(&k, list + 1).unwrap() + 2;
-        }
-        // The list's end: were any byte but 1 read as an end, the rest would decode.
-        k[list] = 2;
-        assert!(
-            decode(&k, &payload, &mut slot).is_err(),
-            "the directors' end"
-        );
-        let mut p = payload.clone();
-        p[..8].copy_from_slice(&u64::MAX.to_le_bytes()); // the id's length
-        assert!(decode(&key, &p, &mut slot).is_err());
-        decode(&key, &payload, &mut slot).unwrap();
-        assert_eq!(slot.inc, i);
-    }
-
-    #[test]
-    fn transitions_come_back_whole_and_sort_by_instance_time_and_arrival() {
-        let texts = ["", "VI_1", "VI_1\0", "VI_10", "VI_2", "lb-a", "é", "\0"];
-        let times = [i64::MIN, -1, 0, 1, 1_700_000_000_000_000, i64::MAX];
-        let items: Vec<(cross::Transition, u64)> = (0..400u64)
-            .map(|n| {
-                let mut d = Draw(n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-                let t = cross::Transition {
-                    time: times[d.pick(times.len())],
-                    host: d.text(&texts, texts.len()),
-                    iname: d.text(&texts, 5),
-                    master: d.pick(2) == 0,
-                    line: d.text(&texts, texts.len()),
-                };
-                // Arrivals in another order than the items', so that they decide ties.
-                (t, (n * 7919) % 400)
-            })
-            .collect();
-        let (mut key, mut payload) = (Vec::new(), Vec::new());
-        let mut slot = cross::Transition::default();
-        let mut keys = Vec::new();
-        for (t, seq) in &items {
-            encode_transition(t, *seq, &mut key, &mut payload);
-            decode_transition(&key, &payload, &mut slot).unwrap();
-            assert_eq!(
-                (&slot.iname, slot.time, &slot.host, slot.master, &slot.line),
-                (&t.iname, t.time, &t.host, t.master, &t.line)
-            );
-            keys.push(key.clone());
-        }
-        let order = |(t, seq): &(cross::Transition, u64)| (t.iname.clone(), t.time, *seq);
-        for a in 0..items.len() {
-            for b in 0..items.len() {
-                let want = order(&items[a]).cmp(&order(&items[b]));
-                assert_eq!(keys[a].cmp(&keys[b]), want, "{a} against {b}");
-            }
-        }
-        // Cut or damaged: an error, not a panic.
-        let t = &items[1].0;
-        encode_transition(t, 9, &mut key, &mut payload);
-        for n in 0..key.len() {
-            assert!(decode_transition(&key[..n], &payload, &mut slot).is_err());
-        }
-        for n in 0..payload.len() {
-            assert!(decode_transition(&key, &payload[..n], &mut slot).is_err());
-        }
-        let mut p = payload.clone();
-        p[0] = 2; // neither BACKUP nor MASTER
-        assert!(decode_transition(&key, &p, &mut slot).is_err());
-        let mut k = key.clone();
-        k.push(0);
-        assert!(decode_transition(&k, &payload, &mut slot).is_err());
-    }
-
-    proptest::proptest! {
-        /// Any bytes at all, as a key and a payload, or a valid key with any payload:
-        /// decoded or refused, never a panic (a damaged temporary file is an error).
-        #[test]
-        fn any_bytes_decode_or_fail_without_a_panic(
-            key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
-            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
-        ) {
-            let (mut slot, mut t) = (Slot::default(), cross::Transition::default());
-            let _ = decode(&key, &payload, &mut slot);
-            let _ = decode_transition(&key, &payload, &mut t);
-            let (mut k, mut p) = (Vec::new(), Vec::new());
-            encode(&incident(7, &["lb-a", "VI_1"]), [0, 1, 0], &mut k, &mut p);
-            let _ = decode(&k, &payload, &mut slot);
-            let _ = decode(&key, &p, &mut slot);
-        }
-    }
-}
+#[path = "record_tests.rs"]
+mod tests;
