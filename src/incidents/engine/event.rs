@@ -44,11 +44,14 @@ impl In<'_> {
         ev
     }
 
-    /// This event as evidence, into `ev`'s buffers (a repeat reuses the oldest's).
+    /// This event as evidence, into `ev`'s buffers (a repeat reuses the oldest's). Its
+    /// host is left empty: an event's evidence is always for an incident of its own
+    /// director, whose name is written in when the incident is made ([`made::finish`],
+    /// the store). A copy of the name per line was an allocation per line kept, two
+    /// per real server taken out and back.
     pub(super) fn write_evidence(&self, ev: &mut Evidence) {
         ev.time = Some(self.time);
         ev.host.clear();
-        ev.host.push_str(self.host);
         bounded_line_into(&mut ev.line, self.line, EVIDENCE_LINE);
     }
 }

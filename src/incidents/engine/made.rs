@@ -123,6 +123,9 @@ pub(super) fn push_evidence(o: &mut Open, ev: Evidence, keep: usize) {
 pub(super) fn finish(k: &Key, o: Open) -> Incident {
     let mut evidence = o.evidence;
     evidence.extend(o.tail);
+    for e in evidence.iter_mut().filter(|e| e.host.is_empty()) {
+        e.host.push_str(&k.host);
+    }
     let mut inc = Incident {
         id: String::new(),
         kind: k.kind,

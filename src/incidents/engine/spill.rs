@@ -137,6 +137,7 @@ impl Store {
             end: o.end,
             count: o.count,
             evidence: [&o.evidence, newest, newer],
+            host: &k.host,
             summary: &o.summary,
         };
         let seq = [0, self.seq, 0];

@@ -96,6 +96,9 @@ pub(super) struct Body<'a> {
     /// Its evidence lines, in order, in up to three runs (an open incident's first lines
     /// and the two halves of its ring of newest ones).
     pub(super) evidence: [&'a [Evidence]; 3],
+    /// Written for an evidence line whose host is empty (an open incident's own
+    /// director: [`In::write_evidence`]).
+    pub(super) host: &'a str,
     pub(super) summary: &'a str,
 }
 
@@ -107,6 +110,7 @@ impl<'a> Body<'a> {
             end: i.end,
             count: i.count,
             evidence: [&i.evidence, &[], &[]],
+            host: "",
             summary: &i.summary,
         }
     }
@@ -154,7 +158,8 @@ pub(super) fn encode_payload(i: &Body<'_>, start: i64, payload: &mut Vec<u8>) {
     varint(payload, lines as u64);
     for e in i.evidence.iter().flat_map(|run| run.iter()) {
         time(payload, e.time, start);
-        bytes(payload, e.host.as_bytes());
+        let host = if e.host.is_empty() { i.host } else { &e.host };
+        bytes(payload, host.as_bytes());
         bytes(payload, e.line.as_bytes());
     }
     bytes(payload, i.summary.as_bytes());
