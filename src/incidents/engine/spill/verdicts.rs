@@ -171,10 +171,13 @@ impl<'m> Why<'m> {
     /// its end).
     fn add(m: &Mismatch, b: &Incident, why: &mut BTreeSet<String>) {
         let from = b.start - cross::EXPLAINS_FROM;
+        // The times first: most held mismatches are of other times, and comparing the
+        // directors' names of each against every split brain was 1.3 % of `analyze`
+        // (memcmp, perf).
         if let (true, Some(s)) = (
-            b.hosts.contains(&m.host)
-                && m.end.is_none_or(|e| e >= from)
-                && b.end.is_none_or(|e| m.start <= e),
+            m.end.is_none_or(|e| e >= from)
+                && b.end.is_none_or(|e| m.start <= e)
+                && b.hosts.contains(&m.host),
             &m.said,
         ) {
             why.insert(format!("{}: {s}", m.host));
