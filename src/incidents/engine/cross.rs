@@ -111,12 +111,17 @@ impl Engine {
 
 /// "VI_1 had two masters, lb-a and lb-b" (`hosts` sorted), written piece by piece: half
 /// a million of them on ten directors' logs. Both ways of making the verdicts use it.
-pub(super) fn split_brain_summary(iname: &str, [a, b]: [&str; 2]) -> String {
-    let mut s = String::with_capacity(iname.len() + a.len() + b.len() + 24);
-    for piece in [iname, " had two masters, ", a, " and ", b] {
-        s.push_str(piece);
-    }
+pub(super) fn split_brain_summary(iname: &str, hosts: [&str; 2]) -> String {
+    let mut s = String::new();
+    push_split_brain_summary(&mut s, iname, hosts);
     s
+}
+
+/// [`split_brain_summary`], appended to `out`.
+pub(super) fn push_split_brain_summary(out: &mut String, iname: &str, [a, b]: [&str; 2]) {
+    for piece in [iname, " had two masters, ", a, " and ", b] {
+        out.push_str(piece);
+    }
 }
 
 /// How long before a split brain a mismatch may have begun and still explain it.

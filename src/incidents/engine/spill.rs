@@ -37,6 +37,38 @@ struct Mismatch {
     said: Option<String>,
 }
 
+/// An incident with nothing in it, whose buffers are filled again and again (the
+/// incidents read back, the verdicts being made).
+fn blank() -> Incident {
+    Incident {
+        id: String::new(),
+        kind: "",
+        severity: Severity::Info,
+        host: None,
+        hosts: Vec::new(),
+        iname: None,
+        virtual_service: None,
+        real_server: None,
+        start: 0,
+        end: None,
+        count: 0,
+        evidence: Vec::new(),
+        summary: String::new(),
+        hint: "",
+    }
+}
+
+/// `v` made `n` lines long, the buffers of those it had kept for the new ones.
+fn evidence_slots(v: &mut Vec<Evidence>, n: usize) -> &mut [Evidence] {
+    v.truncate(n);
+    v.resize_with(n, || Evidence {
+        time: None,
+        host: String::new(),
+        line: String::new(),
+    });
+    v
+}
+
 /// Where an `analyze` engine's closed incidents and transitions go.
 #[derive(Debug)]
 pub struct Store {
@@ -189,7 +221,7 @@ impl Store {
             &mismatches,
             min_overlap,
             &e.s,
-            &mut |inc, seq| self.push(&inc, seq),
+            &mut |inc, seq| self.push(inc, seq),
         )?;
         drop(transitions);
         let len = self.incidents.len();

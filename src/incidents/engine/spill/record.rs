@@ -31,22 +31,7 @@ pub(super) struct Slot {
 impl Default for Slot {
     fn default() -> Slot {
         Slot {
-            inc: Incident {
-                id: String::new(),
-                kind: "",
-                severity: Severity::Info,
-                host: None,
-                hosts: Vec::new(),
-                iname: None,
-                virtual_service: None,
-                real_server: None,
-                start: 0,
-                end: None,
-                count: 0,
-                evidence: Vec::new(),
-                summary: String::new(),
-                hint: "",
-            },
+            inc: blank(),
             seq: [0; 3],
             kind: String::new(),
         }
@@ -388,17 +373,9 @@ pub(super) fn decode(key: &[u8], payload: &[u8], slot: &mut Slot) -> io::Result<
     if evidence > p.0.len() / 3 {
         return Err(bad("an evidence count"));
     }
-    inc.evidence.truncate(evidence);
-    for n in 0..evidence {
-        if n == inc.evidence.len() {
-            inc.evidence.push(Evidence {
-                time: None,
-                host: String::new(),
-                line: String::new(),
-            });
-        }
-        let e = &mut inc.evidence[n];
-        e.time = p.time(inc.start)?;
+    let start = inc.start;
+    for e in evidence_slots(&mut inc.evidence, evidence) {
+        e.time = p.time(start)?;
         p.bytes(&mut e.host)?;
         p.bytes(&mut e.line)?;
     }

@@ -41,13 +41,15 @@ pub(super) fn verdicts(
     mismatches: &Sorted<Mismatch>,
     min_overlap: i64,
     s: &Settings,
-    out: &mut dyn FnMut(Incident, [u64; 3]) -> io::Result<()>,
+    out: &mut Out<'_>,
 ) -> io::Result<Held> {
     let mut t = cross::Transition::default();
     let mut inst: Option<Instance> = None;
     let mut hosts = Hosts::default();
     let mut why = Why::new(mismatches)?;
     let mut most = 0;
+    // The incident buffers, handed from one instance to the next.
+    let mut done_scratch: Option<Incident> = None;
     transitions.each(&mut |key, payload| {
         record::decode_transition(key, payload, &mut t)?;
         most = inst.as_ref().map_or(most, |i| most.max(i.alive.len()));
@@ -55,10 +57,13 @@ pub(super) fn verdicts(
             Some(i) if i.iname == t.iname => i,
             _ => {
                 if let Some(done) = inst.take() {
-                    hosts = done.end(&mut why, out)?;
+                    let (h, scratch) = done.end(&mut why, out)?;
+                    hosts = h;
+                    done_scratch = Some(scratch);
                 }
                 why.clear();
                 inst.insert(Instance {
+                    scratch: done_scratch.take().unwrap_or_else(blank),
                     iname: t.iname.clone(),
                     min_overlap,
                     failover: s.severity_of("vrrp_failover"),
@@ -209,13 +214,56 @@ impl<'m> Why<'m> {
 type Pending = (Incident, [u64; 3], BTreeSet<String>);
 
 /// Split brain `b` with what explains it: `"; lb-a: …; lb-b: …"` after its summary.
-fn explained(mut b: Incident, why: BTreeSet<String>) -> Incident {
-    if !why.is_empty() {
-        let why: Vec<String> = why.into_iter().collect();
+fn explain(b: &mut Incident, why: BTreeSet<String>) {
+    for w in why {
         b.summary.push_str("; ");
-        b.summary.push_str(&why.join("; "));
+        b.summary.push_str(&w);
     }
-    b
+}
+
+/// [`cross::cross`]'s incident, its summary aside, written into `inc`'s buffers: half the
+/// incidents of ten directors' logs are split brains, and each made anew was a dozen
+/// allocations. Its id is left empty: the store makes ids when it reads incidents back.
+/// `evidence` is each line's time, director and text.
+fn fill(
+    inc: &mut Incident,
+    (kind_name, severity): (&'static str, Severity),
+    iname: &str,
+    hosts: [&str; 2],
+    (start, end): (i64, Option<i64>),
+    evidence: &[(i64, &str, &str)],
+) {
+    inc.id.clear();
+    inc.kind = kind_name;
+    inc.severity = severity;
+    inc.host = None;
+    set_texts(&mut inc.hosts, hosts.iter().copied());
+    set_text(inc.iname.get_or_insert_with(String::new), iname);
+    inc.virtual_service = None;
+    inc.real_server = None;
+    inc.start = start;
+    inc.end = end;
+    inc.count = 1;
+    let slots = evidence_slots(&mut inc.evidence, evidence.len());
+    for (e, &(time, host, line)) in slots.iter_mut().zip(evidence) {
+        e.time = Some(time);
+        set_text(&mut e.host, host);
+        set_text(&mut e.line, line);
+    }
+    inc.summary.clear();
+    inc.hint = kind(kind_name).map_or("", |s| s.hint);
+}
+
+fn set_text(out: &mut String, s: &str) {
+    out.clear();
+    out.push_str(s);
+}
+
+fn set_texts<'a>(out: &mut Vec<String>, texts: impl ExactSizeIterator<Item = &'a str>) {
+    out.resize_with(texts.len(), String::new);
+    for (o, t) in out.iter_mut().zip(texts) {
+        set_text(o, t);
+    }
 }
 
 /// The directors' names, each numbered once for the whole pass.
@@ -260,9 +308,12 @@ struct Instance {
     /// Split brains decided at the instance's end, waiting for the rest of its mismatches
     /// (`None` before the end).
     last: Option<Vec<Pending>>,
+    /// The verdict being made ([`fill`]).
+    scratch: Incident,
 }
 
-type Out<'o> = dyn FnMut(Incident, [u64; 3]) -> io::Result<()> + 'o;
+/// Where each verdict goes, with its sequence.
+type Out<'o> = dyn FnMut(&Incident, [u64; 3]) -> io::Result<()> + 'o;
 
 impl Instance {
     fn pos(&self, idx: u64) -> Option<usize> {
@@ -386,29 +437,32 @@ impl Instance {
         if let Some(c) = self.get_mut(cur) {
             c.waits_prev = false;
         }
+        // Taken out and put back: `p` and `c` borrow the rest of `self`.
+        let mut inc = std::mem::replace(&mut self.scratch, blank());
         let (Some(p), Some(c)) = (self.get(prev), self.get(cur)) else {
+            self.scratch = inc;
             return Ok(());
         };
         let overlap = p.end.map_or(i64::MAX, |end| end - c.start);
         if overlap >= self.min_overlap {
+            self.scratch = inc;
             return Ok(());
         }
         let (ph, ch) = (self.hosts.name(p.host), self.hosts.name(c.host));
-        let summary = format!("{}: MASTER moved from {ph} to {ch}", self.iname);
-        let inc = cross::cross(
+        fill(
+            &mut inc,
             ("vrrp_failover", self.failover),
             &self.iname,
-            vec![ph.to_string(), ch.to_string()],
-            c.start,
-            Some(c.start),
-            summary,
-            vec![Evidence {
-                time: Some(c.start),
-                host: ch.to_string(),
-                line: c.line.clone(),
-            }],
+            [ph, ch],
+            (c.start, Some(c.start)),
+            &[(c.start, ch, &c.line)],
         );
-        out(inc, [1, cur, 0])
+        for piece in [&self.iname, ": MASTER moved from ", ph, " to ", ch] {
+            inc.summary.push_str(piece);
+        }
+        let r = out(&inc, [1, cur, 0]);
+        self.scratch = inc;
+        r
     }
 
     /// The split brain of intervals `a` < `b`, the first end known (or never to be);
@@ -419,28 +473,30 @@ impl Instance {
                 v.pairs.retain(|&o| o != y);
             }
         }
+        // Taken out and put back: the intervals borrow the rest of `self`.
+        let mut inc = std::mem::replace(&mut self.scratch, blank());
+        let mut r = Ok(());
         if let (Some(x), Some(y)) = (self.get(a), self.get(b)) {
             let names = [self.hosts.name(x.host), self.hosts.name(y.host)];
-            if let Some(inc) = split_brain(
-                &self.iname,
-                [x, y],
-                names,
-                self.min_overlap,
-                self.split_brain,
-            ) {
+            let sev = self.split_brain;
+            if split_brain(&mut inc, &self.iname, [x, y], names, self.min_overlap, sev) {
                 let w = why.of(&inc);
                 match &mut self.last {
-                    Some(last) => last.push((inc, [1, a, b], w)),
-                    None => out(explained(inc, w), [1, a, b])?,
+                    Some(last) => last.push((inc.clone(), [1, a, b], w)),
+                    None => {
+                        explain(&mut inc, w);
+                        r = out(&inc, [1, a, b]);
+                    }
                 }
             }
         }
-        Ok(())
+        self.scratch = inc;
+        r
     }
 
     /// The input ended: what still waits is decided with the ends unknown. Gives back
-    /// the directors' numbers.
-    fn end(mut self, why: &mut Why<'_>, out: &mut Out<'_>) -> io::Result<Hosts> {
+    /// the directors' numbers and the incident buffers.
+    fn end(mut self, why: &mut Why<'_>, out: &mut Out<'_>) -> io::Result<(Hosts, Incident)> {
         self.last = Some(Vec::new());
         let idxs: Vec<u64> = self.alive.iter().map(|v| v.idx).collect();
         for idx in idxs {
@@ -456,22 +512,24 @@ impl Instance {
         }
         let mut last = self.last.take().unwrap_or_default();
         why.rest(&self.iname, &mut last)?;
-        for (b, seq, w) in last {
-            out(explained(b, w), seq)?;
+        for (mut b, seq, w) in last {
+            explain(&mut b, w);
+            out(&b, seq)?;
         }
-        Ok(self.hosts)
+        Ok((self.hosts, self.scratch))
     }
 }
 
-/// [`Engine::cross_director`]'s split brain between intervals `a` and `b`, if they overlap
-/// long enough.
+/// [`Engine::cross_director`]'s split brain between intervals `a` and `b`, into `inc`,
+/// if they overlap long enough.
 fn split_brain(
+    inc: &mut Incident,
     iname: &str,
     [a, b]: [&Interval; 2],
     names: [&str; 2],
     min_overlap: i64,
     severity: Severity,
-) -> Option<Incident> {
+) -> bool {
     let start = a.start.max(b.start);
     let end = match (a.end, b.end) {
         (Some(x), Some(y)) => Some(x.min(y)),
@@ -479,110 +537,22 @@ fn split_brain(
         (None, None) => None,
     };
     if end.is_some_and(|e| e - start < min_overlap) {
-        return None;
+        return false;
     }
-    let mut hosts = vec![names[0].to_string(), names[1].to_string()];
+    let mut hosts = names;
     hosts.sort();
-    let summary = cross::split_brain_summary(iname, [&hosts[0], &hosts[1]]);
-    let evidence = [(a, names[0]), (b, names[1])]
-        .iter()
-        .map(|(x, host)| Evidence {
-            time: Some(x.start),
-            host: host.to_string(),
-            line: x.line.clone(),
-        })
-        .collect();
-    Some(cross::cross(
+    fill(
+        inc,
         ("split_brain", severity),
         iname,
         hosts,
-        start,
-        end,
-        summary,
-        evidence,
-    ))
+        (start, end),
+        &[(a.start, names[0], &a.line), (b.start, names[1], &b.line)],
+    );
+    cross::push_split_brain_summary(&mut inc.summary, iname, hosts);
+    true
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The verdicts over `n` handovers of one instance between two directors, the old
-    /// master leaving a second before the new one takes over, each director complaining
-    /// of the other's adverts while it is MASTER: the failovers found and the most held
-    /// at once.
-    fn handovers(n: i64) -> (usize, Held) {
-        let mut r = Records::new(64);
-        let mut ms = ExtSort::new(64);
-        let mut seq = 0;
-        for i in 0..n {
-            let host = ["lb-a", "lb-b"][(i % 2) as usize];
-            for (dt, master) in [(0, true), (9, false)] {
-                let t = cross::Transition {
-                    time: (i * 10 + dt) * 1_000_000,
-                    host: host.to_string(),
-                    iname: "VI_1".to_string(),
-                    master,
-                    line: format!("{host} line {i}"),
-                };
-                seq += 1;
-                r.push_with(
-                    |k| record::transition_key(&t, seq, k),
-                    |p| record::transition_payload(&t, p),
-                )
-                .unwrap();
-            }
-            seq += 1;
-            ms.push(Mismatch {
-                iname: "VI_1".to_string(),
-                start: (i * 10 + 1) * 1_000_000,
-                seq,
-                host: host.to_string(),
-                end: Some((i * 10 + 3) * 1_000_000),
-                said: Some("received an invalid passwd".to_string()),
-            })
-            .unwrap();
-        }
-        let sorted = r.finish().unwrap();
-        let ms = ms.finish().unwrap();
-        let mut failovers = 0;
-        let held = verdicts(
-            &sorted,
-            &ms,
-            2_000_000,
-            &Settings::default(),
-            &mut |i, _| {
-                failovers += usize::from(i.kind == "vrrp_failover");
-                Ok(())
-            },
-        )
-        .unwrap();
-        (failovers, held)
-    }
-
-    #[test]
-    fn intervals_are_held_while_a_verdict_needs_them_not_to_the_end() {
-        let (few, held_few) = handovers(10);
-        let (many, held_many) = handovers(5_000);
-        assert_eq!(
-            (few, many),
-            (9, 4_999),
-            "one failover per handover after the first"
-        );
-        assert!(
-            held_many.intervals <= 3,
-            "{held_many:?} held for 5,000 handovers"
-        );
-        assert_eq!(held_few.intervals, held_many.intervals);
-    }
-
-    #[test]
-    fn mismatches_are_held_while_a_split_brain_may_meet_them_not_to_the_end() {
-        let (_, held) = handovers(5_000);
-        // The sweep runs once as many were added as it kept, from 64 on.
-        assert!(
-            held.mismatches <= 2 * 64 + 2,
-            "{held:?} held for 5,000 mismatches"
-        );
-    }
-}
+#[path = "verdicts_tests.rs"]
+mod tests;
