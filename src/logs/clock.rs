@@ -18,7 +18,7 @@
 //!
 //! Speed: framing runs at millions of lines a second, and a full zone conversion costs far
 //! more than the date arithmetic around it. Each thread keeps the last conversion's *local
-//! validity interval* (see [`Zone::to_utc`]), so a line costs two comparisons and a
+//! validity interval* (see `Zone::to_utc`), so a line costs two comparisons and a
 //! subtraction until its local time leaves that interval, which for a log read in order is
 //! about twice a year of log time.
 
@@ -59,7 +59,7 @@ pub fn parse_zone(name: &str) -> Result<TimeZone, ZoneError> {
 ///
 /// `Copy`, so a line source can own one and hand it to every line: the zone is an interned
 /// `&'static` handle (one allocation per distinct zone for the life of the process, see
-/// [`intern`]) rather than a [`TimeZone`].
+/// `intern`) rather than a [`TimeZone`].
 #[derive(Debug, Clone, Copy)]
 pub struct YearClock {
     /// `--year`: use this year, whatever the date.

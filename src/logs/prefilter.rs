@@ -205,7 +205,7 @@ fn literals(regex: &str) -> Option<Set> {
     requirements(regex).into_iter().next()
 }
 
-/// [`literals`] first, then a second set the regex requires from another part of it, when
+/// `literals` first, then a second set the regex requires from another part of it, when
 /// one is selective enough: a message is a candidate only when it holds a member of each.
 /// `TCP connection to [ip]:port success.` holds the first literal of the rule for
 /// `… failed.` (`connection to `), not its second (` failed.`), and the matcher is not

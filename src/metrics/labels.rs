@@ -84,7 +84,7 @@ impl EncodeLabelSet for ServiceLabels {
 
 /// Every backend's `remote_address` and `remote_port` as text, rendered once per page into
 /// one buffer (a few bytes a backend, where a `String` each would cost ~100), each as
-/// `remote_address="ADDR",remote_port` then `PORT` (a [`Head`] and its value).
+/// `remote_address="ADDR",remote_port` then `PORT` (a `Head` and its value).
 #[derive(Default)]
 pub struct BackendTexts {
     buf: String,

@@ -34,7 +34,8 @@ impl Interval {
 
 /// [`Engine::cross_director`] over transitions sorted by instance and time
 /// ([`record::transition_key`]), handing each verdict to `out` as soon as the ends it
-/// needs are known. Returns the most it held at once (what its memory follows: the
+/// needs are known: lent, in buffers the next one reuses, and without its id (the store
+/// makes ids on reading). Returns the most it held at once (what its memory follows: the
 /// intervals and mismatches that overlap, not the transitions).
 pub(super) fn verdicts(
     transitions: &SortedRecords,
