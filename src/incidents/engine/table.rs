@@ -85,9 +85,7 @@ impl OpenTable {
     pub(super) fn iter(&self) -> impl Iterator<Item = (&Key, &Open)> {
         self.real_servers.iter().chain(self.rest.iter())
     }
-}
 
-impl OpenTable {
     /// The real servers' incidents, in the table's order, and the rest.
     pub(super) fn into_parts(self) -> (indexmap::map::IntoIter<Key, Open>, Map) {
         (self.real_servers.into_iter(), self.rest)

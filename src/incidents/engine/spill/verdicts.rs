@@ -238,7 +238,7 @@ fn fill(
     inc.kind = kind_name;
     inc.severity = severity;
     inc.host = None;
-    set_texts(&mut inc.hosts, hosts.iter().copied());
+    set_texts(&mut inc.hosts, &hosts);
     set_text(inc.iname.get_or_insert_with(String::new), iname);
     inc.virtual_service = None;
     inc.real_server = None;
@@ -260,7 +260,7 @@ fn set_text(out: &mut String, s: &str) {
     out.push_str(s);
 }
 
-fn set_texts<'a>(out: &mut Vec<String>, texts: impl ExactSizeIterator<Item = &'a str>) {
+fn set_texts(out: &mut Vec<String>, texts: &[&str]) {
     out.resize_with(texts.len(), String::new);
     for (o, t) in out.iter_mut().zip(texts) {
         set_text(o, t);
