@@ -30,7 +30,7 @@ fn exact(hir: &Hir) -> Option<Set> {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Some(vec![Vec::new()]),
         HirKind::Literal(l) => Some(vec![l.0.to_vec()]),
-        HirKind::Class(c) => class_strings(c),
+        HirKind::Class(c) => class_strings(c, EXACT_CLASS),
         HirKind::Capture(c) => exact(&c.sub),
         HirKind::Concat(subs) => subs
             .iter()
@@ -64,14 +64,21 @@ fn exact(hir: &Hir) -> Option<Set> {
     }
 }
 
-/// A class of at most four characters, as its strings.
-fn class_strings(c: &Class) -> Option<Set> {
+/// Most characters of a class taken as its strings in a whole language ([`exact`]).
+const EXACT_CLASS: usize = 4;
+/// Most characters of a class taken as its strings at the edge of a literal
+/// ([`prefixes`], [`suffixes`]): the ten digits, which follow `Line ` in a config error.
+/// (Written `[0-9]`: the regex crate's `\d` holds every script's digits.)
+const EDGE_CLASS: usize = 10;
+
+/// A class of at most `most` characters, as its strings.
+fn class_strings(c: &Class, most: usize) -> Option<Set> {
     let mut out = Vec::new();
     match c {
         Class::Unicode(u) => {
             for r in u.ranges() {
                 for ch in r.start()..=r.end() {
-                    if out.len() == 4 {
+                    if out.len() == most {
                         return None;
                     }
                     out.push(ch.to_string().into_bytes());
@@ -81,7 +88,7 @@ fn class_strings(c: &Class) -> Option<Set> {
         Class::Bytes(b) => {
             for r in b.ranges() {
                 for byte in r.start()..=r.end() {
-                    if out.len() == 4 {
+                    if out.len() == most {
                         return None;
                     }
                     out.push(vec![byte]);
@@ -90,6 +97,66 @@ fn class_strings(c: &Class) -> Option<Set> {
         }
     }
     Some(out)
+}
+
+/// Strings one of which every match of `hir` starts with (`{""}` when nothing is known):
+/// `\[\S+` starts with `[`, `Line [0-9]+` with `Line 0` … `Line 9`. A literal run followed
+/// by such a piece joins them into longer literals ([`concat_sets`]).
+fn prefixes(hir: &Hir) -> Set {
+    edge(hir, false)
+}
+
+/// Strings one of which every match of `hir` ends with (`{""}` when nothing is known):
+/// `[^:()]+: ` ends with `: `.
+fn suffixes(hir: &Hir) -> Set {
+    edge(hir, true)
+}
+
+/// [`prefixes`], or [`suffixes`] when `end`. Each step keeps a valid set: when a piece
+/// gives nothing or a product grows too large, what is known so far is the answer.
+fn edge(hir: &Hir, end: bool) -> Set {
+    if let Some(set) = exact(hir) {
+        return set;
+    }
+    let nothing = || vec![Vec::new()];
+    match hir.kind() {
+        HirKind::Class(c) => class_strings(c, EDGE_CLASS).unwrap_or_else(nothing),
+        HirKind::Capture(c) => edge(&c.sub, end),
+        HirKind::Repetition(r) if r.min >= 1 => edge(&r.sub, end),
+        HirKind::Alternation(subs) => {
+            let out = dedup(subs.iter().flat_map(|s| edge(s, end)).collect());
+            if out.len() <= MAX_SET {
+                out
+            } else {
+                nothing()
+            }
+        }
+        HirKind::Concat(subs) => {
+            let mut known = nothing();
+            let mut pieces: Vec<&Hir> = subs.iter().collect();
+            if end {
+                pieces.reverse();
+            }
+            // The pieces from the edge inwards: exact ones join; the first that is not
+            // adds its own edge and ends the walk.
+            let join = |a: &Set, b: &Set| if end { product(b, a) } else { product(a, b) };
+            for p in pieces {
+                let (piece, last) = match exact(p) {
+                    Some(e) => (e, false),
+                    None => (edge(p, end), true),
+                };
+                match join(&known, &piece) {
+                    Some(j) => known = j,
+                    None => return known,
+                }
+                if last {
+                    break;
+                }
+            }
+            known
+        }
+        _ => nothing(),
+    }
 }
 
 fn product(a: &Set, b: &Set) -> Option<Set> {
@@ -112,6 +179,12 @@ fn dedup(mut s: Set) -> Set {
     s.dedup();
     s
 }
+
+/// A second set's shortest literal has this many bytes at least. A second set only spares
+/// a regex a run; a shorter literal would make the scan probe more places (one in four
+/// needs seven bytes: `literals`), or search for three-byte literals at every place
+/// (` up` of `Netlink reports \S+ up`).
+const MIN_SECOND: usize = 7;
 
 /// The shortest member's length: a set is as selective as its weakest literal.
 fn score(s: &Set) -> usize {
@@ -169,6 +242,12 @@ fn required(hir: &Hir) -> Option<Set> {
 /// STATE` gives `) Entering…` and `): Entering…`); a piece without one ends the run and may
 /// carry a requirement of its own. Each set is required on its own, so a match contains a
 /// member of every one.
+///
+/// A run also reaches into the pieces around it: it joins the first bytes of the piece
+/// that ends it ([`prefixes`]), and the next run starts from that piece's last bytes
+/// ([`suffixes`]), or, after an optional piece, from either its last bytes or the run
+/// before it (`\((?:[^:()]+: )?Line [0-9]+` gives `(Line 0`, `: Line 0`, … `: Line 9`).
+/// Longer literals let the scan probe fewer places ([`literals`]).
 fn concat_sets(subs: &[Hir]) -> Vec<Set> {
     let mut sets = Vec::new();
     let mut run = vec![Vec::new()];
@@ -176,16 +255,24 @@ fn concat_sets(subs: &[Hir]) -> Vec<Set> {
         let e = exact(s);
         match e.as_ref().and_then(|e| product(&run, e)) {
             Some(p) => run = p,
-            None => {
-                sets.push(std::mem::take(&mut run));
-                match e {
-                    Some(e) => run = e,
-                    None => {
-                        sets.extend(required(s));
-                        run = vec![Vec::new()];
-                    }
+            None => match e {
+                Some(e) => sets.push(std::mem::replace(&mut run, e)),
+                None => {
+                    sets.push(product(&run, &prefixes(s)).unwrap_or_else(|| run.clone()));
+                    sets.extend(required(s));
+                    run = match s.kind() {
+                        HirKind::Repetition(r) if r.min == 0 => {
+                            let either = dedup(run.into_iter().chain(suffixes(&r.sub)).collect());
+                            if either.len() <= MAX_SET {
+                                either
+                            } else {
+                                vec![Vec::new()]
+                            }
+                        }
+                        _ => suffixes(s),
+                    };
                 }
-            }
+            },
         }
     }
     sets.push(run);
@@ -230,7 +317,7 @@ pub fn requirements_of(hir: &Hir) -> Vec<Set> {
     let mut second: Option<Set> = None;
     if let HirKind::Concat(subs) = top.kind() {
         for set in concat_sets(subs) {
-            if set != first && score(&set) >= MIN_LEN {
+            if set != first && score(&set) >= MIN_SECOND {
                 consider(&mut second, Some(set));
             }
         }
@@ -326,7 +413,13 @@ impl Prefilter {
     }
 
     /// One entry per rule: its regex's [`requirements`].
-    pub fn from_requirements(mut reqs: Vec<Vec<Set>>) -> Prefilter {
+    pub fn from_requirements(reqs: Vec<Vec<Set>>) -> Prefilter {
+        Prefilter::from_requirements_and_text(reqs, &[])
+    }
+
+    /// [`Prefilter::from_requirements`], the scan tuned to messages like `text` (the
+    /// rules' samples): each literal is probed where such messages hold its bytes least.
+    pub fn from_requirements_and_text(mut reqs: Vec<Vec<Set>>, text: &[&str]) -> Prefilter {
         drop_needless_seconds(&mut reqs);
         let words = reqs.len().div_ceil(64).max(1);
         let mut patterns: Vec<Vec<u8>> = Vec::new();
@@ -364,7 +457,7 @@ impl Prefilter {
         for r in always {
             bits[r / 64] |= 1 << (r % 64);
         }
-        let literals = literals::Literals::new(&patterns);
+        let literals = literals::Literals::probed_apart_from(&patterns, text);
         Prefilter {
             literals,
             owners,

@@ -287,7 +287,11 @@ impl Rules {
             rules.push(rule);
             requirements.push(required);
         }
-        let prefilter = Prefilter::from_requirements(requirements);
+        let samples: Vec<&str> = rules
+            .iter()
+            .flat_map(|r| r.samples.iter().map(String::as_str))
+            .collect();
+        let prefilter = Prefilter::from_requirements_and_text(requirements, &samples);
         let idents = if rules.iter().any(|r| r.idents.is_empty()) {
             None
         } else {

@@ -1,5 +1,5 @@
 //! Which of a set of literals occur in a message: positions are probed in a hashed table
-//! of the literals' first bytes, and only a position whose first bytes are some literal's
+//! of four bytes of each literal, and only a position whose four bytes are some literal's
 //! is compared in full.
 //!
 //! Not every position: when the shortest literal of four bytes or more has `3 + s`
@@ -7,9 +7,10 @@
 //! literal's four bytes at `s` consecutive places of it, from some `k` on. An occurrence
 //! starting at `x` covers `x + k .. x + k + s` with those places, and exactly one probed
 //! position falls there, so each occurrence is still found once. (`k` is chosen where the
-//! other literals share the fewest of those bytes: [`Table::fill`].) The built-in library's shortest such
-//! literal has five bytes: half the probes (the probe loop was most of the time spent in
-//! `Rules::winner` itself, a tenth of `analyze`'s, perf).
+//! other literals and the rules' samples hold those bytes least: [`Table::fill`].) The
+//! built-in library's shortest such literal has seven bytes (` of VS `, `(Line 0`): one
+//! probe in four (the probe loop was most of the time spent in `Rules::winner` itself, a
+//! tenth of `analyze`'s, perf).
 //!
 //! Why not the Aho-Corasick DFA this replaced: its scan is one table load per byte, and the
 //! address of each load is the result of the one before, so a message costs its length
@@ -49,7 +50,15 @@ pub struct Literals {
 
 impl Literals {
     /// The literals; [`Literals::each`] reports them by their index here.
+    #[cfg(test)]
     pub fn new(lits: &[Vec<u8>]) -> Literals {
+        Literals::probed_apart_from(lits, &[])
+    }
+
+    /// The literals, each probed at the places its four bytes are seen least, among the
+    /// other literals and in `text` (messages like those to be scanned: the rules'
+    /// samples): see [`Table::fill`].
+    pub fn probed_apart_from(lits: &[Vec<u8>], text: &[&str]) -> Literals {
         let mut out = Literals::default();
         let shortest = lits.iter().map(Vec::len).filter(|&n| n >= 4).min();
         out.long.stride = shortest.map_or(1, |n| (n - 3).min(MAX_STRIDE));
@@ -64,8 +73,8 @@ impl Literals {
                 _ => long.push((l.as_slice(), i, at)),
             }
         }
-        out.long.fill(&long);
-        out.three.fill(&three);
+        out.long.fill(&long, text);
+        out.three.fill(&three, text);
         out
     }
 
@@ -147,17 +156,24 @@ fn hash(g: u32) -> (usize, usize) {
 
 impl<const N: usize> Table<N> {
     /// Adds the literals (bytes, index, where they are in [`Literals::bytes`]), each at
-    /// the run of [`Table::stride`] places its other literals share least.
+    /// the run of [`Table::stride`] places whose bytes the other literals and `text` hold
+    /// least.
     ///
     /// Why not each literal's first places: many literals begin alike (`Entering MASTER
     /// STATE`, `Entering BACKUP STATE`, …), and a probe that meets `Ente` would compare
     /// them all. At their least shared places bench/logs.sh's 1M lines compare 1.9 M
     /// entries instead of 4.5 M, and `Rules::winner` passes 1.7 M probes instead of 2.4 M
-    /// (a count in a scratch build; `--no-incidents` 4 % faster).
-    fn fill(&mut self, lits: &[(&[u8], usize, Range<usize>)]) {
+    /// (a count in a scratch build; `--no-incidents` 4 % faster). And why the text: with
+    /// one probe in four a literal has more places to choose from, and the least shared
+    /// among literals were words such as ` on ` and `for `, which most messages hold.
+    fn fill(&mut self, lits: &[(&[u8], usize, Range<usize>)], text: &[&str]) {
         let mut shared: HashMap<u32, usize> = HashMap::new();
-        for (lit, ..) in lits {
-            for w in lit.windows(N).filter_map(|w| w.first_chunk::<N>()) {
+        let all = lits
+            .iter()
+            .map(|(l, ..)| *l)
+            .chain(text.iter().map(|t| t.as_bytes()));
+        for l in all {
+            for w in l.windows(N).filter_map(|w| w.first_chunk::<N>()) {
                 *shared.entry(gram(w)).or_default() += 1;
             }
         }
@@ -322,6 +338,19 @@ mod tests {
                 assert_ne!(a.gram, b.gram, "{a:?} {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn literals_are_probed_away_from_the_words_messages_hold() {
+        let lits = vec![b"wxyz ABCD".to_vec()];
+        let first = |t: &Table<4>| t.entries.iter().map(|e| e.offset).min();
+        let blind = Literals::probed_apart_from(&lits, &[]);
+        assert_eq!((blind.long.stride, first(&blind.long)), (4, Some(0)));
+        let told = Literals::probed_apart_from(&lits, &["wxyz wxyz"]);
+        assert_eq!(first(&told.long), Some(2), "{:?}", told.long.entries);
+        let mut got = Vec::new();
+        told.each(b"wxyz wxyz ABCD", |i| got.push(i));
+        assert_eq!(got, [0]);
     }
 
     #[test]

@@ -26,7 +26,8 @@ fn adjacent_small_pieces_join_into_the_longest_required_literals() {
     );
     assert_eq!(
         lits(r"^(?:TCP|UDP) connection to (?P<rs>\[\S+) success\.$"),
-        ["P connection to "]
+        ["P connection to ["],
+        "the first byte of the piece that ends the run joins it"
     );
 }
 
@@ -194,4 +195,119 @@ fn a_second_set_counts_only_when_the_first_literal_is_shared() {
         r"^\(\S+\) master ",
     ]);
     assert_eq!(candidates(&p, "Changing effective priority from 100"), [0]);
+}
+
+/// The literal sets against the regexes' own matches: random regexes from the pieces the
+/// library uses (literals, small and large classes, optional and repeated groups,
+/// alternations), each with a string drawn from it.
+mod drawn {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Class, and characters a match may take from it (wide ones too).
+    const CLASSES: &[(&str, &[&str])] = &[
+        (r"\d", &["0", "7", "\u{663}"]),
+        ("[0-9]", &["5", "9"]),
+        ("[^:()]", &["a", " ", "é"]),
+        (r"\S", &["x", ")", "ж"]),
+        ("[ab]", &["a", "b"]),
+    ];
+
+    #[derive(Debug, Clone)]
+    enum Node {
+        Lit(String),
+        Class(usize),
+        Cat(Vec<Node>),
+        Alt(Vec<Node>),
+        /// `?`, `+`, `*`, `{0,2}`.
+        Rep(Box<Node>, usize),
+        Cap(Box<Node>),
+    }
+
+    fn node() -> impl Strategy<Value = Node> {
+        let leaf = prop_oneof![
+            "[ab():0-9 L]{1,4}".prop_map(Node::Lit),
+            (0..CLASSES.len()).prop_map(Node::Class),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 1..5).prop_map(Node::Cat),
+                proptest::collection::vec(inner.clone(), 2..4).prop_map(Node::Alt),
+                (inner.clone(), 0..4usize).prop_map(|(n, k)| Node::Rep(Box::new(n), k)),
+                inner.prop_map(|n| Node::Cap(Box::new(n))),
+            ]
+        })
+    }
+
+    fn regex(n: &Node) -> String {
+        match n {
+            Node::Lit(l) => regex_syntax::escape(l),
+            Node::Class(c) => CLASSES[*c].0.to_string(),
+            Node::Cat(ns) => ns.iter().map(|n| format!("(?:{})", regex(n))).collect(),
+            Node::Alt(ns) => {
+                let alts: Vec<String> = ns.iter().map(regex).collect();
+                format!("(?:{})", alts.join("|"))
+            }
+            Node::Rep(n, k) => format!("(?:{}){}", regex(n), ["?", "+", "*", "{0,2}"][*k]),
+            Node::Cap(n) => format!("({})", regex(n)),
+        }
+    }
+
+    /// A string `n` matches, its choices taken from `pick` in turn.
+    fn draw(n: &Node, pick: &mut impl FnMut() -> usize) -> String {
+        match n {
+            Node::Lit(l) => l.clone(),
+            Node::Class(c) => CLASSES[*c].1[pick() % CLASSES[*c].1.len()].to_string(),
+            Node::Cat(ns) => ns.iter().map(|n| draw(n, pick)).collect(),
+            Node::Alt(ns) => draw(&ns[pick() % ns.len()], pick),
+            Node::Rep(n, k) => {
+                let times = match k {
+                    1 => 1 + pick() % 2,
+                    _ => pick() % 3 % if *k == 0 { 2 } else { 3 },
+                };
+                (0..times).map(|_| draw(n, pick)).collect()
+            }
+            Node::Cap(n) => draw(n, pick),
+        }
+    }
+
+    fn holds(set: &Set, text: &str) -> bool {
+        set.iter().any(|l| contains(text.as_bytes(), l))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Every string a regex matches holds a member of each set the prefilter takes
+        /// from it, starts with one of its prefixes and ends with one of its suffixes.
+        #[test]
+        fn a_drawn_match_holds_every_required_set(
+            n in node(),
+            picks in proptest::collection::vec(any::<usize>(), 64),
+            before in "[a( ]{0,3}",
+            after in "[b) ]{0,3}",
+        ) {
+            let mut next = picks.iter().copied().cycle();
+            let m = draw(&n, &mut || next.next().unwrap_or(0));
+            let re = regex(&n);
+            let line = format!("{before}{m}{after}");
+            let whole = regex::Regex::new(&format!("^(?:{re})$")).unwrap();
+            prop_assert!(whole.is_match(&m), "{:?} does not match {:?}", m, re);
+            for set in requirements(&re) {
+                prop_assert!(holds(&set, &line), "{:?} {:?} {:?}", re, line, set);
+            }
+            let hir = regex_syntax::ParserBuilder::new().build().parse(&re).unwrap();
+            let text = |s: &Set| -> Vec<String> {
+                s.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect()
+            };
+            prop_assert!(
+                text(&prefixes(&hir)).iter().any(|p| m.starts_with(p.as_str())),
+                "{:?} {:?} {:?}", re, m, text(&prefixes(&hir))
+            );
+            prop_assert!(
+                text(&suffixes(&hir)).iter().any(|p| m.ends_with(p.as_str())),
+                "{:?} {:?} {:?}", re, m, text(&suffixes(&hir))
+            );
+        }
+    }
 }
