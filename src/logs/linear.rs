@@ -494,21 +494,30 @@ impl Program {
     }
 }
 
-/// Short literals compare inline; a call to `memcmp` costs more than they do.
+/// Short literals compare inline; a call to `memcmp` costs more than they do. Eight
+/// bytes at a time, the last eight taken where they end (overlapping the word before):
+/// the bytes past the last whole word were compared one by one.
 pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    if a.len() > 64 {
+    if n > 64 {
         return a == b;
     }
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tails = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .all(|(x, y)| x == y);
-    tails && ca.zip(cb).all(|(x, y)| x == y)
+    fn word<const W: usize>(s: &[u8], at: usize) -> Option<[u8; W]> {
+        s.get(at..)?.first_chunk::<W>().copied()
+    }
+    match n {
+        8.. => {
+            word::<8>(a, n - 8) == word::<8>(b, n - 8)
+                && a.chunks_exact(8)
+                    .zip(b.chunks_exact(8))
+                    .all(|(x, y)| x == y)
+        }
+        4..8 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        _ => a == b,
+    }
 }
 
 /// The char boundary at or before `i`.

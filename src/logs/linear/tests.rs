@@ -131,3 +131,25 @@ fn unanchored_programs_find_the_leftmost_match() {
     assert_eq!(mine, theirs);
     assert_eq!(mine.unwrap()[2], Some(10));
 }
+
+proptest::proptest! {
+    /// Equal as slices are: every length a word splits differently (short, whole words,
+    /// a tail, past 64 bytes), with one byte changed anywhere or the lengths apart.
+    #[test]
+    fn bytes_are_equal_as_slices_are(
+        a in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+        at in proptest::prelude::any::<usize>(),
+        to in proptest::prelude::any::<u8>(),
+        cut in 0usize..3,
+    ) {
+        let mut b = a.clone();
+        if let Some(x) = b.get_mut(at % a.len().max(1)) {
+            *x = to;
+        }
+        if cut == 1 {
+            b.pop();
+        }
+        proptest::prop_assert_eq!(bytes_eq(&a, &b), a == b);
+        proptest::prop_assert!(bytes_eq(&a, &a));
+    }
+}
