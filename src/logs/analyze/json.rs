@@ -224,15 +224,23 @@ fn string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Where the next byte to escape is at or after `from` (the length when none is): eight
-/// bytes at a time while none of them needs escaping, then byte by byte.
+/// bytes at a time while none of them needs escaping, then the last eight (overlapping:
+/// the usual end of a string, with nothing to escape), then byte by byte.
 fn next_escape(b: &[u8], mut from: usize) -> usize {
-    while let Some(w) = b.get(from..from + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        if needs_escape(u64::from_le_bytes(word)) {
+    let word = |at: usize| {
+        b.get(at..)
+            .and_then(|r| r.first_chunk::<8>())
+            .map(|w| u64::from_le_bytes(*w))
+    };
+    while let Some(w) = word(from) {
+        if needs_escape(w) {
             break;
         }
         from += 8;
+    }
+    let tail = b.len().checked_sub(8).filter(|&at| at < from);
+    if tail.and_then(word).is_some_and(|w| !needs_escape(w)) {
+        return b.len();
     }
     match b[from..]
         .iter()
