@@ -15,7 +15,7 @@ mod when;
 
 use crate::app::App;
 use crate::http::{self, Site};
-use crate::incidents::Incident;
+use crate::incidents::{Engine, Incident};
 use crate::logs::analyze::Analyzer;
 use crate::logs::frame::YearClock;
 use crate::logs::rules::Rules;
@@ -323,6 +323,17 @@ fn boot_times(
     Ok(boots)
 }
 
+/// Open real-server incidents `analyze` makes room for at the start: one per thousand
+/// bytes of its files (a line per hundred bytes, a real server out per ten lines), at
+/// most a million (18 MB of index); standard input and unreadable paths count nothing.
+/// Only a guess at the peak: more still fit, in a table that then grows as it would.
+fn open_room<'a>(paths: impl Iterator<Item = &'a std::path::Path>) -> usize {
+    let bytes = progress::stored_bytes(paths);
+    usize::try_from(bytes / 1000).map_or(MOST_ROOM, |n| n.min(MOST_ROOM))
+}
+
+const MOST_ROOM: usize = 1 << 20;
+
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     // Millions of small blocks made and freed; crate::alloc says why analyze and not serve.
     crate::alloc::use_mimalloc();
@@ -371,10 +382,12 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     // The engine runs unless told not to: a post-mortem is its incidents, and scripts read
     // the exit status.
     let engine = !args.no_incidents;
-    if engine {
-        a = a.with_incidents(file.incidents.clone().unwrap_or_default());
-    }
     let inputs: Vec<_> = args.files.iter().map(|f| input_name(f)).collect();
+    if engine {
+        let settings = file.incidents.clone().unwrap_or_default();
+        let room = open_room(inputs.iter().map(|(_, p)| p.as_path()));
+        a = a.with_engine(Engine::new(settings).with_room_for_real_servers(room));
+    }
     let bar = progress::Progress::new(inputs.iter().map(|(_, p)| p.as_path()));
     // Several inputs are merged by time, so that a director's rotations and its kern.log
     // beside its daemon.log reach the detectors in order, whatever order they were given in.
@@ -480,4 +493,26 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_made_by_the_files_size_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log.gz"));
+        std::fs::write(&a, vec![b'x'; 25_000]).unwrap();
+        std::fs::write(&b, vec![b'x'; 5_999]).unwrap();
+        let missing = dir.path().join("gone.log");
+        let dash = std::path::Path::new("-");
+        let paths = [a.as_path(), b.as_path(), missing.as_path(), dash];
+        assert_eq!(open_room(paths.into_iter()), 30);
+        assert_eq!(open_room(std::iter::empty()), 0);
+        let huge = std::fs::File::create(dir.path().join("sparse.log")).unwrap();
+        huge.set_len(1 << 40).unwrap();
+        let sparse = dir.path().join("sparse.log");
+        assert_eq!(open_room([sparse.as_path()].into_iter()), MOST_ROOM);
+    }
 }

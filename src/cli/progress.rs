@@ -9,6 +9,14 @@ use std::path::Path;
 /// Inputs smaller than this in all finish before a bar would say anything useful.
 const WORTH_A_BAR: u64 = 64 << 20;
 
+/// The inputs' bytes as stored (`-` and unreadable paths count nothing).
+pub fn stored_bytes<'a>(paths: impl Iterator<Item = &'a Path>) -> u64 {
+    paths
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 /// The bar over every input, or nothing.
 pub struct Progress(Option<ProgressBar>);
 
@@ -18,10 +26,7 @@ impl Progress {
         if !std::io::stderr().is_terminal() {
             return Progress(None);
         }
-        let total: u64 = paths
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum();
+        let total = stored_bytes(paths);
         if total < WORTH_A_BAR {
             return Progress(None);
         }

@@ -302,6 +302,18 @@ impl Engine {
         self
     }
 
+    /// Makes room for `n` open real-server incidents at once (`analyze`, sized by its
+    /// input; more still fit). A table that grows is copied at each doubling into fresh
+    /// memory the kernel zeroes: ten directors' logs, a quarter of a million real servers
+    /// out at the end, ran 4 to 6 % faster with room made for 930 thousand (by turns, on
+    /// two hours; system time 0.66-1.02 -> 0.43-0.55 s), and their peak RSS fell 256 ->
+    /// 231 MB (no copy beside the table it replaces). Room never used costs address
+    /// space; only the table's index (about 18 bytes a place) is written.
+    pub fn with_room_for_real_servers(mut self, n: usize) -> Engine {
+        self.open.reserve_real_servers(n);
+        self
+    }
+
     /// Keeps only the newest `n` closed incidents (a long-running `serve`).
     pub fn with_history(mut self, n: usize) -> Engine {
         self.history = Some(n);

@@ -12,8 +12,10 @@
 //! incident opening writes at the end of the vector, which is in cache, not a 96-byte key
 //! into a random slot of a tens-of-MB table plus a box of its own (ten directors' logs:
 //! 7.59 → 7.26 s, by turns). Dense, the incidents need no box to spare a hash table's
-//! empty slots. (The table's growth is not what costs: reserved up front for half a
-//! million, it ran in the same time.)
+//! empty slots. (Its growth came to cost once an incident grew to 300 bytes: each
+//! doubling copies the table into fresh pages the kernel zeroes, and `analyze` now makes
+//! room up front, [`super::Engine::with_room_for_real_servers`]. When the table was first
+//! reserved for half a million, it ran in the same time.)
 
 use super::{Key, Open};
 
@@ -49,6 +51,12 @@ impl OpenTable {
 
     pub(super) fn len(&self) -> usize {
         self.real_servers.len() + self.rest.len()
+    }
+
+    /// Room for `n` real servers' incidents ([`super::Engine::with_room_for_real_servers`]).
+    pub(super) fn reserve_real_servers(&mut self, n: usize) {
+        self.real_servers
+            .reserve(n.saturating_sub(self.real_servers.len()));
     }
 
     pub(super) fn entry(&mut self, k: Key) -> Entry<'_, Key, Open> {
