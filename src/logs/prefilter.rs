@@ -124,12 +124,7 @@ fn edge(hir: &Hir, end: bool) -> Set {
         HirKind::Capture(c) => edge(&c.sub, end),
         HirKind::Repetition(r) if r.min >= 1 => edge(&r.sub, end),
         HirKind::Alternation(subs) => {
-            let out = dedup(subs.iter().flat_map(|s| edge(s, end)).collect());
-            if out.len() <= MAX_SET {
-                out
-            } else {
-                nothing()
-            }
+            union(subs.iter().flat_map(|s| edge(s, end))).unwrap_or_else(nothing)
         }
         HirKind::Concat(subs) => {
             let mut known = nothing();
@@ -174,17 +169,23 @@ fn product(a: &Set, b: &Set) -> Option<Set> {
     Some(dedup(out))
 }
 
+/// The members of several sets as one set, or `None` past [`MAX_SET`].
+fn union(members: impl IntoIterator<Item = Vec<u8>>) -> Option<Set> {
+    let out = dedup(members.into_iter().collect());
+    (out.len() <= MAX_SET).then_some(out)
+}
+
 fn dedup(mut s: Set) -> Set {
     s.sort();
     s.dedup();
     s
 }
 
-/// A second set's shortest literal has this many bytes at least. A second set only spares
-/// a regex a run; a shorter literal would make the scan probe more places (one in four
-/// needs seven bytes: `literals`), or search for three-byte literals at every place
-/// (` up` of `Netlink reports \S+ up`).
-const MIN_SECOND: usize = 7;
+/// A second set's shortest literal has this many bytes at least: as many as the scan needs
+/// to probe one place in [`literals::MAX_STRIDE`]. A second set only spares a regex a run;
+/// a shorter literal would make the scan probe more places, or search for three-byte
+/// literals at every place (` up` of `Netlink reports \S+ up`).
+const MIN_SECOND: usize = 3 + literals::MAX_STRIDE;
 
 /// The shortest member's length: a set is as selective as its weakest literal.
 fn score(s: &Set) -> usize {
@@ -223,8 +224,7 @@ fn required(hir: &Hir) -> Option<Set> {
             for s in subs {
                 out.extend(required(s)?);
             }
-            let out = dedup(out);
-            (out.len() <= MAX_SET).then_some(out)
+            union(out)
         }
         HirKind::Concat(subs) => {
             let mut best = None;
@@ -262,12 +262,8 @@ fn concat_sets(subs: &[Hir]) -> Vec<Set> {
                     sets.extend(required(s));
                     run = match s.kind() {
                         HirKind::Repetition(r) if r.min == 0 => {
-                            let either = dedup(run.into_iter().chain(suffixes(&r.sub)).collect());
-                            if either.len() <= MAX_SET {
-                                either
-                            } else {
-                                vec![Vec::new()]
-                            }
+                            union(run.into_iter().chain(suffixes(&r.sub)))
+                                .unwrap_or_else(|| vec![Vec::new()])
                         }
                         _ => suffixes(s),
                     };

@@ -95,7 +95,7 @@ impl Literals {
 
 /// Most positions a probe may stand for ([`Table::stride`]): each literal is in the table
 /// once per place it is probed at.
-const MAX_STRIDE: usize = 4;
+pub(super) const MAX_STRIDE: usize = 4;
 
 /// A literal in a [`Table`], at one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

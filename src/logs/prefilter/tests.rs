@@ -261,9 +261,11 @@ mod drawn {
             Node::Cat(ns) => ns.iter().map(|n| draw(n, pick)).collect(),
             Node::Alt(ns) => draw(&ns[pick() % ns.len()], pick),
             Node::Rep(n, k) => {
+                // `?` zero or one time, `+` one or two, `*` and `{0,2}` zero to two.
                 let times = match k {
+                    0 => pick() % 2,
                     1 => 1 + pick() % 2,
-                    _ => pick() % 3 % if *k == 0 { 2 } else { 3 },
+                    _ => pick() % 3,
                 };
                 (0..times).map(|_| draw(n, pick)).collect()
             }
